@@ -1,0 +1,103 @@
+"""The application factory: configuration, extensions, blueprints, error handlers, CLI."""
+from __future__ import annotations
+
+import os
+
+from flask import Flask, jsonify, render_template, request
+from flask_wtf.csrf import CSRFError
+
+from . import config as config_module
+from .extensions import csrf, db, login, migrate
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def create_app(config: dict | None = None) -> Flask:
+    app = Flask(__name__, instance_path=os.path.join(ROOT, "instance"), instance_relative_config=True,
+                template_folder=os.path.join(ROOT, "templates"), static_folder=os.path.join(ROOT, "static"))
+    app.config.from_mapping(config_module.from_environment(app.instance_path))
+    if config:
+        app.config.update(config)
+    os.makedirs(app.instance_path, exist_ok=True)
+
+    register_extensions(app)
+    register_blueprints(app)
+    register_errorhandlers(app)
+    register_template_helpers(app)
+
+    from .cli import register_cli
+    register_cli(app)
+    return app
+
+
+def register_extensions(app: Flask) -> None:
+    from .database import configure_engine
+    from .models import User
+
+    db.init_app(app)
+    with app.app_context():
+        configure_engine(db.engine)
+    migrate.init_app(app, db, directory=os.path.join(ROOT, "migrations"), render_as_batch=True)
+    csrf.init_app(app)
+    login.init_app(app)
+    login.login_view = "auth.login"
+    login.login_message = "Please log in to see that page."
+    login.login_message_category = "info"
+    login.session_protection = "basic"
+
+    @login.user_loader
+    def load_user(user_id: str):
+        # The id carries the session version, so a logout invalidates every copy of the cookie.
+        try:
+            uid, version = (int(part) for part in user_id.split(":"))
+        except ValueError:
+            return None
+        user = db.session.get(User, uid)
+        if user is None or user.session_version != version or user.password_hash is None:
+            return None
+        return user
+
+
+def register_blueprints(app: Flask) -> None:
+    from . import api, auth, mentee, mentor, mentorship, ops
+    for module in (auth, mentee, mentor, mentorship, ops, api):
+        app.register_blueprint(module.bp)
+
+
+def _wants_json() -> bool:
+    return request.path.startswith("/api/") or request.path == "/healthz"
+
+
+def register_errorhandlers(app: Flask) -> None:
+    messages = {
+        400: ("Bad request", "The request could not be understood."),
+        403: ("Not allowed", "Your account cannot open this page."),
+        404: ("Not found", "There is nothing here, or it is not yours to see."),
+        405: ("Not allowed", "This address does not accept that kind of request."),
+        413: ("Too large", "What you sent is larger than this site accepts."),
+        500: ("Something went wrong", "We could not finish that. Nothing was changed; please try again."),
+    }
+
+    def render_error(code: int, detail: str | None = None):
+        title, text = messages.get(code, ("Error", "Something went wrong."))
+        if _wants_json():
+            return jsonify(error=detail or text), code
+        return render_template("error.html", code=code, title=title, text=detail or text), code
+
+    for code in messages:
+        app.register_error_handler(code, lambda e, code=code: render_error(code))
+
+    @app.errorhandler(CSRFError)
+    def csrf_error(error):
+        return render_error(400, "The form expired or did not come from this site. "
+                                 "Go back, reload the page and try again.")
+
+
+def register_template_helpers(app: Flask) -> None:
+    from . import clock, lifecycle, presenters
+
+    app.jinja_env.globals.update(
+        GOAL_CATEGORIES=lifecycle.GOAL_CATEGORIES, CHURN_REASONS=lifecycle.CHURN_REASONS,
+        CHECKIN_MODES=lifecycle.CHECKIN_MODES, GOAL_REACHED=lifecycle.GOAL_REACHED,
+        MEETING_PREFERENCES=lifecycle.MEETING_PREFERENCES, now=clock.now)
+    app.jinja_env.filters.update(presenters.FILTERS)

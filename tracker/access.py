@@ -1,0 +1,50 @@
+"""Who may see what: role checks for routes and ownership checks for objects, in one place."""
+from __future__ import annotations
+
+from functools import wraps
+from urllib.parse import urlsplit
+
+from flask import abort
+from flask_login import current_user, login_required
+
+from .extensions import db
+from .models import Mentorship
+
+
+def role_required(*roles: str):
+    """Anonymous users are sent to log in; a logged-in user of another role gets 403."""
+    def decorator(view):
+        @wraps(view)
+        @login_required
+        def wrapped(*args, **kwargs):
+            if current_user.role not in roles:
+                abort(403)
+            return view(*args, **kwargs)
+        return wrapped
+    return decorator
+
+
+def can_see_mentorship(user, mentorship: Mentorship) -> bool:
+    return user.role == "operator" or user.id in (mentorship.mentee_id, mentorship.mentor_id)
+
+
+def visible_mentorship_or_404(mentorship_id: int) -> Mentorship:
+    """404 whether the mentorship does not exist or belongs to someone else: ids leak nothing."""
+    mentorship = db.session.get(Mentorship, mentorship_id)
+    if mentorship is None or not can_see_mentorship(current_user, mentorship):
+        abort(404)
+    return mentorship
+
+
+def safe_next_url(target: str | None) -> str | None:
+    """A `next=` target only if it is a path on this site: no scheme, no host, no '//' or '\\'."""
+    if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
+        return None
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc or any(ord(c) < 32 for c in target):
+        return None
+    return target
+
+
+def home_endpoint(user) -> str:
+    return {"mentee": "mentee.home", "mentor": "mentor.home", "operator": "ops.home"}[user.role]

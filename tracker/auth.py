@@ -1,0 +1,69 @@
+"""Sign up, log in, log out, and the front door that sends each role to its home."""
+from __future__ import annotations
+
+from flask import Blueprint, flash, redirect, render_template, request, session, url_for
+from flask_login import current_user, login_required, login_user, logout_user
+
+from . import clock, services
+from .access import home_endpoint, safe_next_url
+from .forms import LoginForm, SignupForm
+from .views import form_page, show_service_error
+
+bp = Blueprint("auth", __name__)
+
+
+@bp.get("/")
+def index():
+    if current_user.is_authenticated:
+        return redirect(url_for(home_endpoint(current_user)))
+    return render_template("auth/index.html")
+
+
+def _start_session(user, remember: bool):
+    session.clear()  # a fresh session at login: nothing carried over from before
+    login_user(user, remember=remember)
+
+
+@bp.route("/login", methods=["GET", "POST"])
+def login():
+    if current_user.is_authenticated:
+        return redirect(url_for(home_endpoint(current_user)))
+    form = LoginForm()
+    if form.validate_on_submit():
+        user = services.authenticate(form.email.data, form.password.data)
+        if user is None:
+            form.password.errors.append("That email and password do not match an account.")
+        else:
+            _start_session(user, form.remember.data)
+            flash(f"Welcome back, {user.name}.", "success")
+            return redirect(safe_next_url(request.args.get("next")) or url_for(home_endpoint(user)))
+    return form_page("auth/login.html", form)
+
+
+@bp.route("/signup", methods=["GET", "POST"])
+def signup():
+    if current_user.is_authenticated:
+        return redirect(url_for(home_endpoint(current_user)))
+    form = SignupForm()
+    if form.validate_on_submit():
+        try:
+            user = services.create_user(form.email.data, "mentee", form.name.data, form.password.data,
+                                        at=clock.now())
+        except services.ServiceError as error:
+            show_service_error(error, form)
+        else:
+            _start_session(user, remember=False)
+            flash("Your account is ready. Find a mentor to get started.", "success")
+            return redirect(url_for("mentee.mentors"))
+    return form_page("auth/signup.html", form)
+
+
+@bp.post("/logout")
+@login_required
+def logout():
+    # CSRFProtect has checked the token before we get here.
+    services.end_all_sessions(current_user.id)
+    logout_user()
+    session.clear()
+    flash("You are logged out.", "info")
+    return redirect(url_for("auth.index"))

@@ -1,0 +1,52 @@
+"""Settings, read from the environment in this one place.
+
+Development gets safe defaults (a SQLite file in the instance folder, a throwaway secret key).
+Production (TRACKER_ENV=production) refuses to start without a real SECRET_KEY.
+"""
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+
+DEV_SECRET_KEY = "dev-only-secret-key-do-not-use-in-production"
+MIN_SECRET_KEY_LENGTH = 32
+
+
+class ConfigError(RuntimeError):
+    """The environment asks for something the app cannot safely run with."""
+
+
+def normalise_database_url(url: str) -> str:
+    """Accept the common `postgres://` and `postgresql://` spellings and use psycopg 3 for them."""
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix):]
+    return url
+
+
+def from_environment(instance_path: str, environ: Mapping[str, str] | None = None) -> dict:
+    env = os.environ if environ is None else environ
+    production = env.get("TRACKER_ENV", "development") == "production"
+    secret_key = env.get("SECRET_KEY", "")
+    if production and (not secret_key or secret_key == DEV_SECRET_KEY
+                       or len(secret_key) < MIN_SECRET_KEY_LENGTH):
+        raise ConfigError(
+            "TRACKER_ENV=production needs SECRET_KEY set to a random string of at least "
+            f"{MIN_SECRET_KEY_LENGTH} characters, e.g. python -c 'import secrets; print(secrets.token_hex(32))'"
+        )
+    default_db = "sqlite:///" + os.path.join(instance_path, "tracker.sqlite")
+    return {
+        "TRACKER_ENV": "production" if production else "development",
+        "SECRET_KEY": secret_key or DEV_SECRET_KEY,
+        "SQLALCHEMY_DATABASE_URI": normalise_database_url(env.get("DATABASE_URL", default_db)),
+        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+        # A form or API request larger than this is refused with 413.
+        "MAX_CONTENT_LENGTH": int(env.get("MAX_CONTENT_LENGTH", 1024 * 1024)),
+        "SESSION_COOKIE_HTTPONLY": True,
+        "SESSION_COOKIE_SAMESITE": "Lax",
+        "SESSION_COOKIE_SECURE": production,
+        "REMEMBER_COOKIE_HTTPONLY": True,
+        "REMEMBER_COOKIE_SAMESITE": "Lax",
+        "REMEMBER_COOKIE_SECURE": production,
+        "WTF_CSRF_TIME_LIMIT": None,  # the token lives as long as the session
+    }

@@ -1,0 +1,179 @@
+"""WTForms classes: every rule checked on the server, every message written for the person."""
+from __future__ import annotations
+
+import unicodedata
+from datetime import timezone
+
+from flask_wtf import FlaskForm
+from wtforms import (BooleanField, DateTimeLocalField, EmailField, PasswordField, RadioField,
+                     SelectField, StringField, SubmitField, TextAreaField)
+from wtforms.fields import Field
+from wtforms.validators import (DataRequired, Email, EqualTo, InputRequired, Length, Optional,
+                                ValidationError)
+from wtforms.widgets import NumberInput
+
+from .lifecycle import CHECKIN_MODES, CHURN_REASONS, GOAL_CATEGORIES, GOAL_REACHED, MEETING_PREFERENCES
+
+GOAL_TEXT_MIN, GOAL_TEXT_MAX = 20, 2000
+FEEDBACK_MAX = 2000
+PASSWORD_MIN, PASSWORD_MAX = 8, 128
+
+
+def plain_text(multiline: bool = False):
+    """Refuse NUL and other control characters (newlines and tabs only where text may span lines)."""
+    allowed = {"\n", "\r", "\t"} if multiline else set()
+
+    def check(form, field):
+        value = field.data or ""
+        for char in value:
+            if char not in allowed and unicodedata.category(char) in ("Cc", "Cs"):
+                raise ValidationError("This field contains a control character; please remove it.")
+    return check
+
+
+def _choices(mapping: dict[str, str]) -> list[tuple[str, str]]:
+    return list(mapping.items())
+
+
+class WholeNumberField(Field):
+    """An integer typed with the digits 0-9 only (int() would also accept look-alike digits)."""
+
+    widget = NumberInput()
+
+    def __init__(self, label=None, validators=None, minimum=None, maximum=None, **kwargs):
+        super().__init__(label, validators, **kwargs)
+        self.minimum, self.maximum = minimum, maximum
+
+    def _value(self):
+        return self.raw_data[0] if self.raw_data else ("" if self.data is None else str(self.data))
+
+    def process_formdata(self, valuelist):
+        self.data = None
+        if not valuelist or valuelist[0].strip() == "":
+            return
+        text = valuelist[0].strip()
+        if not (text.isascii() and text.isdigit()):
+            raise ValueError("Enter a whole number using the digits 0-9.")
+        self.data = int(text)
+
+    def pre_validate(self, form):
+        if self.data is None:
+            return
+        if (self.minimum is not None and self.data < self.minimum) or \
+                (self.maximum is not None and self.data > self.maximum):
+            raise ValidationError(f"Enter a number from {self.minimum} to {self.maximum}.")
+
+
+class UTCDateTimeLocalField(DateTimeLocalField):
+    """A date and time typed as UTC; `data` is an aware datetime."""
+
+    def process_formdata(self, valuelist):
+        try:
+            super().process_formdata(valuelist)
+        except ValueError:
+            raise ValueError("Enter a date and time, e.g. 2026-03-01 14:30.") from None
+        if self.data is not None:
+            self.data = self.data.replace(tzinfo=timezone.utc, second=0, microsecond=0)
+
+
+class LoginForm(FlaskForm):
+    email = EmailField("Email", validators=[DataRequired("Enter your email."), Length(max=254)])
+    password = PasswordField("Password", validators=[DataRequired("Enter your password."),
+                                                     Length(max=PASSWORD_MAX)])
+    remember = BooleanField("Keep me logged in on this device")
+    submit = SubmitField("Log in")
+
+
+def _password_field(label: str) -> PasswordField:
+    return PasswordField(label, validators=[
+        DataRequired("Choose a password."),
+        Length(PASSWORD_MIN, PASSWORD_MAX, f"Use {PASSWORD_MIN} to {PASSWORD_MAX} characters."),
+        plain_text()])
+
+
+def _email_field() -> EmailField:
+    return EmailField("Email", validators=[
+        DataRequired("Enter an email address."), Length(max=254),
+        Email("Enter a valid email address, like name@example.com."), plain_text()])
+
+
+def _name_field() -> StringField:
+    return StringField("Name", validators=[
+        DataRequired("Enter a name."), Length(max=100, message="Keep the name under 100 characters."),
+        plain_text()])
+
+
+class SignupForm(FlaskForm):
+    name = _name_field()
+    email = _email_field()
+    password = _password_field("Password")
+    confirm = PasswordField("Repeat the password", validators=[
+        DataRequired("Repeat the password."), EqualTo("password", "The two passwords differ.")])
+    submit = SubmitField("Create my account")
+
+
+class CreateUserForm(FlaskForm):
+    name = _name_field()
+    email = _email_field()
+    role = SelectField("Role", choices=[("mentor", "Mentor"), ("operator", "Operator"),
+                                        ("mentee", "Mentee")])
+    password = _password_field("Initial password")
+    submit = SubmitField("Create account")
+
+
+class MentorProfileForm(FlaskForm):
+    name = _name_field()
+    headline = StringField("Headline", validators=[
+        DataRequired("Write a one-line headline, e.g. 'Staff engineer at a fintech'."),
+        Length(max=120, message="Keep the headline under 120 characters."), plain_text()])
+    expertise = StringField("Expertise (comma separated)", validators=[
+        Length(max=300, message="Keep the expertise list under 300 characters."), plain_text()])
+    bio = TextAreaField("About you", validators=[
+        Length(max=4000, message="Keep it under 4000 characters."), plain_text(multiline=True)])
+    accepting_applications = BooleanField("Accepting new applications")
+    submit = SubmitField("Save profile")
+
+
+class ApplicationForm(FlaskForm):
+    goal_category = RadioField("What is your goal?", choices=_choices(GOAL_CATEGORIES),
+                               validators=[InputRequired("Choose the kind of goal.")])
+    goal_text = TextAreaField("Your goal, in your own words", validators=[
+        DataRequired("Describe your goal."),
+        Length(GOAL_TEXT_MIN, GOAL_TEXT_MAX,
+               f"Describe your goal in {GOAL_TEXT_MIN} to {GOAL_TEXT_MAX} characters."),
+        plain_text(multiline=True)])
+    meeting_preference = RadioField("How would you like to meet?", choices=_choices(MEETING_PREFERENCES),
+                                    validators=[InputRequired("Choose how you would like to meet.")])
+    submit = SubmitField("Send application")
+
+
+class CheckInForm(FlaskForm):
+    occurred_at = UTCDateTimeLocalField("When (UTC)", validators=[InputRequired("Enter when you met.")])
+    mode = SelectField("How", choices=_choices(CHECKIN_MODES),
+                       validators=[InputRequired("Choose how you met.")])
+    minutes = WholeNumberField("Minutes", minimum=1, maximum=600,
+                               validators=[InputRequired("Enter how many minutes it lasted.")])
+    note = TextAreaField("Note (optional)", validators=[
+        Optional(), Length(max=2000, message="Keep the note under 2000 characters."),
+        plain_text(multiline=True)])
+    submit = SubmitField("Log check-in")
+
+
+def _feedback(label: str) -> TextAreaField:
+    return TextAreaField(label, validators=[
+        Optional(), Length(max=FEEDBACK_MAX, message=f"Keep this under {FEEDBACK_MAX} characters."),
+        plain_text(multiline=True)])
+
+
+class ExitSurveyForm(FlaskForm):
+    stars = RadioField("How would you rate your mentorship?",
+                       choices=[(str(n), f"{n} star{'s' if n > 1 else ''}") for n in range(1, 6)],
+                       validators=[InputRequired("Choose from 1 to 5 stars.")])
+    goal_reached = RadioField("Did you reach your goal?", choices=_choices(GOAL_REACHED),
+                              validators=[InputRequired("Say whether you reached your goal.")])
+    churn_reason = RadioField("What is the main reason you are leaving?", choices=_choices(CHURN_REASONS),
+                              validators=[InputRequired("Choose the main reason you are leaving.")])
+    feedback_platform = _feedback("What could the platform do better? (optional)")
+    feedback_mentor = _feedback("What could your mentor do better? (optional)")
+    feedback_other = _feedback("Anything else? (optional)")
+    submit = SubmitField("Cancel the mentorship and send")

@@ -1,0 +1,168 @@
+"""Tables, constraints and relationships. Models never commit; services do."""
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+from flask_login import UserMixin
+from sqlalchemy import (Boolean, CheckConstraint, DateTime, ForeignKey, Index, Integer, String,
+                        Text, TypeDecorator, text)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from . import clock
+from .extensions import db
+from .lifecycle import (CHECKIN_MODES, CHURN_REASONS, END_REASONS, GOAL_CATEGORIES, GOAL_REACHED,
+                        MEETING_PREFERENCES, state_as_of)
+
+ROLES = ("mentee", "mentor", "operator")
+
+
+class UTCDateTime(TypeDecorator):
+    """Aware UTC datetimes in Python, naive UTC to the second in the database, on every engine."""
+
+    impl = DateTime
+    cache_ok = True
+
+    def process_bind_param(self, value, dialect):
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to a UTC column")
+        return value.astimezone(timezone.utc).replace(tzinfo=None, microsecond=0)
+
+    def process_result_value(self, value, dialect):
+        return None if value is None else value.replace(tzinfo=timezone.utc)
+
+
+def one_of(column: str, values) -> str:
+    return f"{column} IN ({', '.join(repr(v) for v in values)})"
+
+
+class User(UserMixin, db.Model):
+    __tablename__ = "users"
+    __table_args__ = (CheckConstraint(one_of("role", ROLES), name="role"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(String(254), unique=True)
+    name: Mapped[str] = mapped_column(String(100))
+    role: Mapped[str] = mapped_column(String(10))
+    # None: the account exists (e.g. imported) but cannot log in until a password is set.
+    password_hash: Mapped[str | None] = mapped_column(String(255))
+    # Bumped at logout and password change: every session cookie issued before stops working.
+    session_version: Mapped[int] = mapped_column(Integer, default=1, server_default=text("1"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
+
+    mentor_profile: Mapped[MentorProfile | None] = relationship(back_populates="user", uselist=False)
+
+    def get_id(self) -> str:
+        return f"{self.id}:{self.session_version}"
+
+    @property
+    def can_log_in(self) -> bool:
+        return self.password_hash is not None
+
+
+class MentorProfile(db.Model):
+    __tablename__ = "mentor_profiles"
+
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
+    headline: Mapped[str] = mapped_column(String(120), default="", server_default="")
+    expertise: Mapped[str] = mapped_column(String(300), default="", server_default="")
+    bio: Mapped[str] = mapped_column(Text, default="", server_default="")
+    accepting_applications: Mapped[bool] = mapped_column(Boolean, default=True, server_default=text("true"))
+
+    user: Mapped[User] = relationship(back_populates="mentor_profile")
+
+    @property
+    def expertise_list(self) -> list[str]:
+        return [part.strip() for part in self.expertise.split(",") if part.strip()]
+
+
+class Mentorship(db.Model):
+    """One mentee with one mentor, from the application on. Its state derives from the timestamps."""
+
+    __tablename__ = "mentorships"
+    __table_args__ = (
+        CheckConstraint(one_of("goal_category", GOAL_CATEGORIES), name="goal_category"),
+        CheckConstraint(one_of("meeting_preference", MEETING_PREFERENCES), name="meeting_preference"),
+        CheckConstraint(one_of("end_reason", END_REASONS), name="end_reason"),
+        CheckConstraint("(ended_at IS NULL) = (end_reason IS NULL)", name="ended_has_reason"),
+        CheckConstraint("trial_started_at IS NULL OR trial_started_at >= applied_at", name="trial_after_applied"),
+        CheckConstraint("ended_at IS NULL OR ended_at >= applied_at", name="ended_after_applied"),
+        CheckConstraint("ended_at IS NULL OR trial_started_at IS NULL OR ended_at >= trial_started_at",
+                        name="ended_after_trial"),
+        CheckConstraint("mentee_id <> mentor_id", name="two_people"),
+        # One open application or mentorship per mentee and mentor at a time.
+        Index("uq_mentorships_open_pair", "mentee_id", "mentor_id", unique=True,
+              sqlite_where=text("ended_at IS NULL"), postgresql_where=text("ended_at IS NULL")),
+        Index("ix_mentorships_mentor_id_trial_started_at", "mentor_id", "trial_started_at"),
+        Index("ix_mentorships_mentee_id", "mentee_id"),
+        Index("ix_mentorships_trial_started_at", "trial_started_at"),
+        Index("ix_mentorships_applied_at", "applied_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    # The id in the system it was imported from, if any.
+    ref: Mapped[str | None] = mapped_column(String(100), unique=True)
+    mentee_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    mentor_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    goal_category: Mapped[str] = mapped_column(String(20))
+    goal_text: Mapped[str] = mapped_column(Text)
+    meeting_preference: Mapped[str | None] = mapped_column(String(10))
+    applied_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    trial_started_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    end_reason: Mapped[str | None] = mapped_column(String(10))
+
+    mentee: Mapped[User] = relationship(foreign_keys=[mentee_id])
+    mentor: Mapped[User] = relationship(foreign_keys=[mentor_id])
+    checkins: Mapped[list[CheckIn]] = relationship(back_populates="mentorship",
+                                                   order_by="CheckIn.occurred_at")
+    exit_survey: Mapped[ExitSurvey | None] = relationship(back_populates="mentorship", uselist=False)
+
+    def state(self, at: datetime):
+        return state_as_of(self.applied_at, self.trial_started_at, self.ended_at, at)
+
+
+class CheckIn(db.Model):
+    __tablename__ = "checkins"
+    __table_args__ = (
+        CheckConstraint(one_of("mode", CHECKIN_MODES), name="mode"),
+        CheckConstraint("minutes BETWEEN 1 AND 600", name="minutes"),
+        Index("ix_checkins_mentorship_id_occurred_at", "mentorship_id", "occurred_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    mentorship_id: Mapped[int] = mapped_column(ForeignKey("mentorships.id", ondelete="CASCADE"))
+    occurred_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    mode: Mapped[str] = mapped_column(String(10))
+    minutes: Mapped[int] = mapped_column(Integer)
+    note: Mapped[str] = mapped_column(Text, default="", server_default="")
+    # None for check-ins imported from another system.
+    logged_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    logged_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
+
+    mentorship: Mapped[Mentorship] = relationship(back_populates="checkins")
+    logged_by: Mapped[User | None] = relationship()
+
+
+class ExitSurvey(db.Model):
+    """The cancellation's exit survey: at most one per mentorship, enforced by the database."""
+
+    __tablename__ = "exit_surveys"
+    __table_args__ = (
+        CheckConstraint("stars BETWEEN 1 AND 5", name="stars"),
+        CheckConstraint(one_of("goal_reached", GOAL_REACHED), name="goal_reached"),
+        CheckConstraint(one_of("churn_reason", CHURN_REASONS), name="churn_reason"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    mentorship_id: Mapped[int] = mapped_column(ForeignKey("mentorships.id", ondelete="CASCADE"), unique=True)
+    stars: Mapped[int] = mapped_column(Integer)
+    goal_reached: Mapped[str] = mapped_column(String(10))
+    churn_reason: Mapped[str] = mapped_column(String(30))
+    feedback_platform: Mapped[str] = mapped_column(Text, default="", server_default="")
+    feedback_mentor: Mapped[str] = mapped_column(Text, default="", server_default="")
+    feedback_other: Mapped[str] = mapped_column(Text, default="", server_default="")
+    submitted_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+    mentorship: Mapped[Mentorship] = relationship(back_populates="exit_survey")

@@ -1,0 +1,236 @@
+"""A believable, reproducible demo marketplace: same seed and end day, same data.
+
+Eighteen months of history. Mentors differ in quality (it moves ratings, reasons and trial
+churn) and in how often they meet (weekly meeting goes with reaching the goal more often);
+how people meet (video, in person, mixed) makes no difference, as in the research; most paid
+mentorships end after 2-3 months. Rows are written in bulk with explicit ids.
+"""
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import func, insert, select, text
+from werkzeug.security import generate_password_hash
+
+from .extensions import db
+from .lifecycle import CHURN_REASONS, GOAL_CATEGORIES, PAID_MONTH, TRIAL_LENGTH
+from .models import CheckIn, ExitSurvey, MentorProfile, Mentorship, User
+
+DEMO_PASSWORD = "demo-password"
+HISTORY = timedelta(days=540)
+CHUNK = 5000
+
+FIRST = ["Ada", "Ben", "Chloe", "Dev", "Elena", "Farid", "Grace", "Hugo", "Ines", "Jamal", "Kira", "Liam",
+         "Maya", "Noah", "Olga", "Priya", "Quinn", "Rosa", "Sami", "Tara", "Umar", "Vera", "Wen", "Yusuf", "Zoe"]
+LAST = ["Adams", "Berg", "Costa", "Dubois", "Eze", "Fischer", "Garcia", "Hansen", "Ito", "Jensen", "Khan",
+        "Lopez", "Moreau", "Nakamura", "Okafor", "Petrov", "Rossi", "Silva", "Tanaka", "Usman", "Weber"]
+FIELDS = [
+    ("Staff engineer at a payments company", "Backend, System design, Career growth"),
+    ("Product manager, ex-startup founder", "Product management, Startups, Fundraising"),
+    ("Senior data scientist", "Data science, Machine learning, Python"),
+    ("Engineering manager", "Leadership, Hiring, Promotion"),
+    ("Design lead at a SaaS company", "Product design, UX research, Portfolio reviews"),
+    ("Frontend architect", "React, TypeScript, Web performance"),
+    ("DevOps and cloud consultant", "AWS, Kubernetes, Infrastructure"),
+    ("Career coach for career changers", "Career change, Interviews, CV review"),
+]
+GOALS = {
+    "change_careers": ["Move from teaching into a junior developer role within a year.",
+                       "Switch from finance into product management and understand what to learn first."],
+    "extend_skillset": ["Get comfortable with system design so I can lead bigger projects.",
+                        "Learn machine learning well enough to ship a model at work."],
+    "get_promoted": ["Reach senior engineer at my next review cycle and know what is missing.",
+                     "Grow from designer to design lead and manage my first direct report."],
+    "land_first_job": ["Land my first developer job after a bootcamp, with a portfolio that stands out.",
+                       "Get my first data analyst role and prepare for technical interviews."],
+    "start_business": ["Launch a small SaaS product and find the first ten paying customers.",
+                       "Validate a consulting business idea before I quit my job."],
+    "other": ["Get better at public speaking and present at a conference this year.",
+              "Build confidence negotiating salary and handling difficult conversations."],
+}
+MENTOR_FEEDBACK = {
+    "good": ["More written notes after each call would help me remember.", "Nothing, honestly: great sessions.",
+             "Sharing a reading list earlier would have sped things up."],
+    "bad": ["Often answered days late.", "Sessions felt unstructured; we drifted off my goal.",
+            "Cancelled two calls at short notice.", "Advice was generic, not about my situation."],
+}
+PLATFORM_FEEDBACK = ["Cheaper plans for students.", "A shared place for notes and tasks.",
+                     "Reminders before calls.", "Easier rescheduling.", ""]
+# Check-in rhythm: days between meetings (None = irregular) and its lift on reaching the goal.
+RHYTHMS = [("weekly", 7, 0.22), ("biweekly", 14, 0.14), ("monthly", 30, -0.05), ("irregular", None, -0.12)]
+# How many paid months a mentorship lasts, before quality moves it: most end after 2-3 months.
+MONTH_WEIGHTS = [(1, 18), (2, 30), (3, 24), (4, 10), (5, 6), (6, 4), (8, 4), (12, 3), (18, 1)]
+
+
+class SeedError(RuntimeError):
+    pass
+
+
+@dataclass
+class DemoMentor:
+    id: int
+    quality: float      # 0..1: ratings, reasons, trial churn
+    accept_rate: float
+    rhythm: tuple
+
+
+def _name(rng: random.Random) -> str:
+    return f"{rng.choice(FIRST)} {rng.choice(LAST)}"
+
+
+class _Writer:
+    """Buffers rows per model and writes them in bulk INSERTs, parents before children."""
+
+    ORDER = (User, MentorProfile, Mentorship, CheckIn, ExitSurvey)
+
+    def __init__(self):
+        self.rows: dict = {model: [] for model in self.ORDER}
+
+    def add(self, model, row: dict) -> None:
+        self.rows[model].append(row)
+        if len(self.rows[model]) >= CHUNK:
+            self.flush()
+
+    def flush(self) -> None:
+        for model in self.ORDER:
+            if self.rows[model]:
+                db.session.execute(insert(model), self.rows[model])
+                self.rows[model] = []
+
+
+def seed_demo(count: int, seed: int, until: datetime) -> list[tuple[str, str]]:
+    """Create `count` mentorships ending no later than `until`; return the demo logins."""
+    if db.session.scalar(select(func.count()).select_from(User)):
+        raise SeedError("the database already has users; seed-demo only fills an empty database")
+    rng = random.Random(seed)
+    password_hash = generate_password_hash(DEMO_PASSWORD)
+    start = until - HISTORY
+    out = _Writer()
+    ids = {"user": 0, "mentorship": 0, "checkin": 0, "survey": 0}
+
+    def new_id(kind: str) -> int:
+        ids[kind] += 1
+        return ids[kind]
+
+    def user(email: str, name: str, role: str) -> int:
+        uid = new_id("user")
+        out.add(User, dict(id=uid, email=email, name=name, role=role, password_hash=password_hash,
+                           session_version=1, created_at=start))
+        return uid
+
+    operator_email = "operator@demo.example"
+    user(operator_email, "Olivia Operator", "operator")
+    mentors: list[DemoMentor] = []
+    for i in range(max(4, min(80, count // 60))):
+        email = "mentor@demo.example" if i == 0 else f"mentor{i}@demo.example"
+        mid = user(email, _name(rng), "mentor")
+        headline, expertise = FIELDS[i % len(FIELDS)]
+        out.add(MentorProfile, dict(user_id=mid, headline=headline, expertise=expertise,
+                                    bio=f"{headline}. I help mentees with {expertise.lower()}.",
+                                    accepting_applications=i % 11 != 10))
+        quality = 0.8 if i == 0 else rng.betavariate(4, 2)
+        mentors.append(DemoMentor(mid, quality, rng.uniform(0.6, 0.92), rng.choice(RHYTHMS)))
+    demo_mentee = user("mentee@demo.example", "Maya Mentee", "mentee")
+    mentee_ids = [demo_mentee] + [user(f"mentee{i}@demo.example", _name(rng), "mentee")
+                                  for i in range(1, max(2, int(count * 0.8)))]
+
+    # The demo mentee: one mentorship in its second paid month, one application waiting.
+    fixed = [
+        (demo_mentee, mentors[0], until - timedelta(days=45), timedelta(hours=20), "running"),
+        (demo_mentee, mentors[1], until - timedelta(days=1), None, "pending"),
+        (mentee_ids[1], mentors[0], until - timedelta(hours=30), None, "pending"),
+    ]
+    open_pairs: set[tuple[int, int]] = set()
+    for i in range(count):
+        if i < len(fixed):
+            mentee, mentor, applied, decide_after, fate = fixed[i]
+        else:
+            mentee, mentor = rng.choice(mentee_ids), rng.choice(mentors)
+            applied = start + timedelta(seconds=rng.randrange(int(HISTORY.total_seconds()) - 3600))
+            decide_after, fate = timedelta(hours=rng.uniform(1, 72)), None
+        _mentorship(out, rng, new_id, mentee, mentor, applied, decide_after, fate, until, open_pairs)
+    out.flush()
+    if db.engine.dialect.name == "postgresql":
+        for table in ("users", "mentorships", "checkins", "exit_surveys"):
+            db.session.execute(text(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
+                                    f"COALESCE((SELECT MAX(id) FROM {table}), 0) + 1, false)"))
+    db.session.commit()
+    return [("operator", operator_email), ("mentor", "mentor@demo.example"), ("mentee", "mentee@demo.example")]
+
+
+def _mentorship(out, rng, new_id, mentee, mentor: DemoMentor, applied, decide_after, fate, until, open_pairs):
+    category = rng.choice(list(GOAL_CATEGORIES))
+    row = dict(id=new_id("mentorship"), mentee_id=mentee, mentor_id=mentor.id, goal_category=category,
+               goal_text=rng.choice(GOALS[category]), meeting_preference=rng.choice(["video", "in_person", "mixed"]),
+               applied_at=applied, trial_started_at=None, ended_at=None, end_reason=None, ref=None)
+    pair = (mentee, mentor.id)
+    decided = applied + decide_after if decide_after else None
+    if fate == "pending" or decided is None or decided > until:
+        if pair in open_pairs:  # one open application per pair: this one was withdrawn at once
+            row.update(ended_at=applied, end_reason="withdrawn")
+        else:
+            open_pairs.add(pair)
+        out.add(Mentorship, row)
+        return
+    if fate != "running" and rng.random() > mentor.accept_rate:
+        row.update(ended_at=decided, end_reason="withdrawn" if rng.random() < 0.15 else "declined")
+        out.add(Mentorship, row)
+        return
+    row["trial_started_at"] = trial_start = decided
+    # Quality lowers trial churn; the rest runs for a number of paid months.
+    if fate == "running":
+        end = None
+    elif rng.random() < 0.32 - 0.25 * mentor.quality:
+        end = trial_start + timedelta(seconds=rng.randrange(int(TRIAL_LENGTH.total_seconds())))
+    else:
+        months = rng.choices([m for m, _ in MONTH_WEIGHTS], [w for _, w in MONTH_WEIGHTS])[0]
+        months += 1 if rng.random() < mentor.quality - 0.55 else 0
+        end = (trial_start + TRIAL_LENGTH + (months - 1) * PAID_MONTH
+               + timedelta(seconds=rng.randrange(int(PAID_MONTH.total_seconds()))))
+    if end is not None and end > until:
+        end = None
+    if end is None and pair in open_pairs:
+        end = trial_start + timedelta(hours=1)  # the pair already has an open one: this one ended early
+    if end is None:
+        open_pairs.add(pair)
+    else:
+        row.update(ended_at=end, end_reason="cancelled")
+    out.add(Mentorship, row)
+
+    rhythm_name, every, lift = mentor.rhythm if rng.random() < 0.7 else rng.choice(RHYTHMS)
+    last = end or until
+    moment = trial_start + timedelta(days=rng.uniform(0.5, 3))
+    while moment <= last:
+        out.add(CheckIn, dict(id=new_id("checkin"), mentorship_id=row["id"], occurred_at=moment,
+                              mode=rng.choice(["video", "video", "in_person", "phone", "chat"]),
+                              minutes=rng.choice([30, 45, 45, 60, 60, 90]), note="", logged_by_id=mentor.id,
+                              logged_at=moment))
+        gap = every if every else rng.uniform(5, 40)
+        moment += timedelta(days=gap * rng.uniform(0.85, 1.2))
+    if end is not None and rng.random() < 0.93:  # the rest: imported cancellations with no survey
+        out.add(ExitSurvey, _survey(rng, new_id, row["id"], mentor, lift, trial_start, end))
+
+
+def _survey(rng, new_id, mentorship_id, mentor: DemoMentor, lift, trial_start, end) -> dict:
+    months_in = (end - trial_start - TRIAL_LENGTH) / PAID_MONTH
+    in_trial = end < trial_start + TRIAL_LENGTH
+    p_yes = 0.05 if in_trial else min(0.9, max(0.03, 0.15 + 0.35 * mentor.quality + lift + 0.05 * months_in))
+    draw = rng.random()
+    goal = "yes" if draw < p_yes else ("partly" if draw < p_yes + 0.3 else "no")
+    if goal == "yes" and rng.random() < 0.85:
+        reason = "goal_reached"
+    else:
+        weights = {"too_expensive": 3, "no_time": 3, "mentor_fit": 4 * (1.2 - mentor.quality),
+                   "mentor_unresponsive": 3 * (1.1 - mentor.quality), "switched_mentor": 1.5,
+                   "platform_issue": 0.7, "other": 1, "goal_reached": 0.3 if goal == "partly" else 0}
+        reasons = [r for r in CHURN_REASONS if weights[r] > 0]
+        reason = rng.choices(reasons, [weights[r] for r in reasons])[0]
+    base = {"yes": 4.4, "partly": 3.5, "no": 2.3}[goal] + (mentor.quality - 0.6) * 1.5
+    stars = min(5, max(1, round(rng.gauss(base, 0.7))))
+    bad = reason in ("mentor_fit", "mentor_unresponsive") or stars <= 2
+    return dict(id=new_id("survey"), mentorship_id=mentorship_id, stars=stars, goal_reached=goal,
+                churn_reason=reason, submitted_at=end,
+                feedback_mentor=rng.choice(MENTOR_FEEDBACK["bad" if bad else "good"]) if rng.random() < 0.6 else "",
+                feedback_platform=rng.choice(PLATFORM_FEEDBACK), feedback_other="")
