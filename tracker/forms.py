@@ -8,6 +8,7 @@ from flask_wtf import FlaskForm
 from wtforms import (BooleanField, DateTimeLocalField, EmailField, PasswordField, RadioField,
                      SelectField, StringField, SubmitField, TextAreaField)
 from wtforms.fields import Field
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import (DataRequired, Email, EqualTo, InputRequired, Length, Optional,
                                 ValidationError)
 from wtforms.widgets import NumberInput
@@ -31,8 +32,8 @@ def plain_text(multiline: bool = False):
     return check
 
 
-def _choices(mapping: dict[str, str]) -> list[tuple[str, str]]:
-    return list(mapping.items())
+def _choices(mapping: dict[str, str]) -> list[SelectChoice]:
+    return [SelectChoice(value, label) for value, label in mapping.items()]
 
 
 class WholeNumberField(Field):
@@ -65,7 +66,11 @@ class WholeNumberField(Field):
 
 
 class UTCDateTimeLocalField(DateTimeLocalField):
-    """A date and time typed as UTC; `data` is an aware datetime."""
+    """A date and time typed as UTC; `data` is an aware datetime, to the minute."""
+
+    def __init__(self, label=None, validators=None, **kwargs):
+        formats = ["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M", "%Y-%m-%d %H:%M:%S"]
+        super().__init__(label, validators, format=formats, **kwargs)
 
     def process_formdata(self, valuelist):
         try:
@@ -115,8 +120,8 @@ class SignupForm(FlaskForm):
 class CreateUserForm(FlaskForm):
     name = _name_field()
     email = _email_field()
-    role = SelectField("Role", choices=[("mentor", "Mentor"), ("operator", "Operator"),
-                                        ("mentee", "Mentee")])
+    role = SelectField("Role", choices=_choices({"mentor": "Mentor", "operator": "Operator",
+                                                 "mentee": "Mentee"}))
     password = _password_field("Initial password")
     submit = SubmitField("Create account")
 
@@ -167,7 +172,7 @@ def _feedback(label: str) -> TextAreaField:
 
 class ExitSurveyForm(FlaskForm):
     stars = RadioField("How would you rate your mentorship?",
-                       choices=[(str(n), f"{n} star{'s' if n > 1 else ''}") for n in range(1, 6)],
+                       choices=_choices({str(n): f"{n} star{'s' if n > 1 else ''}" for n in range(1, 6)}),
                        validators=[InputRequired("Choose from 1 to 5 stars.")])
     goal_reached = RadioField("Did you reach your goal?", choices=_choices(GOAL_REACHED),
                               validators=[InputRequired("Say whether you reached your goal.")])

@@ -1,0 +1,111 @@
+"""Plain functions that build users and mentorships at explicit times, straight in the database.
+
+They return light records (ids and emails), never live ORM objects, so a test cannot lean on an
+identity map that requests do not share.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+
+from werkzeug.security import generate_password_hash
+
+from tracker.extensions import db
+from tracker.models import CheckIn, ExitSurvey, MentorProfile, Mentorship, User
+
+PASSWORD = "correct-horse-battery"
+_HASH = generate_password_hash(PASSWORD)  # hashed once: scrypt is slow by design
+
+
+@dataclass(frozen=True)
+class U:
+    id: int
+    email: str
+    role: str
+    name: str
+
+
+def user(app, role: str, email: str, name: str | None = None, accepting: bool = True) -> U:
+    with app.app_context():
+        u = User(email=email, role=role, name=name or email.split("@")[0].title(), password_hash=_HASH,
+                 created_at=datetime(2025, 1, 1, tzinfo=timezone.utc))
+        if role == "mentor":
+            u.mentor_profile = MentorProfile(headline=f"Headline of {u.name}", expertise="Python, Careers",
+                                             bio="", accepting_applications=accepting)
+        db.session.add(u)
+        db.session.commit()
+        return U(u.id, u.email, u.role, u.name)
+
+
+def mentorship(app, mentee: U, mentor: U, applied_at: datetime, trial_started_at: datetime | None = None,
+               ended_at: datetime | None = None, end_reason: str | None = None,
+               goal_category: str = "change_careers", goal_text: str = "Become a backend developer in a year.",
+               survey: dict | None = None, checkins: list[tuple[datetime, int]] = ()) -> int:
+    if ended_at is not None and end_reason is None:
+        end_reason = "cancelled" if trial_started_at else "declined"
+    with app.app_context():
+        m = Mentorship(mentee_id=mentee.id, mentor_id=mentor.id, goal_category=goal_category,
+                       goal_text=goal_text, meeting_preference="video", applied_at=applied_at,
+                       trial_started_at=trial_started_at, ended_at=ended_at, end_reason=end_reason)
+        db.session.add(m)
+        db.session.flush()
+        if survey is not None:
+            db.session.add(ExitSurvey(mentorship_id=m.id, submitted_at=ended_at, **survey))
+        for occurred_at, minutes in checkins:
+            db.session.add(CheckIn(mentorship_id=m.id, occurred_at=occurred_at, mode="video", minutes=minutes,
+                                   logged_by_id=mentor.id, logged_at=occurred_at))
+        db.session.commit()
+        return m.id
+
+
+def get(app, model, id_):
+    """A fresh copy of one row, read in its own app context."""
+    with app.app_context():
+        obj = db.session.get(model, id_)
+        if obj is not None:
+            db.session.expunge(obj)
+        return obj
+
+
+def count(app, model, **where) -> int:
+    with app.app_context():
+        return db.session.query(model).filter_by(**where).count()
+
+
+@dataclass
+class World:
+    """An operator, two mentees and two mentors. `mentee` and `mentor` own what the helpers make."""
+
+    app: object
+    at: datetime
+    operator: U
+    mentee: U
+    other_mentee: U
+    mentor: U
+    other_mentor: U
+
+    @classmethod
+    def build(cls, app, at: datetime):
+        return cls(app, at,
+                   user(app, "operator", "op@example.com", "Olive Operator"),
+                   user(app, "mentee", "mentee@example.com", "Mia Mentee"),
+                   user(app, "mentee", "other.mentee@example.com", "Otto Mentee"),
+                   user(app, "mentor", "mentor@example.com", "Max Mentor"),
+                   user(app, "mentor", "other.mentor@example.com", "Nora Mentor"))
+
+    def pending(self) -> int:
+        """An application made an hour ago, not yet answered."""
+        return mentorship(self.app, self.mentee, self.mentor, applied_at=self.at - timedelta(hours=1))
+
+    def in_trial(self, days_in: float = 2) -> int:
+        """A trial that started `days_in` days ago."""
+        started = self.at - timedelta(days=days_in)
+        return mentorship(self.app, self.mentee, self.mentor, applied_at=started - timedelta(days=1),
+                          trial_started_at=started)
+
+    def cancelled(self) -> int:
+        started = self.at - timedelta(days=60)
+        return mentorship(self.app, self.mentee, self.mentor, applied_at=started - timedelta(days=1),
+                          trial_started_at=started, ended_at=self.at - timedelta(days=5),
+                          survey=dict(stars=4, goal_reached="yes", churn_reason="goal_reached",
+                                      feedback_mentor="Private words for the platform"))
