@@ -1,6 +1,5 @@
 """Cancellation is the exit survey: one form, one transaction, one survey, whatever happens."""
 import threading
-from datetime import timedelta
 
 import pytest
 

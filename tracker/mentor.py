@@ -1,7 +1,7 @@
 """The mentor's pages: applications to decide, running mentorships, the public profile."""
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, redirect, render_template, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
 from . import clock, queries, services
@@ -26,8 +26,11 @@ def home():
 @bp.route("/profile", methods=["GET", "POST"])
 @role_required("mentor")
 def profile():
-    profile = current_user.mentor_profile
-    form = MentorProfileForm(obj=profile, name=current_user.name)
+    # Prefill from the saved profile only when showing it: a POST must carry every field itself.
+    if request.method == "GET":
+        form = MentorProfileForm(obj=current_user.mentor_profile, name=current_user.name)
+    else:
+        form = MentorProfileForm()
     if form.validate_on_submit():
         try:
             services.update_mentor_profile(current_user.id, form.name.data, form.headline.data,

@@ -7,8 +7,8 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import and_, case, func, or_, select
-from sqlalchemy.orm import aliased, joinedload, selectinload
+from sqlalchemy import and_, case, func, select
+from sqlalchemy.orm import joinedload
 
 from .extensions import db
 from .lifecycle import TRIAL_LENGTH
