@@ -105,6 +105,7 @@ def test_activity_by_period_counts_idle_months_as_zero():
     assert [(p.month, p.checkins, p.minutes) for p in periods] == [
         (0, 2, 75), (1, 1, 60), (2, 0, 0), (3, 1, 20)]
     assert periods[2].start == TRIAL_END + timedelta(days=30)
+    assert [p.complete for p in periods] == [True, True, True, False]
 
 
 def test_periods_until_includes_a_month_from_its_first_second():

@@ -139,6 +139,7 @@ class PeriodActivity:
     end: datetime
     checkins: int
     minutes: int
+    complete: bool  # the period is over (a running month with no check-in yet is not idle)
 
 
 def activity_by_period(trial_started_at: datetime, last_moment: datetime,
@@ -154,4 +155,4 @@ def activity_by_period(trial_started_at: datetime, last_moment: datetime,
         if k in counts:
             counts[k][0] += 1
             counts[k][1] += minutes
-    return [PeriodActivity(k, start, end, *counts[k]) for k, start, end in periods]
+    return [PeriodActivity(k, start, end, *counts[k], complete=end <= last_moment) for k, start, end in periods]
