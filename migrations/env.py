@@ -86,9 +86,9 @@ def run_migrations_online():
                 logger.info('No changes in schema detected.')
 
     def render_item(type_, obj, autogen_context):
-        # Migrations must not import the app: write our UTC column type as the DateTime it stores.
+        # Migrations must not import the app: write our UTC column type as the integer it stores.
         if type_ == "type" and type(obj).__name__ == "UTCDateTime":
-            return "sa.DateTime()"
+            return "sa.BigInteger()"
         return False
 
     conf_args = current_app.extensions['migrate'].configure_args

@@ -54,6 +54,16 @@ def register_cli(app: Flask) -> None:
             _fail(error)
         click.echo(f"Password set for {user.email}.")
 
+    @app.cli.command("create-token")
+    @click.option("--email", required=True)
+    def create_token(email: str):
+        """Print a new API token for an operator (only its hash is stored: keep it safe)."""
+        try:
+            token = services.create_api_token(email, at=clock.now())
+        except services.ServiceError as error:
+            _fail(error)
+        click.echo(token)
+
     @app.cli.command("seed-demo")
     @click.option("--mentorships", "count", default=2000, show_default=True,
                   type=click.IntRange(1, 5_000_000), help="How many mentorships to create.")

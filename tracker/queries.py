@@ -1,18 +1,24 @@
-"""Read-only SQL: lists for pages now, the dashboards' aggregates as they arrive.
+"""Read-only SQL: the lists pages show, and the grouped counts the metrics are made of.
 
-Portable across SQLite and PostgreSQL: time arithmetic is done on the parameters in Python
-(e.g. `trial_started_at > at - 7 days`), never with engine-specific date functions.
+Portable across SQLite and PostgreSQL: timestamps are integer seconds, so time arithmetic is
+integer arithmetic; the one engine-specific piece (a calendar month) is `utc_month` below.
+Aggregation happens in the database: every metrics query returns grouped rows, never one row
+per mentorship.
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import and_, case, func, select
+from sqlalchemy import BigInteger, String, and_, case, func, literal, or_, select, type_coerce
+from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import joinedload
+from sqlalchemy.sql.expression import FunctionElement
 
 from .extensions import db
-from .lifecycle import TRIAL_LENGTH
-from .models import MentorProfile, Mentorship, User
+from .lifecycle import PAID_MONTH, TRIAL_LENGTH
+from .metrics import Counts
+from .models import ExitSurvey, MentorProfile, Mentorship, User
 
 
 def mentor_directory() -> list[User]:
@@ -72,3 +78,175 @@ def counts_by_status(at: datetime) -> dict[str, int]:
     counts = {"pending": 0, "trial": 0, "paid": 0, "ended": 0, "closed": 0}
     counts.update({name: n for name, n in rows})
     return counts
+
+
+# --- metrics: grouped counts for metrics.py ----------------------------------------------------
+#
+# Timestamps are integer seconds (models.UTCDateTime), so a duration is a subtraction, exact on
+# both engines. `_s(col)` reads a timestamp column as its integer; T and the window bounds are
+# bound as integers too. "Nothing after T exists": every condition on a timestamp also asks <= T.
+
+class utc_month(FunctionElement):
+    """'YYYY-MM' of an epoch-seconds column, in UTC."""
+
+    type = String()
+    inherit_cache = True
+
+
+@compiles(utc_month, "sqlite")
+def _utc_month_sqlite(element, compiler, **kw):
+    return f"strftime('%Y-%m', {compiler.process(element.clauses, **kw)}, 'unixepoch')"
+
+
+@compiles(utc_month, "postgresql")
+def _utc_month_postgresql(element, compiler, **kw):
+    return f"to_char(to_timestamp({compiler.process(element.clauses, **kw)}) AT TIME ZONE 'UTC', 'YYYY-MM')"
+
+
+def _s(column):
+    return type_coerce(column, BigInteger)
+
+
+def _int(value: int):
+    return literal(value, BigInteger)
+
+
+@dataclass(frozen=True)
+class Scope:
+    """What a metric is asked about: the as-of moment T, the window [start, end), the filters."""
+
+    as_of: datetime
+    start: datetime
+    end: datetime
+    goal_category: str | None = None
+    mentor_id: int | None = None
+
+    @property
+    def t(self) -> int:
+        return int(self.as_of.timestamp())
+
+
+def _filters(scope: Scope) -> list:
+    conditions = []
+    if scope.goal_category is not None:
+        conditions.append(Mentorship.goal_category == scope.goal_category)
+    if scope.mentor_id is not None:
+        conditions.append(Mentorship.mentor_id == scope.mentor_id)
+    return conditions
+
+
+def _in_window(column, scope: Scope) -> list:
+    return [column >= scope.start, column < scope.end, column <= scope.as_of]
+
+
+def _ones(condition):
+    return func.coalesce(func.sum(case((condition, 1), else_=0)), 0)
+
+
+def mentor_id_by_email(email: str) -> int | None:
+    return db.session.scalar(select(User.id).where(User.email == email.strip().lower(), User.role == "mentor"))
+
+
+def application_counts(scope: Scope) -> tuple[int, int, int]:
+    """(applications, accepted, declined) for applications made in the window by T."""
+    m = Mentorship
+    accepted = m.trial_started_at <= scope.as_of
+    not_accepted = or_(m.trial_started_at.is_(None), m.trial_started_at > scope.as_of)
+    declined = and_(not_accepted, m.ended_at <= scope.as_of)
+    row = db.session.execute(select(func.count(), _ones(accepted), _ones(declined))
+                             .where(*_in_window(m.applied_at, scope), *_filters(scope))).one()
+    return tuple(int(v) for v in row)
+
+
+def trial_counts(scope: Scope) -> tuple[int, int]:
+    """(decided, converted) for trials started in the window: decided means trial end <= T, or
+    ended before trial end by T."""
+    m = Mentorship
+    trial = int(TRIAL_LENGTH.total_seconds())
+    ended_early = _s(m.ended_at) - _s(m.trial_started_at) < trial
+    churned = and_(m.ended_at <= scope.as_of, ended_early)
+    decided = or_(_s(m.trial_started_at) <= _int(scope.t - trial), churned)
+    row = db.session.execute(select(_ones(decided), _ones(churned))
+                             .where(*_in_window(m.trial_started_at, scope), *_filters(scope))).one()
+    decided_n, churned_n = (int(v) for v in row)
+    return decided_n, decided_n - churned_n
+
+
+def _stage(m):
+    lived = _s(m.ended_at) - _s(m.trial_started_at)
+    trial, month = int(TRIAL_LENGTH.total_seconds()), int(PAID_MONTH.total_seconds())
+    return case((lived < trial, "trial"), (lived < trial + month, "month_1"),
+                (lived < trial + 3 * month, "months_2_3"), else_="later")
+
+
+def _cancellations(scope: Scope):
+    """Mentorships that had a trial and ended in the window by T, with their survey if given by T."""
+    m, s = Mentorship, ExitSurvey
+    survey = and_(s.mentorship_id == m.id, s.submitted_at <= scope.as_of)
+    return (m, s, survey, [m.trial_started_at.is_not(None), *_in_window(m.ended_at, scope), *_filters(scope)])
+
+
+def cancellation_groups(scope: Scope) -> dict[tuple, dict]:
+    """{(month ended, stage, reason, goal_reached, stars): count}; reason etc. None without a survey."""
+    m, s, survey, where = _cancellations(scope)
+    month, stage = utc_month(m.ended_at), _stage(m)
+    stmt = (select(month, stage, s.churn_reason, s.goal_reached, s.stars, func.count())
+            .select_from(m).outerjoin(s, survey).where(*where)
+            .group_by(month, stage, s.churn_reason, s.goal_reached, s.stars))
+    return {tuple(row[:5]): int(row[5]) for row in db.session.execute(stmt)}
+
+
+def mentor_survey_rows(scope: Scope) -> list[tuple[str, int, int, int]]:
+    """(mentor email, surveys, sum of stars, goal reached "yes") over the cancellations' surveys."""
+    m, s, survey, where = _cancellations(scope)
+    stmt = (select(User.email, func.count(), func.sum(s.stars), _ones(s.goal_reached == "yes"))
+            .select_from(m).join(s, survey).join(User, User.id == m.mentor_id).where(*where)
+            .group_by(User.email))
+    return [(email, int(n), int(stars), int(yes)) for email, n, stars, yes in db.session.execute(stmt)]
+
+
+def _started(scope: Scope) -> list:
+    return [*_in_window(Mentorship.trial_started_at, scope), *_filters(scope)]
+
+
+def duration_groups(scope: Scope) -> list[tuple[int, int, int]]:
+    """(duration in seconds, events, censored) per distinct duration, for trials started in the window."""
+    m = Mentorship
+    ended = m.ended_at <= scope.as_of
+    duration = case((ended, _s(m.ended_at)), else_=_int(scope.t)) - _s(m.trial_started_at)
+    stmt = select(duration, _ones(ended), _ones(~ended | m.ended_at.is_(None))).where(*_started(scope)) \
+        .group_by(duration)
+    return [(int(d), int(e), int(c)) for d, e, c in db.session.execute(stmt)]
+
+
+def cohort_groups(scope: Scope) -> dict[str, tuple[int, int, dict[int, int]]]:
+    """{cohort month: (size, latest trial start in seconds, {ended bucket: count})}.
+
+    Bucket b holds those that ended in (30*b, 30*(b+1)] days after their trial started (-1: at
+    the start itself); those not ended by T are counted in size only.
+    """
+    m = Mentorship
+    month_secs = int(PAID_MONTH.total_seconds())
+    lived = _s(m.ended_at) - _s(m.trial_started_at)
+    # `//` is integer division in SQLAlchemy 2 (`/` would be true division).
+    bucket = case((m.ended_at <= scope.as_of, (lived + (month_secs - 1)) // month_secs - 1), else_=None)
+    cohort = utc_month(m.trial_started_at)
+    stmt = select(cohort, bucket, func.count(), func.max(_s(m.trial_started_at))) \
+        .where(*_started(scope)).group_by(cohort, bucket)
+    groups: dict[str, tuple[int, int, dict[int, int]]] = {}
+    for month, b, n, latest in db.session.execute(stmt):
+        size, last, buckets = groups.get(month, (0, 0, {}))
+        if b is not None:
+            buckets[int(b)] = buckets.get(int(b), 0) + int(n)
+        groups[month] = (size + int(n), max(last, int(latest)), buckets)
+    return groups
+
+
+def measure(scope: Scope) -> Counts:
+    """Everything metrics.report needs for one scope."""
+    applications, accepted, declined = application_counts(scope)
+    decided, converted = trial_counts(scope)
+    return Counts(applications=applications, accepted=accepted, declined=declined,
+                  trials_decided=decided, trials_converted=converted,
+                  cancellations=cancellation_groups(scope), durations=duration_groups(scope),
+                  cohorts=cohort_groups(scope), mentors=mentor_survey_rows(scope), as_of_seconds=scope.t)

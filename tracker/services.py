@@ -5,6 +5,8 @@ transaction: it begins it (database.begin_write), commits it, or rolls it back o
 """
 from __future__ import annotations
 
+import hashlib
+import secrets
 from contextlib import contextmanager
 from datetime import datetime
 
@@ -15,7 +17,7 @@ from werkzeug.security import check_password_hash, generate_password_hash
 from . import lifecycle
 from .database import begin_write
 from .extensions import db
-from .models import ROLES, CheckIn, ExitSurvey, MentorProfile, Mentorship, User
+from .models import ROLES, ApiToken, CheckIn, ExitSurvey, MentorProfile, Mentorship, User
 
 
 class ServiceError(Exception):
@@ -261,3 +263,28 @@ def cancel_with_survey(mentee_id: int, mentorship_id: int, stars: int, goal_reac
         except IntegrityError:  # a concurrent submit stored the survey first
             raise Conflict(ALREADY_CANCELLED) from None
     return survey
+
+
+# --- API tokens ----------------------------------------------------------------------------------
+
+def hash_token(token: str) -> str:
+    # Tokens are 256 random bits, so a fast hash is enough: there is nothing to guess.
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def create_api_token(email: str, at: datetime) -> str:
+    """A new bearer token for an operator; returns the token, stores only its hash."""
+    token = secrets.token_urlsafe(32)
+    with _write():
+        user = db.session.scalar(select(User).where(User.email == normalise_email(email)))
+        if user is None:
+            raise NotFound(f"no user with email {email}", field="email")
+        if user.role != "operator":
+            raise Invalid(f"{user.email} is a {user.role}; API tokens are for operators", field="email")
+        db.session.add(ApiToken(user_id=user.id, token_hash=hash_token(token), created_at=at))
+    return token
+
+
+def user_for_token(token: str) -> User | None:
+    return db.session.scalar(select(User).join(ApiToken, ApiToken.user_id == User.id)
+                             .where(ApiToken.token_hash == hash_token(token)))

@@ -1,5 +1,7 @@
 """lifecycle schema: users, mentor profiles, mentorships, check-ins, exit surveys
 
+Every timestamp is a BIGINT of whole seconds since 1970-01-01 UTC (tracker.models.UTCDateTime).
+
 Revision ID: 0001
 Revises: 
 Create Date: 2026-11-23 09:21:53.855160
@@ -24,7 +26,7 @@ def upgrade():
     sa.Column('role', sa.String(length=10), nullable=False),
     sa.Column('password_hash', sa.String(length=255), nullable=True),
     sa.Column('session_version', sa.Integer(), server_default=sa.text('1'), nullable=False),
-    sa.Column('created_at', sa.DateTime(), nullable=False),
+    sa.Column('created_at', sa.BigInteger(), nullable=False),
     sa.CheckConstraint("role IN ('mentee', 'mentor', 'operator')", name=op.f('ck_users_role')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_users')),
     sa.UniqueConstraint('email', name=op.f('uq_users_email'))
@@ -46,9 +48,9 @@ def upgrade():
     sa.Column('goal_category', sa.String(length=20), nullable=False),
     sa.Column('goal_text', sa.Text(), nullable=False),
     sa.Column('meeting_preference', sa.String(length=10), nullable=True),
-    sa.Column('applied_at', sa.DateTime(), nullable=False),
-    sa.Column('trial_started_at', sa.DateTime(), nullable=True),
-    sa.Column('ended_at', sa.DateTime(), nullable=True),
+    sa.Column('applied_at', sa.BigInteger(), nullable=False),
+    sa.Column('trial_started_at', sa.BigInteger(), nullable=True),
+    sa.Column('ended_at', sa.BigInteger(), nullable=True),
     sa.Column('end_reason', sa.String(length=10), nullable=True),
     sa.CheckConstraint("end_reason IN ('declined', 'withdrawn', 'cancelled')", name=op.f('ck_mentorships_end_reason')),
     sa.CheckConstraint("goal_category IN ('change_careers', 'extend_skillset', 'get_promoted', 'land_first_job', 'start_business', 'other')", name=op.f('ck_mentorships_goal_category')),
@@ -73,12 +75,12 @@ def upgrade():
     op.create_table('checkins',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('mentorship_id', sa.Integer(), nullable=False),
-    sa.Column('occurred_at', sa.DateTime(), nullable=False),
+    sa.Column('occurred_at', sa.BigInteger(), nullable=False),
     sa.Column('mode', sa.String(length=10), nullable=False),
     sa.Column('minutes', sa.Integer(), nullable=False),
     sa.Column('note', sa.Text(), server_default='', nullable=False),
     sa.Column('logged_by_id', sa.Integer(), nullable=True),
-    sa.Column('logged_at', sa.DateTime(), nullable=False),
+    sa.Column('logged_at', sa.BigInteger(), nullable=False),
     sa.CheckConstraint("mode IN ('video', 'in_person', 'phone', 'chat')", name=op.f('ck_checkins_mode')),
     sa.CheckConstraint('minutes BETWEEN 1 AND 600', name=op.f('ck_checkins_minutes')),
     sa.ForeignKeyConstraint(['logged_by_id'], ['users.id'], name=op.f('fk_checkins_logged_by_id_users')),
@@ -97,7 +99,7 @@ def upgrade():
     sa.Column('feedback_platform', sa.Text(), server_default='', nullable=False),
     sa.Column('feedback_mentor', sa.Text(), server_default='', nullable=False),
     sa.Column('feedback_other', sa.Text(), server_default='', nullable=False),
-    sa.Column('submitted_at', sa.DateTime(), nullable=False),
+    sa.Column('submitted_at', sa.BigInteger(), nullable=False),
     sa.CheckConstraint("churn_reason IN ('goal_reached', 'too_expensive', 'no_time', 'mentor_fit', 'mentor_unresponsive', 'switched_mentor', 'platform_issue', 'other')", name=op.f('ck_exit_surveys_churn_reason')),
     sa.CheckConstraint("goal_reached IN ('yes', 'partly', 'no')", name=op.f('ck_exit_surveys_goal_reached')),
     sa.CheckConstraint('stars BETWEEN 1 AND 5', name=op.f('ck_exit_surveys_stars')),

@@ -1,0 +1,149 @@
+"""The maths of METRICS.md on plain numbers: hand-worked cases at every edge, and agreement with
+reference libraries (statsmodels for Wilson, lifelines for Kaplan-Meier) to 1e-9."""
+import math
+import random
+
+import pytest
+
+from tracker import metrics
+from tracker.metrics import DAY, kaplan_meier, wilson
+
+
+# --- Wilson ------------------------------------------------------------------------------------
+
+def test_wilson_hand_worked():
+    # k=5, n=10: centre (5 + z²/2)/(10 + z²) = 0.5; half = z*sqrt(2.5 + z²/4)/(10 + z²)
+    z2 = metrics.Z95 ** 2
+    half = metrics.Z95 * math.sqrt(2.5 + z2 / 4) / (10 + z2)
+    rate = wilson(5, 10)
+    assert rate.value == 0.5
+    assert rate.low == pytest.approx(0.5 - half, abs=1e-15) and rate.high == pytest.approx(0.5 + half, abs=1e-15)
+    assert (round(rate.low, 4), round(rate.high, 4)) == (0.2366, 0.7634)
+
+
+def test_wilson_with_no_data_is_null_not_zero():
+    assert wilson(0, 0).as_dict() == {"value": None, "numerator": 0, "denominator": 0, "low": None, "high": None}
+
+
+def test_wilson_at_the_extremes_stays_inside_0_1():
+    none, every = wilson(0, 7), wilson(7, 7)
+    assert none.value == 0 and none.low == pytest.approx(0, abs=1e-15) and 0 < none.high < 1
+    assert every.value == 1 and every.high == pytest.approx(1, abs=1e-15) and 0 < every.low < 1
+
+
+def test_wilson_refuses_impossible_counts():
+    with pytest.raises(ValueError):
+        wilson(3, 2)
+
+
+def test_wilson_agrees_with_statsmodels():
+    from statsmodels.stats.proportion import proportion_confint
+    rng = random.Random(5)
+    cases = [(0, 1), (1, 1), (1, 2), (3, 1000), (999, 1000)] + \
+        [(k, n) for n in (rng.randint(1, 100_000) for _ in range(300)) for k in [rng.randint(0, n)]]
+    for k, n in cases:
+        low, high = proportion_confint(k, n, alpha=0.05, method="wilson")
+        rate = wilson(k, n)
+        assert abs(rate.low - low) < 1e-9 and abs(rate.high - high) < 1e-9, (k, n)
+
+
+# --- Kaplan-Meier -------------------------------------------------------------------------------
+
+def test_kaplan_meier_hand_worked_with_ties_of_events_and_censorings():
+    # Durations in days: event 1; events 2, 2 and a censoring at 2; censoring 3; event 4.
+    groups = [(1 * DAY, 1, 0), (2 * DAY, 2, 1), (3 * DAY, 0, 1), (4 * DAY, 1, 0)]
+    km = kaplan_meier(groups)
+    assert (km.n, km.events) == (6, 4)
+    assert km.at(1 * DAY - 1) == 1.0
+    assert km.at(1 * DAY) == pytest.approx(5 / 6)
+    assert km.at(2 * DAY) == pytest.approx(5 / 6 * 3 / 5)       # 5 at risk at 2: the censoring counts
+    assert km.at(3.5 * DAY) == pytest.approx(0.5)
+    assert km.at(4 * DAY) == 0.0
+    assert km.median_seconds == 2 * DAY                         # S(2) = 0.5 exactly: <= 0.5
+
+
+def test_kaplan_meier_with_no_data_is_null():
+    km = kaplan_meier([])
+    assert (km.n, km.events, km.at(7 * DAY), km.median_seconds) == (0, 0, None, None)
+
+
+def test_kaplan_meier_all_censored_stays_at_one_with_no_median():
+    km = kaplan_meier([(3 * DAY, 0, 2), (10 * DAY, 0, 1)])
+    assert km.at(180 * DAY) == 1.0 and km.median_seconds is None and km.events == 0
+
+
+def test_kaplan_meier_one_mentorship():
+    km = kaplan_meier([(40 * DAY, 1, 0)])
+    assert km.at(30 * DAY) == 1.0 and km.at(40 * DAY) == 0.0 and km.median_seconds == 40 * DAY
+
+
+def test_kaplan_meier_median_is_none_when_survival_stays_above_half():
+    km = kaplan_meier([(1 * DAY, 1, 0), (2 * DAY, 0, 3)])
+    assert km.at(2 * DAY) == 0.75 and km.median_seconds is None
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_kaplan_meier_agrees_with_lifelines(seed):
+    from lifelines import KaplanMeierFitter
+    rng = random.Random(seed)
+    durations, observed = [], []
+    for _ in range(5000):
+        # Whole seconds with many ties (durations rounded to the hour half the time).
+        seconds = rng.randint(0, 400 * DAY)
+        if rng.random() < 0.5:
+            seconds -= seconds % 3600
+        durations.append(seconds)
+        observed.append(rng.random() < 0.7)
+    groups: dict[int, list[int]] = {}
+    for d, e in zip(durations, observed, strict=True):
+        groups.setdefault(d, [0, 0])[0 if e else 1] += 1
+    km = kaplan_meier([(d, e, c) for d, (e, c) in groups.items()])
+
+    reference = KaplanMeierFitter().fit([d / DAY for d in durations], observed)
+    for days in (7, 30, 90, 180):
+        expected = float(reference.survival_function_at_times(days).iloc[0])
+        assert abs(km.at(days * DAY) - expected) < 1e-9, days
+    assert abs(km.median_seconds / DAY - reference.median_survival_time_) < 1e-9
+    assert (km.n, km.events) == (5000, sum(observed))
+
+
+# --- cohorts and ratings ---------------------------------------------------------------------------
+
+def test_cohort_retention_hand_worked():
+    # 4 members: one ended at its start (bucket -1), one at exactly 30 days (bucket 0),
+    # one at 30 days + 1 s (bucket 1), one still going.
+    assert metrics.cohort_retention(4, {-1: 1, 0: 1, 1: 1}, months=2) == [0.75, 0.5, 0.25]
+
+
+def test_observable_months():
+    month = metrics.MONTH
+    assert metrics.observable_months(10 * month - 1, 0) == 9
+    assert metrics.observable_months(10 * month, 0) == 10
+
+
+def test_bayesian_mean_keeps_two_fives_below_forty_ratings_of_4_8():
+    prior = 4.0
+    two_fives = metrics.bayesian_mean(10, 2, prior)
+    forty = metrics.bayesian_mean(int(4.8 * 40), 40, prior)
+    assert two_fives == pytest.approx((5 * 4 + 10) / 7)
+    assert forty > two_fives
+    table = metrics.mentor_table([("a@x", 2, 10, 2), ("b@x", 40, 192, 30)], prior)
+    assert [row["mentor"] for row in table] == ["b@x", "a@x"]
+
+
+def test_mentor_table_ties_go_to_more_surveys_then_email():
+    table = metrics.mentor_table([("c@x", 2, 8, 1), ("b@x", 2, 8, 1), ("a@x", 1, 4, 0)], 4.0)
+    assert [row["mentor"] for row in table] == ["b@x", "c@x", "a@x"]
+
+
+def test_report_with_no_data_has_every_key_and_no_false_zeros():
+    body = metrics.report(metrics.Counts(), "2026-01-01T00:00:00+00:00", {"from": "a", "to": "b"},
+                          {"goal_category": None, "mentor": None})
+    assert body["success_rate"] == {"value": None, "numerator": 0, "denominator": 0, "low": None, "high": None}
+    assert body["stars"] == {"mean": None, "counts": {"1": 0, "2": 0, "3": 0, "4": 0, "5": 0}}
+    assert body["retention"] == {"n": 0, "events": 0, "s7": None, "s30": None, "s90": None, "s180": None,
+                                 "median_days": None}
+    assert set(body["churn_reasons"]) == {"goal_reached", "too_expensive", "no_time", "mentor_fit",
+                                          "mentor_unresponsive", "switched_mentor", "platform_issue", "other"}
+    assert all(v == {"count": 0, "share": None} for v in body["churn_reasons"].values())
+    assert body["cohorts"] == [] and body["mentors"] == []

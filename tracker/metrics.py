@@ -1,0 +1,205 @@
+"""The numbers, by the definitions of METRICS.md, on plain numbers: no SQL, no Flask.
+
+queries.py hands over grouped counts; this module turns them into rates with Wilson intervals,
+Kaplan-Meier survival, cohort retention and Bayesian means, and assembles the one report that
+pages, the API and exports all show.
+"""
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from .lifecycle import CHURN_REASONS, STAGES
+
+Z95 = 1.959963984540054
+BAYES_C = 5  # prior weight, in surveys, of the platform's mean stars
+DAY = 86400
+MONTH = 30 * DAY
+SURVIVAL_DAYS = (7, 30, 90, 180)
+
+
+# --- rates ------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Rate:
+    numerator: int
+    denominator: int
+    value: float | None
+    low: float | None
+    high: float | None
+
+    def as_dict(self) -> dict:
+        return {"value": self.value, "numerator": self.numerator, "denominator": self.denominator,
+                "low": self.low, "high": self.high}
+
+
+def wilson(k: int, n: int, z: float = Z95) -> Rate:
+    """k successes out of n, with the Wilson score interval; all null when n = 0."""
+    if not 0 <= k <= n:
+        raise ValueError(f"need 0 <= k <= n, got k={k}, n={n}")
+    if n == 0:
+        return Rate(k, n, None, None, None)
+    z2 = z * z
+    centre = (k + z2 / 2) / (n + z2)
+    half = z * math.sqrt(k * (n - k) / n + z2 / 4) / (n + z2)
+    return Rate(k, n, k / n, centre - half, centre + half)
+
+
+# --- Kaplan-Meier -------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Survival:
+    """A Kaplan-Meier curve: S just after each distinct event time, in seconds."""
+
+    n: int
+    events: int
+    steps: tuple[tuple[int, float], ...]  # (event time in seconds, S from that time on)
+
+    def at(self, seconds: float) -> float | None:
+        """S(t): the product over event times <= t; None with no one at risk."""
+        if self.n == 0:
+            return None
+        value = 1.0
+        for time, s in self.steps:
+            if time > seconds:
+                break
+            value = s
+        return value
+
+    @property
+    def median_seconds(self) -> int | None:
+        """The smallest event time with S(t) <= 0.5; None if the curve never gets there."""
+        return next((time for time, s in self.steps if s <= 0.5), None)
+
+
+def kaplan_meier(groups: Iterable[tuple[int, int, int]]) -> Survival:
+    """groups: (duration in seconds, events, censored) with one row per distinct duration.
+
+    A censoring at an event time still counts as at risk at that time.
+    """
+    rows = sorted(groups)
+    at_risk = sum(events + censored for _, events, censored in rows)
+    total, total_events = at_risk, 0
+    s, steps = 1.0, []
+    for duration, events, censored in rows:
+        if events:
+            s *= 1.0 - events / at_risk
+            steps.append((duration, s))
+            total_events += events
+        at_risk -= events + censored
+    return Survival(total, total_events, tuple(steps))
+
+
+# --- cohorts -------------------------------------------------------------------------------------
+
+def cohort_retention(size: int, ended_bucket_counts: dict[int, int], months: int) -> list[float]:
+    """Share still going at start + 30*m days for m = 0..months.
+
+    ended_bucket_counts[b]: members that ended in (30*b days, 30*(b+1) days] after their trial
+    started (b = -1 for ending at the very second it started); members still going are not in it.
+    A member that ended at exactly start + 30*m days is not going at that moment.
+    """
+    retained = []
+    for m in range(months + 1):
+        ended_by_then = sum(count for bucket, count in ended_bucket_counts.items() if bucket < m)
+        retained.append((size - ended_by_then) / size)
+    return retained
+
+
+def observable_months(at_seconds: int, latest_start_seconds: int) -> int:
+    """How many whole 30-day steps every member of a cohort has lived through by T."""
+    return (at_seconds - latest_start_seconds) // MONTH
+
+
+# --- ratings -------------------------------------------------------------------------------------
+
+def bayesian_mean(star_sum: int, n: int, prior_mean: float, c: int = BAYES_C) -> float:
+    return (c * prior_mean + star_sum) / (c + n)
+
+
+# --- the report ---------------------------------------------------------------------------------
+
+@dataclass
+class Counts:
+    """What queries.py measured for one window, as-of moment and filter."""
+
+    applications: int = 0
+    accepted: int = 0
+    declined: int = 0
+    trials_decided: int = 0
+    trials_converted: int = 0
+    # (month ended "YYYY-MM", stage, churn_reason, goal_reached, stars) -> count; the last three
+    # are None for a cancellation without a survey
+    cancellations: dict | None = None
+    # (duration seconds, events, censored)
+    durations: list | None = None
+    # cohort month "YYYY-MM" -> (size, latest start in seconds, {ended bucket: count})
+    cohorts: dict | None = None
+    # (mentor email, n surveys, sum of stars, goal reached "yes")
+    mentors: list | None = None
+    as_of_seconds: int = 0
+
+
+def report(counts: Counts, as_of: str, window: dict, filters: dict) -> dict:
+    """The metrics body of INTERFACES.md, every key always present."""
+    cancellations = counts.cancellations or {}
+    by_stage = {stage: 0 for stage in STAGES}
+    reasons = {reason: 0 for reason in CHURN_REASONS}
+    reasons_by_stage = {stage: {reason: 0 for reason in CHURN_REASONS} for stage in STAGES}
+    star_counts = {str(n): 0 for n in range(1, 6)}
+    surveys = yes = partly = star_sum = 0
+    for (_month, stage, reason, goal, stars), n in cancellations.items():
+        by_stage[stage] += n
+        if reason is None:
+            continue
+        surveys += n
+        reasons[reason] += n
+        reasons_by_stage[stage][reason] += n
+        star_counts[str(stars)] += n
+        star_sum += stars * n
+        yes += n if goal == "yes" else 0
+        partly += n if goal == "partly" else 0
+    cancelled = sum(by_stage.values())
+    mean_stars = star_sum / surveys if surveys else None
+
+    survival = kaplan_meier(counts.durations or [])
+    median = survival.median_seconds
+    return {
+        "as_of": as_of,
+        "window": window,
+        "filters": filters,
+        "applications": {"count": counts.applications, "accepted": counts.accepted,
+                         "declined": counts.declined,
+                         "pending": counts.applications - counts.accepted - counts.declined},
+        "acceptance_rate": wilson(counts.accepted, counts.accepted + counts.declined).as_dict(),
+        "trial_conversion": wilson(counts.trials_converted, counts.trials_decided).as_dict(),
+        "cancellations": {"count": cancelled, "by_stage": by_stage},
+        "survey_response_rate": wilson(surveys, cancelled).as_dict(),
+        "success_rate": wilson(yes, surveys).as_dict(),
+        "partly_rate": wilson(partly, surveys).as_dict(),
+        "churn_reasons": {reason: {"count": n, "share": n / surveys if surveys else None}
+                          for reason, n in reasons.items()},
+        "churn_reasons_by_stage": reasons_by_stage,
+        "stars": {"mean": mean_stars, "counts": star_counts},
+        "retention": {"n": survival.n, "events": survival.events,
+                      **{f"s{days}": survival.at(days * DAY) for days in SURVIVAL_DAYS},
+                      "median_days": median / DAY if median is not None else None},
+        "cohorts": cohorts(counts.cohorts or {}, counts.as_of_seconds),
+        "mentors": mentor_table(counts.mentors or [], mean_stars),
+    }
+
+
+def cohorts(groups: dict, as_of_seconds: int) -> list[dict]:
+    return [{"month": month, "size": size,
+             "retained": cohort_retention(size, buckets, observable_months(as_of_seconds, latest_start))}
+            for month, (size, latest_start, buckets) in sorted(groups.items())]
+
+
+def mentor_table(rows: list, platform_mean: float | None) -> list[dict]:
+    table = [{"mentor": email, "n": n, "mean_stars": star_sum / n,
+              "bayesian_mean": bayesian_mean(star_sum, n, platform_mean),
+              "success_rate": wilson(yes, n).as_dict()}
+             for email, n, star_sum, yes in rows if n > 0]
+    table.sort(key=lambda row: (-row["bayesian_mean"], -row["n"], row["mentor"]))
+    return table

@@ -1,0 +1,115 @@
+"""Reading the metrics parameters (window, as-of moment, filters) from a query string.
+
+The API and the dashboard share this, so a bookmarked dashboard URL and an API call with the same
+parameters describe the same numbers. Every bad parameter is named in the error.
+"""
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta, timezone
+
+from .lifecycle import GOAL_CATEGORIES
+from .queries import Scope
+
+PARAMETERS = ("from", "to", "as_of", "goal_category", "mentor")
+DEFAULT_WINDOW_DAYS = 90
+_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+_DATETIME = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}[T ][0-9]{2}:[0-9]{2}(:[0-9]{2}(\.[0-9]{1,6})?)?"
+                       r"(Z|[+-][0-9]{2}:[0-9]{2})?")
+
+
+class ScopeError(ValueError):
+    def __init__(self, parameter: str, message: str):
+        super().__init__(f"{parameter}: {message}")
+        self.parameter = parameter
+        self.message = f"{parameter}: {message}"
+
+
+@dataclass(frozen=True)
+class Request:
+    """A parsed scope, with what to echo back: the window as dates and the filters as given."""
+
+    scope: Scope
+    window_from: date
+    window_to: date
+    goal_category: str | None
+    mentor_email: str | None
+
+    def echo(self) -> dict:
+        return {"as_of": self.scope.as_of.isoformat(),
+                "window": {"from": self.window_from.isoformat(), "to": self.window_to.isoformat()},
+                "filters": {"goal_category": self.goal_category, "mentor": self.mentor_email}}
+
+    def query_args(self) -> dict:
+        """The parameters that rebuild this request, for links and bookmarks."""
+        args = {"from": self.window_from.isoformat(), "to": self.window_to.isoformat(),
+                "as_of": self.scope.as_of.isoformat()}
+        if self.goal_category:
+            args["goal_category"] = self.goal_category
+        if self.mentor_email:
+            args["mentor"] = self.mentor_email
+        return args
+
+
+def _one(args, name: str) -> str | None:
+    values = args.getlist(name)
+    if len(values) > 1:
+        raise ScopeError(name, "given more than once")
+    if not values or values[0].strip() == "":
+        return None
+    return values[0].strip()
+
+
+def parse_date(name: str, text: str) -> date:
+    if not _DATE.fullmatch(text):
+        raise ScopeError(name, f"expected a date as YYYY-MM-DD, got {text!r}")
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise ScopeError(name, f"{text!r} is not a real date") from None
+
+
+def parse_moment(name: str, text: str) -> datetime:
+    """A date (00:00 UTC) or an ISO 8601 date-time with a UTC offset, to the second (rounded down)."""
+    if _DATE.fullmatch(text):
+        return datetime.combine(parse_date(name, text), time(), tzinfo=timezone.utc)
+    if " " in text and re.search(r" [0-9]{2}:[0-9]{2}$", text):
+        raise ScopeError(name, "the '+' of the UTC offset must be written %2B in a URL")
+    if not _DATETIME.fullmatch(text):
+        raise ScopeError(name, f"expected ISO 8601 like 2026-06-30T00:00:00+00:00, got {text!r}")
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        raise ScopeError(name, f"{text!r} is not a real date and time") from None
+    if moment.tzinfo is None:
+        raise ScopeError(name, "needs a UTC offset, e.g. 2026-06-30T00:00:00+00:00 or ...Z")
+    return moment.astimezone(timezone.utc).replace(microsecond=0)
+
+
+def parse(args, now: datetime, mentor_id_by_email: Callable[[str], int | None]) -> Request:
+    """Read the metrics parameters; raise ScopeError naming the first bad one."""
+    raw = {name: _one(args, name) for name in PARAMETERS}
+    as_of = parse_moment("as_of", raw["as_of"]) if raw["as_of"] else now
+    last_day = as_of.date()
+    window_to = parse_date("to", raw["to"]) if raw["to"] else last_day + timedelta(days=1)
+    if raw["from"]:
+        window_from = parse_date("from", raw["from"])
+    else:
+        window_from = window_to - timedelta(days=DEFAULT_WINDOW_DAYS)
+    if window_from >= window_to:
+        raise ScopeError("from", f"must be before to ({window_from} is not before {window_to})")
+    category = raw["goal_category"]
+    if category is not None and category not in GOAL_CATEGORIES:
+        raise ScopeError("goal_category", f"must be one of {', '.join(GOAL_CATEGORIES)}")
+    mentor_email, mentor_id = raw["mentor"], None
+    if mentor_email is not None:
+        mentor_email = mentor_email.lower()
+        mentor_id = mentor_id_by_email(mentor_email)
+        if mentor_id is None:
+            raise ScopeError("mentor", f"no mentor with email {mentor_email!r}")
+    midnight = lambda d: datetime.combine(d, time(), tzinfo=timezone.utc)  # noqa: E731
+    scope = Scope(as_of=as_of, start=midnight(window_from), end=midnight(window_to),
+                  goal_category=category, mentor_id=mentor_id)
+    return Request(scope, window_from, window_to, category, mentor_email)
