@@ -45,7 +45,7 @@ def test_overview_counts_mentorships_by_state_as_of_now(app, world, login):
     mentorship(app, b, n, applied_at=T0 - 60 * day, trial_started_at=T0 - 59 * day,
                ended_at=T0 - 10 * day)                                                    # cancelled
     mentorship(app, b, n, applied_at=T0 + day)                                            # after T0: not counted
-    page = login(world.operator).get("/ops/").get_data(as_text=True)
+    page = login(world.operator).get("/ops/mentorships").get_data(as_text=True)
     for label in ["applications pending", "in trial", "in paid months", "cancelled", "declined or withdrawn"]:
         assert f'<span class="tile-value">1</span><span class="tile-label">{label}</span>' in page
 
@@ -53,5 +53,5 @@ def test_overview_counts_mentorships_by_state_as_of_now(app, world, login):
 def test_overview_is_readable_with_no_data(app, login):
     from .factories import user
     op = user(app, "operator", "solo@example.com")
-    page = login(op).get("/ops/").get_data(as_text=True)
+    page = login(op).get("/ops/mentorships").get_data(as_text=True)
     assert "No applications yet" in page

@@ -59,8 +59,8 @@ def register_extensions(app: Flask) -> None:
 
 
 def register_blueprints(app: Flask) -> None:
-    from . import api, auth, mentee, mentor, mentorship, ops
-    for module in (auth, mentee, mentor, mentorship, ops, api):
+    from . import api, assets, auth, mentee, mentor, mentorship, ops
+    for module in (auth, mentee, mentor, mentorship, ops, api, assets):
         app.register_blueprint(module.bp)
 
 

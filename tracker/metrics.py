@@ -203,3 +203,30 @@ def mentor_table(rows: list, platform_mean: float | None) -> list[dict]:
              for email, n, star_sum, yes in rows if n > 0]
     table.sort(key=lambda row: (-row["bayesian_mean"], -row["n"], row["mentor"]))
     return table
+
+
+# --- series for the dashboard's charts -------------------------------------------------------------
+
+def by_month(counts: Counts) -> list[dict]:
+    """Per calendar month of cancellation: cancellations, success rate (with its interval) and
+    the count of each reason."""
+    months: dict[str, dict] = {}
+    for (month, _stage, reason, goal, _stars), n in (counts.cancellations or {}).items():
+        row = months.setdefault(month, {"cancellations": 0, "surveys": 0, "yes": 0,
+                                        "reasons": {r: 0 for r in CHURN_REASONS}})
+        row["cancellations"] += n
+        if reason is not None:
+            row["surveys"] += n
+            row["yes"] += n if goal == "yes" else 0
+            row["reasons"][reason] += n
+    return [{"month": month, "cancellations": row["cancellations"],
+             "success_rate": wilson(row["yes"], row["surveys"]).as_dict(), "reasons": row["reasons"]}
+            for month, row in sorted(months.items())]
+
+
+def survival_curve(counts: Counts) -> list[tuple[float, float]]:
+    """The Kaplan-Meier step curve as (days, S) points, starting at (0, 1)."""
+    survival = kaplan_meier(counts.durations or [])
+    if survival.n == 0:
+        return []
+    return [(0.0, 1.0)] + [(time / DAY, s) for time, s in survival.steps]

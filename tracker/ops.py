@@ -1,21 +1,153 @@
-"""The operator's pages: the marketplace at a glance, and accounts."""
+"""The operator's pages: the success and churn dashboard with its drill-downs, feedback to read,
+survey downloads, the list of mentorships, and accounts.
+
+Every dashboard page reads the same filters from the URL (scope.py), so a view can be bookmarked,
+and every number comes from metrics.report over queries.measure, as in the API.
+"""
 from __future__ import annotations
 
-from flask import Blueprint, flash, redirect, render_template, url_for
+import csv
+import io
 
-from . import clock, queries, services
+from flask import (Blueprint, Response, flash, redirect, render_template, request, stream_with_context,
+                   url_for)
+from werkzeug.datastructures import MultiDict
+
+from . import charts, clock, lifecycle, metrics, queries, scope, services
 from .access import role_required
+from .csvfiles import guard
 from .forms import CreateUserForm
 from .views import form_page, show_service_error
 
 bp = Blueprint("ops", __name__, url_prefix="/ops")
+FEEDBACK_PAGE_SIZE = 50
+# The dashboard opens on a year, long enough to see months and cohorts; the API's default is 90 days.
+DASHBOARD_DEFAULT_DAYS = 365
+
+
+def _asked():
+    """The filters in the URL; on a bad one, the defaults and a message saying what was wrong."""
+    now = clock.now()
+    try:
+        return scope.parse(request.args, now, queries.mentor_id_by_email, naive_is_utc=True,
+                           default_days=DASHBOARD_DEFAULT_DAYS), None
+    except scope.ScopeError as problem:
+        return scope.parse(MultiDict(), now, queries.mentor_id_by_email,
+                           default_days=DASHBOARD_DEFAULT_DAYS), problem.message
+
+
+def _dashboard(template: str, extra=lambda counts, report: {}):
+    """Render a dashboard page: the filters, the report, and whatever `extra` adds (series, figures)."""
+    asked, problem = _asked()
+    counts = queries.measure(asked.scope)
+    echo = asked.echo()
+    report = metrics.report(counts, echo["as_of"], echo["window"], echo["filters"])
+    return render_template(template, asked=asked, args=asked.query_args(), problem=problem, report=report,
+                           mentors=queries.mentor_emails(), page=request.endpoint,
+                           **extra(counts, report)), (400 if problem else 200)
 
 
 @bp.get("/")
 @role_required("operator")
 def home():
+    def extra(counts, report):
+        series = metrics.by_month(counts)
+        return {"series": series, "figures": {"success": charts.success_by_month(series),
+                                              "reasons": charts.reason_shares(report)}}
+    return _dashboard("ops/home.html", extra)
+
+
+@bp.get("/churn")
+@role_required("operator")
+def churn():
+    def extra(counts, report):
+        series = metrics.by_month(counts)
+        return {"series": series, "figures": {"reasons": charts.reason_shares(report),
+                                              "by_month": charts.reasons_by_month(series),
+                                              "by_stage": charts.reasons_by_stage(report)}}
+    return _dashboard("ops/churn.html", extra)
+
+
+@bp.get("/retention")
+@role_required("operator")
+def retention():
+    def extra(counts, report):
+        return {"figures": {"survival": charts.survival(metrics.survival_curve(counts)),
+                            "cohorts": charts.cohort_heatmap(report["cohorts"])}}
+    return _dashboard("ops/retention.html", extra)
+
+
+@bp.get("/ratings")
+@role_required("operator")
+def ratings():
+    return _dashboard("ops/ratings.html", lambda counts, report: {
+        "figures": {"stars": charts.star_distribution(report)}})
+
+
+def _feedback_filters():
+    """The reading filters of the feedback page; unknown values are ignored, not an error."""
+    reason = request.args.get("reason") if request.args.get("reason") in lifecycle.CHURN_REASONS else None
+    stars = request.args.get("stars", "")
+    stars = int(stars) if stars in ("1", "2", "3", "4", "5") else None
+    words = request.args.get("q", "").strip()[:100] or None
+    page = request.args.get("page", "1")
+    page = int(page) if page.isascii() and page.isdigit() and 0 < int(page) < 100000 else 1
+    return reason, stars, words, page
+
+
+@bp.get("/feedback")
+@role_required("operator")
+def feedback():
+    reason, stars, words, page = _feedback_filters()
+    reading = {"reason": reason, "stars": stars, "q": words}
+    asked, problem = _asked()
+    rows = queries.feedback_page(asked.scope, reason, stars, words, limit=FEEDBACK_PAGE_SIZE + 1,
+                                 offset=(page - 1) * FEEDBACK_PAGE_SIZE)
+    return render_template(
+        "ops/feedback.html", asked=asked, args=asked.query_args(), problem=problem,
+        mentors=queries.mentor_emails(), page=request.endpoint, rows=rows[:FEEDBACK_PAGE_SIZE],
+        has_next=len(rows) > FEEDBACK_PAGE_SIZE, page_number=page, reading=reading,
+        pager_args=dict(asked.query_args(), **{k: v for k, v in reading.items() if v})), (400 if problem else 200)
+
+
+SURVEY_COLUMNS = ["mentorship_id", "ref", "mentor_email", "mentee_email", "goal_category", "trial_started_at",
+                  "ended_at", "stage", "stars", "goal_reached", "churn_reason", "feedback_platform",
+                  "feedback_mentor", "feedback_other", "survey_submitted_at"]
+
+
+@bp.get("/surveys.csv")
+@role_required("operator")
+def surveys_csv():
+    asked, problem = _asked()
+    if problem:
+        return Response(problem + "\n", status=400, mimetype="text/plain")
+
+    def rows():
+        buffer = io.StringIO()
+        writer = csv.writer(buffer)
+        writer.writerow(SURVEY_COLUMNS)
+        for survey, m, mentee_email, _, mentor_email, _ in queries.surveys_for_export(asked.scope):
+            writer.writerow([m.id, guard(m.ref or ""), mentor_email, mentee_email, m.goal_category,
+                             m.trial_started_at.isoformat(), m.ended_at.isoformat(),
+                             lifecycle.stage_of_end(m.trial_started_at, m.ended_at), survey.stars,
+                             survey.goal_reached, survey.churn_reason, guard(survey.feedback_platform),
+                             guard(survey.feedback_mentor), guard(survey.feedback_other),
+                             survey.submitted_at.isoformat()])
+            yield buffer.getvalue()
+            buffer.seek(0)
+            buffer.truncate(0)
+        yield buffer.getvalue()
+
+    name = f"exit-surveys-{asked.window_from}-to-{asked.window_to}.csv"
+    return Response(stream_with_context(rows()), mimetype="text/csv",
+                    headers={"Content-Disposition": f'attachment; filename="{name}"'})
+
+
+@bp.get("/mentorships")
+@role_required("operator")
+def mentorships():
     at = clock.now()
-    return render_template("ops/home.html", counts=queries.counts_by_status(at),
+    return render_template("ops/mentorships.html", counts=queries.counts_by_status(at),
                            mentorships=queries.recent_mentorships(), at=at)
 
 

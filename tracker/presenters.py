@@ -57,5 +57,13 @@ def status(mentorship, at: datetime) -> str:
     return "cancelled during the trial" if state.month == 0 else f"cancelled in month {state.month}"
 
 
-FILTERS = {"day": day, "day_time": day_time, "month": month, "relative": relative,
+def percent(value: float | None, digits: int = 1) -> str:
+    return "—" if value is None else f"{value * 100:.{digits}f}%"
+
+
+def number(value: float | None, digits: int = 2) -> str:
+    return "—" if value is None else f"{value:.{digits}f}"
+
+
+FILTERS = {"percent": percent, "number": number, "day": day, "day_time": day_time, "month": month, "relative": relative,
            "status": status, "period_name": period_name}

@@ -12,7 +12,7 @@ from datetime import datetime
 
 from sqlalchemy import BigInteger, String, and_, case, func, literal, or_, select, type_coerce
 from sqlalchemy.ext.compiler import compiles
-from sqlalchemy.orm import joinedload
+from sqlalchemy.orm import aliased, joinedload
 from sqlalchemy.sql.expression import FunctionElement
 
 from .extensions import db
@@ -250,3 +250,42 @@ def measure(scope: Scope) -> Counts:
                   trials_decided=decided, trials_converted=converted,
                   cancellations=cancellation_groups(scope), durations=duration_groups(scope),
                   cohorts=cohort_groups(scope), mentors=mentor_survey_rows(scope), as_of_seconds=scope.t)
+
+
+# --- dashboard lists -------------------------------------------------------------------------------
+
+def mentor_emails() -> list[str]:
+    return list(db.session.scalars(select(User.email).where(User.role == "mentor").order_by(User.email)))
+
+
+def _surveys(scope: Scope, reason: str | None = None, stars: int | None = None, words: str | None = None):
+    """Exit surveys of the scope's cancellations (METRICS.md), with extra reading filters."""
+    m, s, survey, where = _cancellations(scope)
+    mentee, mentor = aliased(User), aliased(User)
+    stmt = (select(s, m, mentee.email, mentee.name, mentor.email, mentor.name)
+            .select_from(m).join(s, survey).join(mentee, mentee.id == m.mentee_id)
+            .join(mentor, mentor.id == m.mentor_id).where(*where))
+    if reason:
+        stmt = stmt.where(s.churn_reason == reason)
+    if stars:
+        stmt = stmt.where(s.stars == stars)
+    if words:
+        stmt = stmt.where(or_(s.feedback_platform.icontains(words, autoescape=True),
+                              s.feedback_mentor.icontains(words, autoescape=True),
+                              s.feedback_other.icontains(words, autoescape=True)))
+    return stmt.order_by(s.submitted_at.desc(), s.id.desc())
+
+
+def feedback_page(scope: Scope, reason=None, stars=None, words=None, with_text_only=True,
+                  limit: int = 50, offset: int = 0) -> list:
+    stmt = _surveys(scope, reason, stars, words)
+    if with_text_only:
+        s = ExitSurvey
+        stmt = stmt.where(or_(s.feedback_platform != "", s.feedback_mentor != "", s.feedback_other != ""))
+    return list(db.session.execute(stmt.limit(limit).offset(offset)))
+
+
+def surveys_for_export(scope: Scope):
+    """Every survey of the scope, oldest first, streamed in batches."""
+    stmt = _surveys(scope).order_by(None).order_by(ExitSurvey.submitted_at, ExitSurvey.id)
+    return db.session.execute(stmt.execution_options(yield_per=1000))

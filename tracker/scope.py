@@ -71,8 +71,13 @@ def parse_date(name: str, text: str) -> date:
         raise ScopeError(name, f"{text!r} is not a real date") from None
 
 
-def parse_moment(name: str, text: str) -> datetime:
-    """A date (00:00 UTC) or an ISO 8601 date-time with a UTC offset, to the second (rounded down)."""
+def parse_moment(name: str, text: str, naive_is_utc: bool = False) -> datetime:
+    """A date (00:00 UTC) or an ISO 8601 date-time with a UTC offset, to the second (rounded down).
+
+    naive_is_utc: a date-time without an offset is taken as UTC (the dashboard's form says so).
+    """
+    if naive_is_utc and re.fullmatch(r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}(:[0-9]{2})?", text):
+        text += "+00:00"
     if _DATE.fullmatch(text):
         return datetime.combine(parse_date(name, text), time(), tzinfo=timezone.utc)
     if " " in text and re.search(r" [0-9]{2}:[0-9]{2}$", text):
@@ -88,16 +93,17 @@ def parse_moment(name: str, text: str) -> datetime:
     return moment.astimezone(timezone.utc).replace(microsecond=0)
 
 
-def parse(args, now: datetime, mentor_id_by_email: Callable[[str], int | None]) -> Request:
+def parse(args, now: datetime, mentor_id_by_email: Callable[[str], int | None],
+          naive_is_utc: bool = False, default_days: int = DEFAULT_WINDOW_DAYS) -> Request:
     """Read the metrics parameters; raise ScopeError naming the first bad one."""
     raw = {name: _one(args, name) for name in PARAMETERS}
-    as_of = parse_moment("as_of", raw["as_of"]) if raw["as_of"] else now
+    as_of = parse_moment("as_of", raw["as_of"], naive_is_utc) if raw["as_of"] else now
     last_day = as_of.date()
     window_to = parse_date("to", raw["to"]) if raw["to"] else last_day + timedelta(days=1)
     if raw["from"]:
         window_from = parse_date("from", raw["from"])
     else:
-        window_from = window_to - timedelta(days=DEFAULT_WINDOW_DAYS)
+        window_from = window_to - timedelta(days=default_days)
     if window_from >= window_to:
         raise ScopeError("from", f"must be before to ({window_from} is not before {window_to})")
     category = raw["goal_category"]

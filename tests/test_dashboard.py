@@ -1,0 +1,138 @@
+"""The operator dashboard: every page draws from the same report as the API, keeps its filters in
+the URL, says "no data yet" rather than 0%, and lets the operator read and download the surveys."""
+import csv
+import io
+import json
+import re
+from datetime import timedelta
+
+import pytest
+
+from .conftest import T0
+from .factories import mentorship
+
+D = timedelta(days=1)
+PAGES = ["/ops/", "/ops/churn", "/ops/retention", "/ops/ratings", "/ops/feedback"]
+
+
+def _survey(stars, goal, reason, **texts):
+    return dict(stars=stars, goal_reached=goal, churn_reason=reason, **texts)
+
+
+@pytest.fixture
+def data(app, world):
+    a, b, m, n = world.mentee, world.other_mentee, world.mentor, world.other_mentor
+    start = T0 - 80 * D
+    mentorship(app, a, m, applied_at=start - D, trial_started_at=start, ended_at=T0 - 10 * D,
+               survey=_survey(5, "yes", "goal_reached", feedback_platform="=HYPERLINK(\"http://x\")",
+                              feedback_mentor="Great <b>sessions</b>"))
+    mentorship(app, b, m, applied_at=start - D, trial_started_at=start, ended_at=start + 3 * D,
+               survey=_survey(2, "no", "too_expensive", feedback_other="Too pricey for me"))
+    mentorship(app, a, n, applied_at=start - D, trial_started_at=start, ended_at=T0 - 40 * D,
+               survey=_survey(3, "partly", "mentor_unresponsive", feedback_mentor="Answered late"))
+    mentorship(app, b, n, applied_at=T0 - 5 * D, trial_started_at=T0 - 4 * D)
+    return world
+
+
+def figures(page: str) -> dict:
+    found = re.findall(r'<script type="application/json" class="chart-data" data-target="([^"]+)">(.*?)</script>',
+                       page, re.S)
+    return {target: json.loads(body) for target, body in found}
+
+
+@pytest.mark.parametrize("path", PAGES)
+def test_every_dashboard_page_renders_with_charts_as_json(data, login, path):
+    response = login(data.operator).get(path)
+    assert response.status_code == 200
+    page = response.get_data(as_text=True)
+    assert '<script src="/assets/plotly.min.js"></script>' in page and "/static/js/charts.js" in page
+    assert "<script>" not in page  # no inline script: the figures travel as JSON
+    for figure in figures(page).values():
+        assert figure["data"], "every chart has data"
+
+
+def test_overview_tiles_match_the_api(data, login):
+    client = login(data.operator)
+    api = client.get("/api/v1/metrics", query_string={"from": "2025-03-03", "to": "2026-03-03"}).get_json()
+    page = client.get("/ops/").get_data(as_text=True)
+    success = api["success_rate"]
+    assert success["numerator"] == 1 and success["denominator"] == 3
+    assert f"{success['value'] * 100:.1f}%" in page
+    assert f"1 of 3 · 95% CI {success['low'] * 100:.1f}%–{success['high'] * 100:.1f}%" in page
+    assert "Window 3 Mar 2025 to 3 Mar 2026" in page  # the dashboard opens on 365 days
+
+
+def test_filters_live_in_the_url_and_carry_between_pages(data, login):
+    client = login(data.operator)
+    query = ("?from=2026-01-01&to=2026-03-01&as_of=2026-02-28T12:00&goal_category=change_careers"
+             "&mentor=mentor%40example.com")
+    page = client.get("/ops/churn" + query).get_data(as_text=True)
+    assert 'value="2026-01-01"' in page and 'value="2026-02-28T12:00"' in page
+    assert '<option value="mentor@example.com" selected>' in page
+    assert '<option value="change_careers" selected>' in page
+    assert ('href="/ops/retention?from=2026-01-01&amp;to=2026-03-01&amp;as_of=2026-02-28T12:00:00%2B00:00'
+            '&amp;goal_category=change_careers&amp;mentor=mentor@example.com"') in page
+
+
+def test_an_empty_window_says_no_data_yet(data, login):
+    client = login(data.operator)
+    for path in PAGES:
+        page = client.get(path + "?from=2020-01-01&to=2020-02-01").get_data(as_text=True)
+        assert '<section class="empty">' in page, path
+        assert "0.0%" not in page, path
+
+
+def test_a_bad_filter_is_named_and_the_defaults_are_shown(data, login):
+    response = login(data.operator).get("/ops/?from=2026-02-30")
+    assert response.status_code == 400
+    assert "from: &#39;2026-02-30&#39; is not a real date" in response.get_data(as_text=True)
+
+
+def test_churn_page_sets_good_churn_apart(data, login):
+    page = login(data.operator).get("/ops/churn?from=2025-01-01").get_data(as_text=True)
+    assert "Good churn: goal reached" in page and 'class="good-churn"' in page
+    assert set(figures(page)) == {"chart-reasons", "chart-stage", "chart-month"}
+
+
+def test_ratings_page_ranks_mentors(data, login):
+    page = login(data.operator).get("/ops/ratings?from=2025-01-01").get_data(as_text=True)
+    # mentor: 5 and 2 stars; other mentor: 3 stars. Platform mean 10/3.
+    mean = 10 / 3
+    bayes_m = (5 * mean + 7) / 7
+    bayes_n = (5 * mean + 3) / 6
+    first, second = ("mentor@example.com", "other.mentor@example.com") if bayes_m > bayes_n else \
+        ("other.mentor@example.com", "mentor@example.com")
+    table = page.split("Mentor leaderboard")[1]
+    assert table.index(f">{first}<") < table.index(f">{second}<")
+
+
+def test_feedback_is_readable_filterable_and_escaped(data, login):
+    client = login(data.operator)
+    page = client.get("/ops/feedback?from=2025-01-01").get_data(as_text=True)
+    assert "Great &lt;b&gt;sessions&lt;/b&gt;" in page and "Too pricey for me" in page
+    only_late = client.get("/ops/feedback?from=2025-01-01&q=LATE").get_data(as_text=True)
+    assert "Answered late" in only_late and "Too pricey" not in only_late
+    by_reason = client.get("/ops/feedback?from=2025-01-01&reason=too_expensive").get_data(as_text=True)
+    assert "Too pricey for me" in by_reason and "Answered late" not in by_reason
+    by_stars = client.get("/ops/feedback?from=2025-01-01&stars=5").get_data(as_text=True)
+    assert "Great &lt;b&gt;" in by_stars and "Too pricey" not in by_stars
+    wildcard = client.get("/ops/feedback?from=2025-01-01&q=%25").get_data(as_text=True)
+    assert "No written feedback matches" in wildcard  # % is a character, not a wildcard
+
+
+def test_surveys_csv_follows_the_filters_and_neutralises_formulas(data, login):
+    client = login(data.operator)
+    response = client.get("/ops/surveys.csv?from=2025-01-01&mentor=mentor%40example.com")
+    assert response.status_code == 200 and response.mimetype == "text/csv"
+    assert "attachment" in response.headers["Content-Disposition"]
+    rows = list(csv.DictReader(io.StringIO(response.get_data(as_text=True))))
+    assert len(rows) == 2 and {r["mentor_email"] for r in rows} == {"mentor@example.com"}
+    first = rows[0]  # oldest first: the trial cancellation
+    assert (first["stage"], first["stars"], first["churn_reason"]) == ("trial", "2", "too_expensive")
+    assert rows[1]["feedback_platform"] == "'=HYPERLINK(\"http://x\")"
+
+
+def test_the_plotly_bundle_is_served_locally(client):
+    response = client.get("/assets/plotly.min.js")
+    assert response.status_code == 200 and b"plotly.js v" in response.data[:200]
+    assert response.headers["Cache-Control"] == "public, max-age=31536000"
