@@ -64,6 +64,38 @@ def register_cli(app: Flask) -> None:
             _fail(error)
         click.echo(token)
 
+    @app.cli.command("import-history")
+    @click.argument("history_file", type=click.Path(dir_okay=False))
+    @click.option("--checkins", "checkins_file", type=click.Path(dir_okay=False), default=None,
+                  help="A check-ins CSV for the same mentorships.")
+    @click.option("--dry-run", is_flag=True, help="Check the files and report; write nothing.")
+    def import_history(history_file: str, checkins_file: str | None, dry_run: bool):
+        """Import mentorship history from CSV, all or nothing (format: shared/INTERFACES.md)."""
+        from .history import HistoryError, import_history as run
+
+        progress = lambda message: click.echo(message, err=True)  # noqa: E731
+        try:
+            summary = run(history_file, at=clock.now(), checkins_path=checkins_file, dry_run=dry_run,
+                          progress=progress)
+        except HistoryError as error:
+            for problem in error.problems:
+                click.echo(problem, err=True)
+            raise click.ClickException(f"nothing was imported: {len(error.problems)} problem(s) found") from None
+        verb = "would import" if dry_run else "imported"
+        click.echo(f"{verb} {summary.mentorships} mentorships, {summary.surveys} exit surveys, "
+                   f"{summary.checkins} check-ins; {summary.new_users} new users (without passwords)")
+
+    @app.cli.command("export-history")
+    @click.argument("history_file", type=click.Path(dir_okay=False, writable=True))
+    @click.option("--checkins", "checkins_file", type=click.Path(dir_okay=False, writable=True), default=None)
+    def export_history(history_file: str, checkins_file: str | None):
+        """Export every mentorship (and its check-ins) in the history CSV format."""
+        from .history import export_history as run
+
+        summary = run(history_file, checkins_file)
+        click.echo(f"exported {summary.mentorships} mentorships, {summary.surveys} exit surveys, "
+                   f"{summary.checkins} check-ins")
+
     @app.cli.command("seed-demo")
     @click.option("--mentorships", "count", default=2000, show_default=True,
                   type=click.IntRange(1, 5_000_000), help="How many mentorships to create.")

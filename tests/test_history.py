@@ -1,0 +1,204 @@
+"""import-history and export-history: all or nothing, errors that name file, line and column,
+and a round trip that keeps every metric to the last digit."""
+from datetime import datetime, timezone
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from tracker import services
+from tracker.csvfiles import guard, unguard
+from tracker.extensions import db
+from tracker.models import CheckIn, ExitSurvey, Mentorship, User
+from tracker.seed import seed_demo
+
+from .conftest import empty_tables
+from .factories import count
+
+HEADER = ("ref,mentee_email,mentor_email,goal_category,goal_text,applied_at,trial_started_at,ended_at,"
+          "stars,goal_reached,churn_reason,survey_submitted_at,feedback_platform,feedback_mentor,feedback_other")
+GOOD = ("r1,ann@example.com,max@example.com,change_careers,Become a developer,2026-01-01T09:00:00+00:00,"
+        "2026-01-02T09:00:00+00:00,2026-03-01T09:00:00+00:00,4,yes,goal_reached,2026-03-01T09:00:00+00:00,"
+        "Cheaper,More notes,")
+OPEN = ("r1,ann@example.com,max@example.com,change_careers,Become a developer,2026-01-01T09:00:00+00:00,"
+        "2026-01-02T09:00:00+00:00,,,,,,,,")
+CHECKINS = "ref,occurred_at,mode,minutes\nr1,2026-01-05T10:00:00+00:00,video,45\n"
+
+
+def run(app, *args):
+    return app.test_cli_runner().invoke(args=list(args))
+
+
+def write(tmp_path, name, text):
+    path = tmp_path / name
+    path.write_text(text, encoding="utf-8")
+    return str(path)
+
+
+def test_import_a_clean_file(app, tmp_path):
+    history = write(tmp_path, "h.csv", HEADER + "\n" + GOOD + "\n")
+    checkins = write(tmp_path, "c.csv", CHECKINS)
+    result = run(app, "import-history", history, "--checkins", checkins)
+    assert result.exit_code == 0, result.output
+    assert "imported 1 mentorships, 1 exit surveys, 1 check-ins; 2 new users (without passwords)" in result.output
+    with app.app_context():
+        m = db.session.query(Mentorship).one()
+        assert (m.ref, m.mentee.email, m.mentor.email, m.end_reason) == ("r1", "ann@example.com", "max@example.com",
+                                                                       "cancelled")
+        assert m.trial_started_at == datetime(2026, 1, 2, 9, tzinfo=timezone.utc)
+        assert (m.exit_survey.stars, m.exit_survey.feedback_mentor) == (4, "More notes")
+        assert m.mentor.password_hash is None and not m.mentor.mentor_profile.accepting_applications
+        assert db.session.query(CheckIn).one().minutes == 45
+
+
+def test_dry_run_writes_nothing(app, tmp_path):
+    history = write(tmp_path, "h.csv", HEADER + "\n" + GOOD + "\n")
+    result = run(app, "import-history", history, "--dry-run")
+    assert result.exit_code == 0 and "would import 1 mentorships" in result.output
+    assert count(app, Mentorship) == 0 and count(app, User) == 0
+
+
+def _replace(column: str, value: str) -> str:
+    cells = GOOD.split(",")
+    cells[HEADER.split(",").index(column)] = value
+    return ",".join(cells)
+
+
+@pytest.mark.parametrize("row, where, message", [
+    (_replace("ref", ""), "line 2, column ref", "this value is required"),
+    (_replace("mentee_email", "not-an-email"), "line 2, column mentee_email", "is not an email address"),
+    (GOOD.replace("max@", "ann@"), "line 2, column mentor_email", "the same person"),
+    (_replace("goal_category", "get_rich"), "line 2, column goal_category", "is not one of"),
+    (_replace("goal_text", "nul\x00byte"), "line 2, column goal_text", "control character"),
+    (_replace("applied_at", "2026-01-01"), "line 2, column applied_at", "ISO 8601 with a UTC offset"),
+    (_replace("applied_at", "2026-01-01T09:00:00"), "line 2, column applied_at", "ISO 8601 with a UTC offset"),
+    (_replace("applied_at", "2026-02-30T09:00:00+00:00"), "line 2, column applied_at", "day is out of range"),
+    (_replace("trial_started_at", "2025-12-01T09:00:00+00:00"), "line 2, column trial_started_at",
+     "is before applied_at"),
+    (_replace("ended_at", "2026-01-01T10:00:00+00:00"), "line 2, column ended_at", "is before trial_started_at"),
+    (_replace("stars", "6"), "line 2, column stars", "not a whole number from 1 to 5"),
+    (_replace("stars", "４"), "line 2, column stars", "not a whole number from 1 to 5"),
+    (_replace("stars", ""), "line 2, column stars", "an exit survey needs all of"),
+    (_replace("goal_reached", "maybe"), "line 2, column goal_reached", "is not one of"),
+    (_replace("churn_reason", "bored"), "line 2, column churn_reason", "is not one of"),
+    (_replace("ended_at", ""), "line 2, column stars", "an exit survey belongs to a cancellation"),
+    (_replace("survey_submitted_at", "2025-01-01T00:00:00+00:00"), "line 2, column survey_submitted_at",
+     "is before trial_started_at"),
+    (GOOD + ",extra", "line 2", "16 cells where the header has 15"),
+])
+def test_a_bad_cell_is_named_and_nothing_is_imported(app, tmp_path, row, where, message):
+    # A good row first (line 2), so the bad one on line 3 must stop it too.
+    first = GOOD.replace("r1,", "r0,", 1).replace("ann@", "bob@")
+    history = write(tmp_path, "h.csv", HEADER + "\n" + first + "\n" + row + "\n")
+    where = where.replace("line 2", "line 3")
+    result = run(app, "import-history", history)
+    assert result.exit_code == 1
+    assert f"{history}, {where}: " in result.output and message in result.output, result.output
+    assert "nothing was imported" in result.output
+    assert count(app, Mentorship) == 0 and count(app, User) == 0
+
+
+@pytest.mark.parametrize("text, message", [
+    ("", "the file is empty"),
+    ("ref,mentee_email\nr1,a@example.com\n", "column mentor_email: this required column is missing"),
+    (HEADER + ",stras\n", "column stras: unknown column"),
+    (HEADER.replace("goal_text", "ref") + "\n", "column ref: the column appears twice"),
+    (HEADER + "\n" + GOOD + "\n" + GOOD + "\n", "line 3, column ref: 'r1' is already used on line 2"),
+    (HEADER + "\n" + OPEN + "\n" + OPEN.replace("r1,", "r2,", 1) + "\n",
+     "line 3, column ended_at: ann@example.com already has an open mentorship with max@example.com"),
+])
+def test_bad_files_are_refused_whole(app, tmp_path, text, message):
+    history = write(tmp_path, "h.csv", text)
+    result = run(app, "import-history", history)
+    assert result.exit_code == 1 and message in result.output, result.output
+    assert count(app, Mentorship) == 0
+
+
+def test_not_utf8_and_missing_files(app, tmp_path):
+    path = tmp_path / "latin1.csv"
+    path.write_bytes((HEADER + "\n" + GOOD.replace("Cheaper", "Cheaper for \xe9tudiants") + "\n").encode("latin-1"))
+    result = run(app, "import-history", str(path))
+    assert result.exit_code == 1 and "not UTF-8 text" in result.output
+    result = run(app, "import-history", str(tmp_path / "missing.csv"))
+    assert result.exit_code == 1 and "cannot be read" in result.output
+
+
+@pytest.mark.parametrize("checkins, message", [
+    ("ref,occurred_at,mode,minutes\nzz,2026-01-05T10:00:00+00:00,video,45\n",
+     "line 2, column ref: 'zz' is not a mentorship in the history file"),
+    ("ref,occurred_at,mode,minutes\nr1,2026-01-01T10:00:00+00:00,video,45\n",
+     "line 2, column occurred_at: is before the trial started"),
+    ("ref,occurred_at,mode,minutes\nr1,2026-04-01T10:00:00+00:00,video,45\n",
+     "line 2, column occurred_at: is after the mentorship ended"),
+    ("ref,occurred_at,mode,minutes\nr1,2026-01-05T10:00:00+00:00,fax,45\n", "line 2, column mode"),
+    ("ref,occurred_at,mode,minutes\nr1,2026-01-05T10:00:00+00:00,video,0\n", "line 2, column minutes"),
+])
+def test_bad_checkins_stop_the_whole_import(app, tmp_path, checkins, message):
+    history = write(tmp_path, "h.csv", HEADER + "\n" + GOOD + "\n")
+    result = run(app, "import-history", history, "--checkins", write(tmp_path, "c.csv", checkins))
+    assert result.exit_code == 1 and message in result.output, result.output
+    assert "c.csv, line 2" in result.output
+    assert count(app, Mentorship) == 0 and count(app, CheckIn) == 0
+
+
+def test_an_existing_user_of_another_role_is_refused(app, world, tmp_path):
+    history = write(tmp_path, "h.csv", HEADER + "\n" + _replace("mentee_email", world.mentor.email) + "\n")
+    result = run(app, "import-history", history)
+    assert result.exit_code == 1 and "column mentee_email: mentor@example.com is a mentor, not a mentee" in result.output
+
+
+def test_formula_cells_are_neutralised_on_export_and_restored_on_import(app, tmp_path):
+    row = _replace("goal_text", "=1+2").replace("Cheaper", "@SUM(A1)")
+    history = write(tmp_path, "h.csv", HEADER + "\n" + row + "\n")
+    assert run(app, "import-history", history).exit_code == 0
+    exported = tmp_path / "out.csv"
+    assert run(app, "export-history", str(exported)).exit_code == 0
+    text = exported.read_text()
+    assert ",'=1+2," in text and ",'@SUM(A1)," in text
+    with app.app_context():
+        assert db.session.query(Mentorship).one().goal_text == "=1+2"
+
+
+@given(st.text())
+def test_guard_then_unguard_is_the_identity(text):
+    assert unguard(guard(text)) == text
+    assert not guard(text).startswith(("=", "+", "-", "@", "\t", "\r"))
+
+
+JAN_1 = datetime(2026, 1, 1, tzinfo=timezone.utc)
+
+
+def _metrics(app, params_list):
+    with app.app_context():
+        if not db.session.query(User).filter_by(email="ops@example.com").count():
+            services.create_user("ops@example.com", "operator", "Ops", None, at=JAN_1)
+        token = services.create_api_token("ops@example.com", at=JAN_1)
+    client = app.test_client()
+    auth = {"Authorization": f"Bearer {token}"}
+    return [client.get("/api/v1/metrics", query_string=params, headers=auth).get_json() for params in params_list]
+
+
+def test_export_then_import_gives_the_same_metrics_and_the_same_files(app, tmp_path):
+    until = datetime(2026, 6, 30, tzinfo=timezone.utc)
+    with app.app_context():
+        seed_demo(count=1500, seed=4, until=until)
+    scopes = [{"as_of": "2026-06-30T00:00:00+00:00"},
+              {"from": "2025-01-01", "to": "2026-07-01", "as_of": "2026-06-10T12:00:00+00:00"},
+              {"from": "2025-01-01", "to": "2026-07-01", "as_of": "2026-06-30T00:00:00+00:00",
+               "goal_category": "get_promoted"},
+              {"from": "2025-01-01", "to": "2026-07-01", "as_of": "2026-06-30T00:00:00+00:00",
+               "mentor": "mentor@demo.example"}]
+    before = _metrics(app, scopes)
+    first, first_checkins = tmp_path / "h1.csv", tmp_path / "c1.csv"
+    assert run(app, "export-history", str(first), "--checkins", str(first_checkins)).exit_code == 0
+    with app.app_context():
+        empty_tables()
+    result = run(app, "import-history", str(first), "--checkins", str(first_checkins))
+    assert result.exit_code == 0, result.output
+    after = _metrics(app, scopes)
+    assert after == before
+    second, second_checkins = tmp_path / "h2.csv", tmp_path / "c2.csv"
+    run(app, "export-history", str(second), "--checkins", str(second_checkins))
+    assert second.read_bytes() == first.read_bytes()
+    assert second_checkins.read_bytes() == first_checkins.read_bytes()
+    assert count(app, ExitSurvey) > 0
