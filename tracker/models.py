@@ -101,8 +101,12 @@ class Mentorship(db.Model):
               sqlite_where=text("ended_at IS NULL"), postgresql_where=text("ended_at IS NULL")),
         Index("ix_mentorships_mentor_id_trial_started_at", "mentor_id", "trial_started_at"),
         Index("ix_mentorships_mentee_id", "mentee_id"),
-        Index("ix_mentorships_trial_started_at", "trial_started_at"),
-        Index("ix_mentorships_applied_at", "applied_at"),
+        # Covering indexes: each metrics query reads only its index, never the rows (with their
+        # long goal texts). One per window column the metrics select on (docs/PERFORMANCE.md).
+        Index("ix_mentorships_applied_cover", "applied_at", "trial_started_at", "ended_at", "goal_category",
+              "mentor_id"),
+        Index("ix_mentorships_trial_cover", "trial_started_at", "ended_at", "goal_category", "mentor_id"),
+        Index("ix_mentorships_ended_cover", "ended_at", "trial_started_at", "goal_category", "mentor_id", "id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -158,6 +162,8 @@ class ExitSurvey(db.Model):
         CheckConstraint("stars BETWEEN 1 AND 5", name="stars"),
         CheckConstraint(one_of("goal_reached", GOAL_REACHED), name="goal_reached"),
         CheckConstraint(one_of("churn_reason", CHURN_REASONS), name="churn_reason"),
+        Index("ix_exit_surveys_metrics_cover", "mentorship_id", "submitted_at", "churn_reason", "goal_reached",
+              "stars"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
