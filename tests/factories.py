@@ -103,6 +103,12 @@ class World:
         return mentorship(self.app, self.mentee, self.mentor, applied_at=started - timedelta(days=1),
                           trial_started_at=started)
 
+    def survey(self) -> int:
+        """The id of the exit survey of a cancelled mentorship."""
+        mid = self.cancelled()
+        with self.app.app_context():
+            return db.session.query(ExitSurvey.id).filter_by(mentorship_id=mid).scalar()
+
     def cancelled(self) -> int:
         started = self.at - timedelta(days=60)
         return mentorship(self.app, self.mentee, self.mentor, applied_at=started - timedelta(days=1),

@@ -40,6 +40,9 @@ EXPECTED = {
     ("mentee.cancel", "POST"): ("running", answers(LOGIN, 400, 404, 403, 403, 403)),
     ("mentor.home", "GET"): (None, MENTORS_ONLY),
     ("mentor.profile", "GET"): (None, MENTORS_ONLY),
+    ("mentor.ratings", "GET"): (None, MENTORS_ONLY),
+    ("ops.hide_feedback", "POST"): ("survey", answers(LOGIN, 403, 403, 403, 403, 302)),
+    ("ops.unhide_feedback", "POST"): ("survey", answers(LOGIN, 403, 403, 403, 403, 302)),
     ("mentor.profile", "POST"): (None, answers(LOGIN, 403, 403, 400, 400, 403)),
     ("mentor.accept", "POST"): ("pending", answers(LOGIN, 403, 403, 302, 404, 403)),
     ("mentor.decline", "POST"): ("pending", answers(LOGIN, 403, 403, 302, 404, 403)),
@@ -85,7 +88,7 @@ def _url(app, endpoint, obj_id):
 
 
 def _object(world, kind):
-    return {"pending": world.pending, "running": world.in_trial,
+    return {"pending": world.pending, "running": world.in_trial, "survey": world.survey,
             "mentor": lambda: world.mentor.id, None: lambda: None}[kind]()
 
 
@@ -125,7 +128,7 @@ def test_access(app, world, login, endpoint, method, role):
         assert _state(app) == before
 
 
-ID_ROUTES = sorted(k for k, (kind, _) in EXPECTED.items() if kind in ("pending", "running", "mentor"))
+ID_ROUTES = sorted(k for k, (kind, _) in EXPECTED.items() if kind in ("pending", "running", "mentor", "survey"))
 
 
 @pytest.mark.parametrize("endpoint, method", ID_ROUTES)

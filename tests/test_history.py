@@ -144,7 +144,8 @@ def test_bad_checkins_stop_the_whole_import(app, tmp_path, checkins, message):
 def test_an_existing_user_of_another_role_is_refused(app, world, tmp_path):
     history = write(tmp_path, "h.csv", HEADER + "\n" + _replace("mentee_email", world.mentor.email) + "\n")
     result = run(app, "import-history", history)
-    assert result.exit_code == 1 and "column mentee_email: mentor@example.com is a mentor, not a mentee" in result.output
+    assert result.exit_code == 1
+    assert "column mentee_email: mentor@example.com is a mentor, not a mentee" in result.output
 
 
 def test_formula_cells_are_neutralised_on_export_and_restored_on_import(app, tmp_path):

@@ -103,3 +103,16 @@ def star_distribution(report: dict) -> dict:
                            marker={"color": ["#b3261e", "#e0675f", "#a0a8ba", "#6f86e8", BRAND]},
                            hovertemplate="%{x}: %{y} surveys<extra></extra>"))
     return _layout(fig, "Ratings", y_title="surveys")
+
+
+def quarterly_success(quarters: list[dict]) -> dict:
+    names = [q["quarter"] for q in quarters if q["success_rate"]["value"] is not None]
+    rates = [q["success_rate"] for q in quarters if q["success_rate"]["value"] is not None]
+    fig = go.Figure([
+        go.Bar(x=names, y=[r["value"] for r in rates], name="Goal reached", marker={"color": BRAND},
+               error_y={"type": "data", "symmetric": False, "array": [r["high"] - r["value"] for r in rates],
+                        "arrayminus": [r["value"] - r["low"] for r in rates], "color": MUTED},
+               customdata=[[r["numerator"], r["denominator"]] for r in rates],
+               hovertemplate="%{y:.0%} (%{customdata[0]} of %{customdata[1]})<extra></extra>"),
+    ])
+    return _layout(fig, "Success rate by quarter (bars: 95% interval)", percent=True)

@@ -182,3 +182,9 @@ class ExitSurveyForm(FlaskForm):
     feedback_mentor = _feedback("What could your mentor do better? (optional)")
     feedback_other = _feedback("Anything else? (optional)")
     submit = SubmitField("Cancel the mentorship and send")
+
+
+class HideFeedbackForm(FlaskForm):
+    reason = StringField("Why hide it from the mentor?", validators=[
+        DataRequired("Say why the comment is hidden."),
+        Length(max=200, message="Keep the reason under 200 characters."), plain_text()])

@@ -4,7 +4,13 @@ from __future__ import annotations
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
-from . import clock, queries, services
+import dataclasses
+import random
+from datetime import date
+
+from werkzeug.datastructures import MultiDict
+
+from . import charts, clock, metrics, queries, scope, services
 from .access import role_required
 from .forms import MentorProfileForm
 from .views import form_page, show_service_error
@@ -66,3 +72,40 @@ def accept(mentorship_id: int):
 @role_required("mentor")
 def decline(mentorship_id: int):
     return _decide(mentorship_id, services.decline, "The application was declined.")
+
+
+ALL_TIME_FROM = date(2000, 1, 1)
+FEEDBACK_MIN_SURVEYS = 3  # below this, a comment could point at the one mentee who wrote it
+
+
+@bp.get("/ratings")
+@role_required("mentor")
+def ratings():
+    """The mentor's own ratings over a window they choose (all time by default), beside the platform's."""
+    at = clock.now()
+    wanted = MultiDict({k: request.args[k] for k in ("from", "to") if request.args.get(k)})
+    default_days = (at.date() - ALL_TIME_FROM).days + 1
+    problem = None
+    try:
+        asked = scope.parse(wanted, at, queries.mentor_id_by_email, default_days=default_days)
+    except scope.ScopeError as error:
+        problem = error.message
+        asked = scope.parse(MultiDict(), at, queries.mentor_id_by_email, default_days=default_days)
+    echo = asked.echo()
+    mine_counts = queries.measure(dataclasses.replace(asked.scope, mentor_id=current_user.id))
+    mine = metrics.report(mine_counts, echo["as_of"], echo["window"], echo["filters"])
+    platform = metrics.report(queries.measure(asked.scope), echo["as_of"], echo["window"], echo["filters"])
+    ranked = next((row for row in platform["mentors"] if row["mentor"] == current_user.email), None)
+    quarters = metrics.by_quarter(mine_counts)
+    surveys_all_time = queries.survey_count_of_mentor(current_user.id, at)
+    texts = []
+    if surveys_all_time >= FEEDBACK_MIN_SURVEYS:
+        texts = queries.mentor_feedback_for_mentor(current_user.id, at)
+        random.shuffle(texts)
+    return render_template(
+        "mentor/ratings.html", asked=asked, problem=problem, mine=mine, platform=platform, ranked=ranked,
+        better_than=metrics.better_than_share(platform["mentors"], current_user.email),
+        mentors_ranked=len(platform["mentors"]), quarters=quarters, texts=texts,
+        surveys_all_time=surveys_all_time, feedback_min=FEEDBACK_MIN_SURVEYS,
+        figures={"stars": charts.star_distribution(mine), "trend": charts.quarterly_success(quarters)},
+    ), (400 if problem else 200)

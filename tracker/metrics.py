@@ -230,3 +230,27 @@ def survival_curve(counts: Counts) -> list[tuple[float, float]]:
     if survival.n == 0:
         return []
     return [(0.0, 1.0)] + [(time / DAY, s) for time, s in survival.steps]
+
+
+def by_quarter(counts: Counts) -> list[dict]:
+    """Per calendar quarter of cancellation: surveys, mean stars and success rate."""
+    quarters: dict[str, list[int]] = {}
+    for (month, _stage, reason, goal, stars), n in (counts.cancellations or {}).items():
+        if reason is None:
+            continue
+        year, number = month.split("-")
+        row = quarters.setdefault(f"{year} Q{(int(number) - 1) // 3 + 1}", [0, 0, 0])
+        row[0] += n
+        row[1] += stars * n
+        row[2] += n if goal == "yes" else 0
+    return [{"quarter": quarter, "surveys": n, "mean_stars": star_sum / n, "success_rate": wilson(yes, n).as_dict()}
+            for quarter, (n, star_sum, yes) in sorted(quarters.items())]
+
+
+def better_than_share(table: list[dict], mentor: str) -> float | None:
+    """The share of the other ranked mentors whose Bayesian mean is strictly lower than this one's;
+    None if the mentor is not ranked or ranked alone."""
+    mine = next((row["bayesian_mean"] for row in table if row["mentor"] == mentor), None)
+    if mine is None or len(table) < 2:
+        return None
+    return sum(1 for row in table if row["mentor"] != mentor and row["bayesian_mean"] < mine) / (len(table) - 1)

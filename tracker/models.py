@@ -175,6 +175,11 @@ class ExitSurvey(db.Model):
     feedback_mentor: Mapped[str] = mapped_column(Text, default="", server_default="")
     feedback_other: Mapped[str] = mapped_column(Text, default="", server_default="")
     submitted_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # An operator can hide the "mentor could do better" text from the mentor (abusive, identifying).
+    # It stays here and in operator exports; hidden_reason says why.
+    mentor_feedback_hidden_reason: Mapped[str | None] = mapped_column(Text)
+    mentor_feedback_hidden_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    mentor_feedback_hidden_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
 
     mentorship: Mapped[Mentorship] = relationship(back_populates="exit_survey")
 

@@ -9,14 +9,15 @@ from __future__ import annotations
 import csv
 import io
 
-from flask import (Blueprint, Response, flash, redirect, render_template, request, stream_with_context,
-                   url_for)
+from flask import (Blueprint, Response, abort, flash, redirect, render_template, request,
+                   stream_with_context, url_for)
+from flask_login import current_user
 from werkzeug.datastructures import MultiDict
 
 from . import charts, clock, lifecycle, metrics, queries, scope, services
-from .access import role_required
+from .access import role_required, safe_next_url
 from .csvfiles import guard
-from .forms import CreateUserForm
+from .forms import CreateUserForm, HideFeedbackForm
 from .views import form_page, show_service_error
 
 bp = Blueprint("ops", __name__, url_prefix="/ops")
@@ -110,9 +111,39 @@ def feedback():
         pager_args=dict(asked.query_args(), **{k: v for k, v in reading.items() if v})), (400 if problem else 200)
 
 
+@bp.post("/surveys/<int:survey_id>/hide")
+@role_required("operator")
+def hide_feedback(survey_id: int):
+    form = HideFeedbackForm()
+    if not form.validate_on_submit():
+        flash("; ".join(form.reason.errors) or "Say why the comment is hidden.", "error")
+    else:
+        try:
+            services.hide_mentor_feedback(current_user.id, survey_id, form.reason.data, at=clock.now())
+        except services.NotFound:
+            abort(404)
+        flash("The comment is hidden from the mentor. It stays in the data and the exports.", "success")
+    return redirect(_back_to_feedback())
+
+
+@bp.post("/surveys/<int:survey_id>/unhide")
+@role_required("operator")
+def unhide_feedback(survey_id: int):
+    try:
+        services.show_mentor_feedback(survey_id)
+    except services.NotFound:
+        abort(404)
+    flash("The comment is visible to the mentor again.", "success")
+    return redirect(_back_to_feedback())
+
+
+def _back_to_feedback() -> str:
+    return safe_next_url(request.form.get("next")) or url_for("ops.feedback")
+
+
 SURVEY_COLUMNS = ["mentorship_id", "ref", "mentor_email", "mentee_email", "goal_category", "trial_started_at",
                   "ended_at", "stage", "stars", "goal_reached", "churn_reason", "feedback_platform",
-                  "feedback_mentor", "feedback_other", "survey_submitted_at"]
+                  "feedback_mentor", "feedback_other", "survey_submitted_at", "mentor_feedback_hidden_reason"]
 
 
 @bp.get("/surveys.csv")
@@ -132,7 +163,7 @@ def surveys_csv():
                              lifecycle.stage_of_end(m.trial_started_at, m.ended_at), survey.stars,
                              survey.goal_reached, survey.churn_reason, guard(survey.feedback_platform),
                              guard(survey.feedback_mentor), guard(survey.feedback_other),
-                             survey.submitted_at.isoformat()])
+                             survey.submitted_at.isoformat(), guard(survey.mentor_feedback_hidden_reason or "")])
             yield buffer.getvalue()
             buffer.seek(0)
             buffer.truncate(0)

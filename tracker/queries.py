@@ -289,3 +289,21 @@ def surveys_for_export(scope: Scope):
     """Every survey of the scope, oldest first, streamed in batches."""
     stmt = _surveys(scope).order_by(None).order_by(ExitSurvey.submitted_at, ExitSurvey.id)
     return db.session.execute(stmt.execution_options(yield_per=1000))
+
+
+# --- a mentor's own feedback -----------------------------------------------------------------------
+
+def survey_count_of_mentor(mentor_id: int, at: datetime) -> int:
+    return db.session.scalar(select(func.count()).select_from(ExitSurvey)
+                             .join(Mentorship, Mentorship.id == ExitSurvey.mentorship_id)
+                             .where(Mentorship.mentor_id == mentor_id, ExitSurvey.submitted_at <= at))
+
+
+def mentor_feedback_for_mentor(mentor_id: int, at: datetime) -> list[tuple[str, str]]:
+    """(month "YYYY-MM", text) of every visible "mentor could do better" answer: no names, no ids,
+    no exact dates, and never the platform or "anything else" texts."""
+    s = ExitSurvey
+    stmt = (select(utc_month(s.submitted_at), s.feedback_mentor).join(Mentorship, Mentorship.id == s.mentorship_id)
+            .where(Mentorship.mentor_id == mentor_id, s.submitted_at <= at, s.feedback_mentor != "",
+                   s.mentor_feedback_hidden_reason.is_(None)))
+    return [(month, text) for month, text in db.session.execute(stmt)]

@@ -288,3 +288,31 @@ def create_api_token(email: str, at: datetime) -> str:
 def user_for_token(token: str) -> User | None:
     return db.session.scalar(select(User).join(ApiToken, ApiToken.user_id == User.id)
                              .where(ApiToken.token_hash == hash_token(token)))
+
+
+# --- moderation --------------------------------------------------------------------------------------
+
+def hide_mentor_feedback(operator_id: int, survey_id: int, reason: str, at: datetime) -> ExitSurvey:
+    """Hide a survey's "mentor could do better" text from the mentor; it stays in the data."""
+    reason = reason.strip()
+    if not reason:
+        raise Invalid("Say why the comment is hidden.", field="reason")
+    with _write():
+        survey = db.session.get(ExitSurvey, survey_id)
+        if survey is None:
+            raise NotFound("No such survey.")
+        survey.mentor_feedback_hidden_reason = reason
+        survey.mentor_feedback_hidden_at = at
+        survey.mentor_feedback_hidden_by_id = operator_id
+    return survey
+
+
+def show_mentor_feedback(survey_id: int) -> ExitSurvey:
+    with _write():
+        survey = db.session.get(ExitSurvey, survey_id)
+        if survey is None:
+            raise NotFound("No such survey.")
+        survey.mentor_feedback_hidden_reason = None
+        survey.mentor_feedback_hidden_at = None
+        survey.mentor_feedback_hidden_by_id = None
+    return survey
