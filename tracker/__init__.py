@@ -20,7 +20,13 @@ def create_app(config: dict | None = None) -> Flask:
         app.config.update(config)
     os.makedirs(app.instance_path, exist_ok=True)
 
+    if app.config["TRUSTED_PROXIES"]:
+        from werkzeug.middleware.proxy_fix import ProxyFix
+        hops = app.config["TRUSTED_PROXIES"]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
+
     register_extensions(app)
+    register_security_headers(app)
     register_blueprints(app)
     register_errorhandlers(app)
     register_template_helpers(app)
@@ -56,6 +62,33 @@ def register_extensions(app: Flask) -> None:
         if user is None or user.session_version != version or user.password_hash is None:
             return None
         return user
+
+
+CONTENT_SECURITY_POLICY = {
+    "default-src": "'self'",
+    "script-src": "'self'",            # no inline scripts: chart data travels as JSON
+    "style-src": "'self' 'unsafe-inline'",  # plotly.js inserts <style> elements as it draws
+    "img-src": "'self' data:",
+    "font-src": "'self'",
+    "connect-src": "'self'",
+    "object-src": "'none'",
+    "base-uri": "'self'",
+    "form-action": "'self'",
+    "frame-ancestors": "'none'",
+}
+
+
+def register_security_headers(app: Flask) -> None:
+    """CSP, nosniff, referrer policy, frame denial on every response; HTTPS and HSTS in production."""
+    from .extensions import talisman
+
+    production = app.config["TRACKER_ENV"] == "production"
+    talisman.init_app(
+        app, force_https=app.config["FORCE_HTTPS"], strict_transport_security=production,
+        strict_transport_security_max_age=63072000, content_security_policy=CONTENT_SECURITY_POLICY,
+        frame_options="DENY", referrer_policy="strict-origin-when-cross-origin",
+        session_cookie_secure=app.config["SESSION_COOKIE_SECURE"], session_cookie_http_only=True,
+        session_cookie_samesite="Lax")
 
 
 def register_blueprints(app: Flask) -> None:

@@ -49,4 +49,12 @@ def from_environment(instance_path: str, environ: Mapping[str, str] | None = Non
         "REMEMBER_COOKIE_SAMESITE": "Lax",
         "REMEMBER_COOKIE_SECURE": production,
         "WTF_CSRF_TIME_LIMIT": None,  # the token lives as long as the session
+        # Production redirects plain HTTP to HTTPS and sends HSTS; set FORCE_HTTPS=0 only when a
+        # proxy in front already does both.
+        "FORCE_HTTPS": production and env.get("FORCE_HTTPS", "1") != "0",
+        # How many reverse proxies (load balancers) sit in front and set X-Forwarded-For/-Proto.
+        # 0 trusts none, so a client cannot fake its address for the login rate limit.
+        "TRUSTED_PROXIES": int(env.get("TRUSTED_PROXIES", "0")),
+        # Redis for state shared between processes (login-failure counters); None: the database.
+        "REDIS_URL": env.get("REDIS_URL") or None,
     }
