@@ -3,10 +3,12 @@ from __future__ import annotations
 
 import os
 
-from flask import Flask, jsonify, render_template, request
+from flask import Flask, abort, jsonify, render_template, request
 from flask_wtf.csrf import CSRFError
+from werkzeug.exceptions import BadRequest
 
 from . import config as config_module
+from . import security_log
 from .extensions import csrf, db, login, migrate
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -113,6 +115,8 @@ def register_errorhandlers(app: Flask) -> None:
 
     def render_error(code: int, detail: str | None = None):
         title, text = messages.get(code, ("Error", "Something went wrong."))
+        if code in (401, 403, 404):
+            security_log.event("access_denied", status=code)
         if _wants_json():
             return jsonify(error=detail or text), code
         return render_template("error.html", code=code, title=title, text=detail or text), code
@@ -120,10 +124,26 @@ def register_errorhandlers(app: Flask) -> None:
     for code in messages:
         app.register_error_handler(code, lambda e, code=code: render_error(code))
 
+    @app.errorhandler(400)
+    def bad_request(error):
+        # Our own aborts carry a message for the person; Werkzeug's generic one is replaced.
+        custom = error.description if error.description != BadRequest.description else None
+        return render_error(400, custom)
+
     @app.errorhandler(CSRFError)
     def csrf_error(error):
+        security_log.event("csrf_failed", reason=error.description)
         return render_error(400, "The form expired or did not come from this site. "
                                  "Go back, reload the page and try again.")
+
+    @app.before_request
+    def refuse_repeated_fields():
+        """No form here has a field that may be sent twice: a repeated one is an attack or a bug."""
+        if request.method == "POST" and request.mimetype in ("application/x-www-form-urlencoded",
+                                                             "multipart/form-data"):
+            for name in request.form:
+                if len(request.form.getlist(name)) > 1:
+                    abort(400, description=f"The field {name!r} was sent more than once.")
 
 
 def register_template_helpers(app: Flask) -> None:

@@ -8,7 +8,7 @@ from flask_login import current_user
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
-from . import clock, metrics, queries, scope, services
+from . import clock, metrics, queries, scope, security_log, services
 from .extensions import csrf, db
 
 bp = Blueprint("api", __name__)
@@ -16,6 +16,8 @@ csrf.exempt(bp)  # read-only, and bearer-token clients have no CSRF token
 
 
 def error(message: str, status: int):
+    if status in (401, 403):
+        security_log.event("access_denied", status=status, api=True)
     return jsonify(error=message), status
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 from flask import Blueprint, flash, redirect, render_template, request, session, url_for
 from flask_login import current_user, login_required, login_user, logout_user
 
-from . import clock, services
+from . import clock, security_log, services, throttle
 from .access import home_endpoint, safe_next_url
 from .forms import LoginForm, SignupForm
 from .views import form_page, show_service_error
@@ -30,10 +30,21 @@ def login():
         return redirect(url_for(home_endpoint(current_user)))
     form = LoginForm()
     if form.validate_on_submit():
+        at, address = clock.now(), request.remote_addr
+        refused = throttle.blocked(form.email.data, address, at)
+        if refused:
+            security_log.event("login_throttled", email=form.email.data, scope=refused.scope)
+            minutes = -(-refused.retry_after // 60)
+            form.password.errors.append(f"Too many failed logins for this {refused.scope}. "
+                                        f"Try again in {minutes} minute{'s' if minutes != 1 else ''}.")
+            return form_page("auth/login.html", form)[0], 429
         user = services.authenticate(form.email.data, form.password.data)
         if user is None:
+            throttle.record_failure(form.email.data, address, at)
+            security_log.event("login_failed", email=form.email.data)
             form.password.errors.append("That email and password do not match an account.")
         else:
+            throttle.forget_account(form.email.data)
             _start_session(user, form.remember.data)
             flash(f"Welcome back, {user.name}.", "success")
             return redirect(safe_next_url(request.args.get("next")) or url_for(home_endpoint(user)))
