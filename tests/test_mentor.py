@@ -9,7 +9,6 @@ from tracker.models import MentorProfile, Mentorship, User
 from .conftest import T0
 from .factories import get
 
-
 PROFILE = {"name": "Max Mentor", "headline": "Staff engineer", "expertise": "Python,  Careers , ,Leadership",
            "bio": "Ten years of backend work.", "accepting_applications": "y"}
 

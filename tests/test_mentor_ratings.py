@@ -5,7 +5,6 @@ from datetime import timedelta
 
 import pytest
 
-
 from .conftest import T0
 from .factories import mentorship
 

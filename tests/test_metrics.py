@@ -8,7 +8,6 @@ import pytest
 from tracker import metrics
 from tracker.metrics import DAY, kaplan_meier, wilson
 
-
 # --- Wilson ------------------------------------------------------------------------------------
 
 def test_wilson_hand_worked():

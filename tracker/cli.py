@@ -71,7 +71,8 @@ def register_cli(app: Flask) -> None:
     @click.option("--dry-run", is_flag=True, help="Check the files and report; write nothing.")
     def import_history(history_file: str, checkins_file: str | None, dry_run: bool):
         """Import mentorship history from CSV, all or nothing (format: shared/INTERFACES.md)."""
-        from .history import HistoryError, import_history as run
+        from .history import HistoryError
+        from .history import import_history as run
 
         progress = lambda message: click.echo(message, err=True)  # noqa: E731
         try:
@@ -105,7 +106,8 @@ def register_cli(app: Flask) -> None:
     @click.option("--if-empty", is_flag=True, help="Do nothing (and succeed) when data already exists.")
     def seed_demo(count: int, seed: int, until: datetime | None, if_empty: bool):
         """Fill an empty database with a reproducible demo marketplace (18 months of history)."""
-        from .seed import DEMO_PASSWORD, SeedError, seed_demo as run
+        from .seed import DEMO_PASSWORD, SeedError
+        from .seed import seed_demo as run
 
         end_day: date = until.date() if until else clock.now().date()
         try:

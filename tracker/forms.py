@@ -5,12 +5,20 @@ import unicodedata
 from datetime import timezone
 
 from flask_wtf import FlaskForm
-from wtforms import (BooleanField, DateTimeLocalField, EmailField, PasswordField, RadioField,
-                     SelectField, StringField, SubmitField, TextAreaField)
+from wtforms import (
+    BooleanField,
+    DateTimeLocalField,
+    EmailField,
+    PasswordField,
+    RadioField,
+    SelectField,
+    StringField,
+    SubmitField,
+    TextAreaField,
+)
 from wtforms.fields import Field
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import (DataRequired, Email, EqualTo, InputRequired, Length, Optional,
-                                ValidationError)
+from wtforms.validators import DataRequired, Email, EqualTo, InputRequired, Length, Optional, ValidationError
 from wtforms.widgets import NumberInput
 
 from .lifecycle import CHECKIN_MODES, CHURN_REASONS, GOAL_CATEGORIES, GOAL_REACHED, MEETING_PREFERENCES
@@ -82,9 +90,9 @@ class UTCDateTimeLocalField(DateTimeLocalField):
 
 
 class LoginForm(FlaskForm):
-    email = EmailField("Email", validators=[DataRequired("Enter your email."), Length(max=254)])
+    email = EmailField("Email", validators=[DataRequired("Enter your email."), Length(max=254), plain_text()])
     password = PasswordField("Password", validators=[DataRequired("Enter your password."),
-                                                     Length(max=PASSWORD_MAX)])
+                                                     Length(max=PASSWORD_MAX), plain_text()])
     remember = BooleanField("Keep me logged in on this device")
     submit = SubmitField("Log in")
 

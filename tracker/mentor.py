@@ -1,13 +1,12 @@
 """The mentor's pages: applications to decide, running mentorships, the public profile."""
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
-from flask_login import current_user
-
 import dataclasses
 import random
 from datetime import date
 
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_login import current_user
 from werkzeug.datastructures import MultiDict
 
 from . import charts, clock, metrics, queries, scope, services

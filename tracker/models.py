@@ -5,14 +5,31 @@ import math
 from datetime import datetime, timezone
 
 from flask_login import UserMixin
-from sqlalchemy import (BigInteger, Boolean, CheckConstraint, ForeignKey, Index, Integer, String,
-                        Text, TypeDecorator, text)
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    TypeDecorator,
+    text,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from . import clock
 from .extensions import db
-from .lifecycle import (CHECKIN_MODES, CHURN_REASONS, END_REASONS, GOAL_CATEGORIES, GOAL_REACHED,
-                        MEETING_PREFERENCES, state_as_of)
+from .lifecycle import (
+    CHECKIN_MODES,
+    CHURN_REASONS,
+    END_REASONS,
+    GOAL_CATEGORIES,
+    GOAL_REACHED,
+    MEETING_PREFERENCES,
+    state_as_of,
+)
 
 ROLES = ("mentee", "mentor", "operator")
 

@@ -9,8 +9,7 @@ from __future__ import annotations
 import csv
 import io
 
-from flask import (Blueprint, Response, abort, flash, redirect, render_template, request,
-                   stream_with_context, url_for)
+from flask import Blueprint, Response, abort, flash, redirect, render_template, request, stream_with_context, url_for
 from flask_login import current_user
 from werkzeug.datastructures import MultiDict
 
@@ -90,7 +89,7 @@ def _feedback_filters():
     reason = request.args.get("reason") if request.args.get("reason") in lifecycle.CHURN_REASONS else None
     stars = request.args.get("stars", "")
     stars = int(stars) if stars in ("1", "2", "3", "4", "5") else None
-    words = request.args.get("q", "").strip()[:100] or None
+    words = "".join(c for c in request.args.get("q", "") if c.isprintable()).strip()[:100] or None
     page = request.args.get("page", "1")
     page = int(page) if page.isascii() and page.isdigit() and 0 < int(page) < 100000 else 1
     return reason, stars, words, page

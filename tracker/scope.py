@@ -59,6 +59,8 @@ def _one(args, name: str) -> str | None:
         raise ScopeError(name, "given more than once")
     if not values or values[0].strip() == "":
         return None
+    if any(ord(c) < 32 or ord(c) == 127 for c in values[0]):
+        raise ScopeError(name, "contains a control character")
     return values[0].strip()
 
 
