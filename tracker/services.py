@@ -7,9 +7,11 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+import time
 from contextlib import contextmanager
 from datetime import datetime
 
+from flask import current_app
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from werkzeug.security import check_password_hash, generate_password_hash
@@ -46,10 +48,20 @@ def _write():
     begin_write()
     try:
         yield
+        db.session.flush()
+        _fault_pause()
         db.session.commit()
     except BaseException:
         db.session.rollback()
         raise
+
+
+def _fault_pause() -> None:
+    """Fault-injection hook for the crash tests (tests/test_under_gunicorn.py): hold the finished,
+    uncommitted transaction open so a test can kill the worker mid-request. Never on in production."""
+    pause = current_app.config.get("FAULT_PAUSE_BEFORE_COMMIT")
+    if pause:
+        time.sleep(pause)
 
 
 def normalise_email(email: str) -> str:
