@@ -97,3 +97,11 @@ def test_anonymous_visitors_are_sent_to_log_in_with_next(client):
     response = client.get("/me")
     assert response.status_code == 302
     assert response.headers["Location"].startswith("/login?next=")
+
+
+def test_signup_ignores_a_posted_role(client, app):
+    signup(client, role="operator", session_version="99")
+    with app.app_context():
+        from tracker.extensions import db
+        user = db.session.query(User).one()
+        assert (user.role, user.session_version) == ("mentee", 1)
