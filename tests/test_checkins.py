@@ -100,3 +100,14 @@ def test_checkin_form_defaults_to_now(world, login):
     clock.freeze(T0 + timedelta(seconds=42))
     page = login(world.mentee).get(f"/mentorships/{mid}").get_data(as_text=True)
     assert 'value="2026-03-02T09:00"' in page
+
+
+def test_a_checkin_in_the_minute_the_trial_started_counts_from_its_start(app, world, login):
+    from tracker import clock
+    clock.freeze(T0 + timedelta(seconds=37))
+    mid = mentorship(app, world.mentee, world.mentor, applied_at=T0 - timedelta(days=1),
+                     trial_started_at=T0 + timedelta(seconds=20))
+    assert post_checkin(login(world.mentor), mid, occurred_at="2026-03-02T09:00").status_code == 302
+    with app.app_context():
+        from tracker.extensions import db
+        assert db.session.query(CheckIn).one().occurred_at == T0 + timedelta(seconds=20)

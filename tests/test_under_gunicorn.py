@@ -12,15 +12,12 @@ import os
 import re
 import shutil
 import signal
-import socket
 import subprocess
-import sys
 import threading
 import time
 import urllib.error
 import urllib.parse
 import urllib.request
-from contextlib import contextmanager
 from datetime import timedelta
 
 import pytest
@@ -28,52 +25,7 @@ import pytest
 from tracker.models import CheckIn, ExitSurvey, Mentorship
 
 from .factories import PASSWORD, count, get, mentorship, user
-
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-@contextmanager
-def gunicorn(database_url: str, tmp_path, workers: int = 4, **env_extra):
-    port = _free_port()
-    env = dict(os.environ, DATABASE_URL=database_url, SECRET_KEY="s" * 40, **env_extra)
-    log_path = tmp_path / f"gunicorn-{port}.log"
-    with open(log_path, "w") as log:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "gunicorn", "--workers", str(workers), "--bind", f"127.0.0.1:{port}",
-             "--timeout", "30", "--graceful-timeout", "5", "wsgi:app"],
-            cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        _wait_healthy(base, 30, process)
-        yield base, process, log_path
-    finally:
-        process.terminate()
-        try:
-            process.wait(15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(5)
-
-
-def _wait_healthy(base: str, seconds: float, process=None) -> None:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if process is not None and process.poll() is not None:
-            raise RuntimeError("gunicorn exited")
-        try:
-            with urllib.request.urlopen(base + "/healthz", timeout=2) as response:
-                if response.status == 200:
-                    return
-        except (urllib.error.URLError, ConnectionError, OSError):
-            pass
-        time.sleep(0.2)
-    raise TimeoutError(f"{base} not healthy after {seconds} s")
+from .servers import gunicorn, wait_healthy
 
 
 class Browser:
@@ -219,7 +171,7 @@ def test_a_worker_killed_mid_cancel_leaves_nothing_half_done(app, world, databas
         os.kill(workers[0], signal.SIGKILL)
         request.join(timeout=30)
         assert get(app, Mentorship, mid).ended_at is None and count(app, ExitSurvey) == 0
-        _wait_healthy(base, 30)  # the master starts a new worker; the database is usable again
+        wait_healthy(base, 30)  # the master starts a new worker; the database is usable again
         status, page = Browser(base).login(world.mentee.email).post_form(f"/mentorships/{mid}/cancel", SURVEY)
         assert status == 200 and "Your mentorship is cancelled" in page
     assert count(app, ExitSurvey) == 1
@@ -243,6 +195,6 @@ def test_the_app_recovers_by_itself_after_postgresql_restarts(app, world, databa
         assert browser.request("/ops/")[0] == 200
         subprocess.run(["pg_ctlcluster", "--skip-systemctl-redirect", version, "main", "restart"],
                        check=True, timeout=60)
-        _wait_healthy(base, 60)
+        wait_healthy(base, 60)
         statuses = [browser.request("/ops/")[0] for _ in range(4)]  # every worker's pool recovers
     assert statuses == [200] * 4

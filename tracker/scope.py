@@ -36,6 +36,7 @@ class Request:
     window_to: date
     goal_category: str | None
     mentor_email: str | None
+    as_of_given: bool = False  # False: "now", so links and bookmarks stay live
 
     def echo(self) -> dict:
         return {"as_of": self.scope.as_of.isoformat(),
@@ -44,8 +45,9 @@ class Request:
 
     def query_args(self) -> dict:
         """The parameters that rebuild this request, for links and bookmarks."""
-        args = {"from": self.window_from.isoformat(), "to": self.window_to.isoformat(),
-                "as_of": self.scope.as_of.isoformat()}
+        args = {"from": self.window_from.isoformat(), "to": self.window_to.isoformat()}
+        if self.as_of_given:
+            args["as_of"] = self.scope.as_of.isoformat()
         if self.goal_category:
             args["goal_category"] = self.goal_category
         if self.mentor_email:
@@ -120,4 +122,4 @@ def parse(args, now: datetime, mentor_id_by_email: Callable[[str], int | None],
     midnight = lambda d: datetime.combine(d, time(), tzinfo=timezone.utc)  # noqa: E731
     scope = Scope(as_of=as_of, start=midnight(window_from), end=midnight(window_to),
                   goal_category=category, mentor_id=mentor_id)
-    return Request(scope, window_from, window_to, category, mentor_email)
+    return Request(scope, window_from, window_to, category, mentor_email, as_of_given=raw["as_of"] is not None)

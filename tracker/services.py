@@ -219,11 +219,14 @@ def log_checkin(user_id: int, mentorship_id: int, occurred_at: datetime, mode: s
             raise NotFound("No such mentorship.")
         if not m.state(at).is_running:
             raise Conflict("Check-ins can be logged only while the mentorship is running.")
-        if occurred_at < m.trial_started_at:
+        # The form is precise to the minute: the minute the trial started is allowed, and a check-in
+        # in that minute counts from the trial's first second.
+        if occurred_at < m.trial_started_at.replace(second=0):
             raise Invalid("The check-in cannot be before the mentorship started "
                           f"({m.trial_started_at:%d %b %Y %H:%M} UTC).", field="occurred_at")
         if occurred_at > at:
             raise Invalid("The check-in cannot be in the future.", field="occurred_at")
+        occurred_at = max(occurred_at, m.trial_started_at)
         checkin = CheckIn(mentorship=m, occurred_at=occurred_at, mode=mode, minutes=minutes,
                           note=note.strip(), logged_by_id=user_id, logged_at=at)
         db.session.add(checkin)
