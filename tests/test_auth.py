@@ -105,3 +105,10 @@ def test_signup_ignores_a_posted_role(client, app):
         from tracker.extensions import db
         user = db.session.query(User).one()
         assert (user.role, user.session_version) == ("mentee", 1)
+
+
+def test_form_errors_are_announced_and_linked_to_their_fields(client):
+    page = signup(client, name="", email="nope").get_data(as_text=True)
+    assert '<div class="error-summary" role="alert">' in page
+    assert 'href="#name">Name</a>' in page and 'href="#email">Email</a>' in page
+    assert 'aria-describedby="email-error"' in page and 'id="email-error"' in page

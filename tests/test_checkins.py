@@ -111,3 +111,10 @@ def test_a_checkin_in_the_minute_the_trial_started_counts_from_its_start(app, wo
     with app.app_context():
         from tracker.extensions import db
         assert db.session.query(CheckIn).one().occurred_at == T0 + timedelta(seconds=20)
+
+
+def test_times_carry_their_utc_instant_for_the_viewers_zone(app, world, login):
+    mid = world.in_trial(days_in=2)
+    page = login(world.mentee).get(f"/mentorships/{mid}").get_data(as_text=True)
+    assert '<time datetime="2026-02-28T09:00:00+00:00" data-local>28 Feb 2026, 09:00 UTC</time>' in page
+    assert "/static/js/local-time.js" in page

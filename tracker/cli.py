@@ -111,8 +111,9 @@ def register_cli(app: Flask) -> None:
 
         end_day: date = until.date() if until else clock.now().date()
         try:
-            logins = run(count=count, seed=seed, until=datetime(end_day.year, end_day.month, end_day.day,
-                                                                tzinfo=timezone.utc))
+            logins = run(count=count, seed=seed,
+                         until=datetime(end_day.year, end_day.month, end_day.day, tzinfo=timezone.utc),
+                         progress=lambda done, total: click.echo(f"  {done:,} of {total:,} mentorships", err=True))
         except SeedError as error:
             if if_empty:
                 click.echo(f"Demo data not added: {error}")

@@ -3,6 +3,8 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
+from markupsafe import Markup
+
 from .lifecycle import State
 
 
@@ -10,8 +12,12 @@ def day(moment: datetime | None) -> str:
     return "" if moment is None else f"{moment.day} {moment:%b %Y}"
 
 
-def day_time(moment: datetime | None) -> str:
-    return "" if moment is None else f"{moment.day} {moment:%b %Y, %H:%M} UTC"
+def day_time(moment: datetime | None) -> Markup:
+    """A date and time in UTC, marked up so static/js/local-time.js can show it in the viewer's zone."""
+    if moment is None:
+        return Markup("")
+    return Markup('<time datetime="{}" data-local>{} {} UTC</time>').format(
+        moment.isoformat(), moment.day, f"{moment:%b %Y, %H:%M}")
 
 
 def month(moment: datetime | None) -> str:

@@ -100,7 +100,8 @@ class _Writer:
                 self.rows[model] = []
 
 
-def seed_demo(count: int, seed: int, until: datetime) -> list[tuple[str, str]]:
+def seed_demo(count: int, seed: int, until: datetime,
+              progress=lambda done, total: None) -> list[tuple[str, str]]:
     """Create `count` mentorships ending no later than `until`; return the demo logins."""
     if db.session.scalar(select(func.count()).select_from(User)):
         raise SeedError("the database already has users; seed-demo only fills an empty database")
@@ -151,6 +152,8 @@ def seed_demo(count: int, seed: int, until: datetime) -> list[tuple[str, str]]:
             applied = start + timedelta(seconds=rng.randrange(int(HISTORY.total_seconds()) - 3600))
             decide_after, fate = timedelta(hours=rng.uniform(1, 72)), None
         _mentorship(out, rng, new_id, mentee, mentor, applied, decide_after, fate, until, open_pairs)
+        if (i + 1) % 50_000 == 0:
+            progress(i + 1, count)
     out.flush()
     if db.engine.dialect.name == "postgresql":
         for table in ("users", "mentorships", "checkins", "exit_surveys"):
