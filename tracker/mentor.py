@@ -83,13 +83,8 @@ def ratings():
     """The mentor's own ratings over a window they choose (all time by default), beside the platform's."""
     at = clock.now()
     wanted = MultiDict({k: request.args[k] for k in ("from", "to") if request.args.get(k)})
-    default_days = (at.date() - ALL_TIME_FROM).days + 1
-    problem = None
-    try:
-        asked = scope.parse(wanted, at, queries.mentor_id_by_email, default_days=default_days)
-    except scope.ScopeError as error:
-        problem = error.message
-        asked = scope.parse(MultiDict(), at, queries.mentor_id_by_email, default_days=default_days)
+    asked, problem = scope.parse_or_defaults(wanted, at, queries.mentor_id_by_email,
+                                             default_days=(at.date() - ALL_TIME_FROM).days + 1)
     echo = asked.echo()
     mine_counts = queries.measure(dataclasses.replace(asked.scope, mentor_id=current_user.id))
     mine = metrics.report(mine_counts, echo["as_of"], echo["window"], echo["filters"])

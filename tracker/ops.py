@@ -11,7 +11,6 @@ import io
 
 from flask import Blueprint, Response, abort, flash, redirect, render_template, request, stream_with_context, url_for
 from flask_login import current_user
-from werkzeug.datastructures import MultiDict
 
 from . import charts, clock, lifecycle, metrics, queries, scope, services
 from .access import role_required, safe_next_url
@@ -27,13 +26,8 @@ DASHBOARD_DEFAULT_DAYS = 365
 
 def _asked():
     """The filters in the URL; on a bad one, the defaults and a message saying what was wrong."""
-    now = clock.now()
-    try:
-        return scope.parse(request.args, now, queries.mentor_id_by_email, naive_is_utc=True,
-                           default_days=DASHBOARD_DEFAULT_DAYS), None
-    except scope.ScopeError as problem:
-        return scope.parse(MultiDict(), now, queries.mentor_id_by_email,
-                           default_days=DASHBOARD_DEFAULT_DAYS), problem.message
+    return scope.parse_or_defaults(request.args, clock.now(), queries.mentor_id_by_email, naive_is_utc=True,
+                                   default_days=DASHBOARD_DEFAULT_DAYS)
 
 
 def _dashboard(template: str, extra=lambda counts, report: {}):

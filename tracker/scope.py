@@ -10,6 +10,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, timezone
 
+from werkzeug.datastructures import MultiDict
+
 from .lifecycle import GOAL_CATEGORIES
 from .queries import Scope
 
@@ -123,3 +125,13 @@ def parse(args, now: datetime, mentor_id_by_email: Callable[[str], int | None],
     scope = Scope(as_of=as_of, start=midnight(window_from), end=midnight(window_to),
                   goal_category=category, mentor_id=mentor_id)
     return Request(scope, window_from, window_to, category, mentor_email, as_of_given=raw["as_of"] is not None)
+
+
+def parse_or_defaults(args, now: datetime, mentor_id_by_email: Callable[[str], int | None],
+                      naive_is_utc: bool = False, default_days: int = DEFAULT_WINDOW_DAYS
+                      ) -> tuple[Request, str | None]:
+    """For pages: the parameters asked for, or on a bad one the defaults and the message naming it."""
+    try:
+        return parse(args, now, mentor_id_by_email, naive_is_utc, default_days), None
+    except ScopeError as problem:
+        return parse(MultiDict(), now, mentor_id_by_email, default_days=default_days), problem.message

@@ -312,6 +312,14 @@ def hide_mentor_feedback(operator_id: int, survey_id: int, reason: str, at: date
     reason = reason.strip()
     if not reason:
         raise Invalid("Say why the comment is hidden.", field="reason")
+    return _moderate(survey_id, reason, at, operator_id)
+
+
+def show_mentor_feedback(survey_id: int) -> ExitSurvey:
+    return _moderate(survey_id, None, None, None)
+
+
+def _moderate(survey_id: int, reason: str | None, at: datetime | None, operator_id: int | None) -> ExitSurvey:
     with _write():
         survey = db.session.get(ExitSurvey, survey_id)
         if survey is None:
@@ -319,15 +327,4 @@ def hide_mentor_feedback(operator_id: int, survey_id: int, reason: str, at: date
         survey.mentor_feedback_hidden_reason = reason
         survey.mentor_feedback_hidden_at = at
         survey.mentor_feedback_hidden_by_id = operator_id
-    return survey
-
-
-def show_mentor_feedback(survey_id: int) -> ExitSurvey:
-    with _write():
-        survey = db.session.get(ExitSurvey, survey_id)
-        if survey is None:
-            raise NotFound("No such survey.")
-        survey.mentor_feedback_hidden_reason = None
-        survey.mentor_feedback_hidden_at = None
-        survey.mentor_feedback_hidden_by_id = None
     return survey
