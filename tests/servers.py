@@ -57,3 +57,9 @@ def wait_healthy(base: str, seconds: float, process=None) -> None:
     raise TimeoutError(f"{base} not healthy after {seconds} s")
 
 
+
+
+def skip_unless_postgresql(database_url: str) -> None:
+    if not database_url.startswith("postgresql"):
+        import pytest
+        pytest.skip("runs with TEST_DATABASE_URL on PostgreSQL (CI's second pass)")

@@ -91,6 +91,7 @@ def test_a_bad_filter_is_named_and_the_defaults_are_shown(data, login):
 def test_churn_page_sets_good_churn_apart(data, login):
     page = login(data.operator).get("/ops/churn?from=2025-01-01").get_data(as_text=True)
     assert "Good churn: goal reached" in page and 'class="good-churn"' in page
+    assert "2 of 3 · 95% CI" in page  # the other reasons, with their interval
     assert set(figures(page)) == {"chart-reasons", "chart-stage", "chart-month"}
 
 

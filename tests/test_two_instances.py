@@ -7,7 +7,7 @@ import pytest
 from tracker.models import LoginFailure
 
 from .factories import PASSWORD, count
-from .servers import gunicorn
+from .servers import gunicorn, skip_unless_postgresql
 from .test_under_gunicorn import Browser
 
 REDIS_URL = "redis://127.0.0.1:6379/14"  # a database of its own, emptied by this test
@@ -24,8 +24,7 @@ def _redis():
 
 
 def test_sessions_and_login_failures_are_shared_between_two_instances(app, world, database_url, tmp_path):
-    if not database_url.startswith("postgresql"):
-        pytest.skip("runs with TEST_DATABASE_URL on PostgreSQL (CI's second pass)")
+    skip_unless_postgresql(database_url)
     redis = _redis()
     if redis is None:
         pytest.skip("no Redis on 127.0.0.1:6379")

@@ -25,7 +25,7 @@ import pytest
 from tracker.models import CheckIn, ExitSurvey, Mentorship
 
 from .factories import PASSWORD, count, get, mentorship, user
-from .servers import gunicorn, wait_healthy
+from .servers import gunicorn, skip_unless_postgresql, wait_healthy
 
 
 class Browser:
@@ -185,8 +185,7 @@ def _pg_cluster():
 
 
 def test_the_app_recovers_by_itself_after_postgresql_restarts(app, world, database_url, tmp_path):
-    if not database_url.startswith("postgresql"):
-        pytest.skip("runs with TEST_DATABASE_URL on PostgreSQL (CI's second pass)")
+    skip_unless_postgresql(database_url)
     version = _pg_cluster()
     if version is None:
         pytest.skip("needs root and pg_ctlcluster to restart the local PostgreSQL")
