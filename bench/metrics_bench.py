@@ -6,14 +6,15 @@
 Each size gets a fresh database (a SQLite file under bench/out/ by default; a PostgreSQL URL is
 emptied first, so give it a database of its own), seeded with seed-demo, then each request is
 timed in-process (the Flask test client, no network) `--runs` times; the median is reported.
-Results are printed as a Markdown table and appended to bench/out/results.md. Not a test: the
-targets are recorded, not asserted.
+"Raw SQL" replays the very statements the full-history API call sent, straight on the database
+driver, so API / raw is what Flask, the ORM and metrics.py add. bench/run.py (`bin/bench`) runs
+this on both engines with the load test and writes docs/PERFORMANCE.md. Not a test: the targets
+are recorded, not asserted.
 """
 from __future__ import annotations
 
 import argparse
 import os
-import platform
 import statistics
 import sys
 import time
@@ -21,26 +22,14 @@ from datetime import datetime, timezone
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-from flask_migrate import upgrade  # noqa: E402
-from sqlalchemy import text  # noqa: E402
+from sqlalchemy import event, text  # noqa: E402
 
-from tracker import create_app, services  # noqa: E402
+from bench.common import fresh_app, sqlite_url  # noqa: E402
+from tracker import services  # noqa: E402
 from tracker.extensions import db  # noqa: E402
 from tracker.seed import seed_demo  # noqa: E402
 
 UNTIL = datetime(2026, 6, 30, tzinfo=timezone.utc)
-OUT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "out")
-
-
-def fresh_app(url: str):
-    app = create_app({"SQLALCHEMY_DATABASE_URI": url, "WTF_CSRF_ENABLED": False})
-    with app.app_context():
-        with db.engine.begin() as conn:
-            if conn.dialect.name == "postgresql":
-                conn.execute(text("DROP SCHEMA public CASCADE"))
-                conn.execute(text("CREATE SCHEMA public"))
-        upgrade()
-    return app
 
 
 def timed(fn, runs: int) -> float:
@@ -50,6 +39,40 @@ def timed(fn, runs: int) -> float:
         fn()
         samples.append(time.perf_counter() - start)
     return statistics.median(samples)
+
+
+def captured_aggregates(app, request) -> list[tuple[str, object]]:
+    """The metrics statements (SQL and parameters) one request sends to the database."""
+    statements = []
+
+    def record(conn, cursor, statement, parameters, context, executemany):
+        if "mentorships" in statement:
+            statements.append((statement, parameters))
+    with app.app_context():
+        event.listen(db.engine, "before_cursor_execute", record)
+        try:
+            request()
+        finally:
+            event.remove(db.engine, "before_cursor_execute", record)
+    return statements
+
+
+def raw_sql_seconds(app, statements, runs: int) -> float:
+    """The same statements run straight on the driver (no Flask, no ORM, no Python metrics)."""
+    with app.app_context():
+        connection = db.engine.raw_connection()
+        try:
+            def run_all():
+                cursor = connection.cursor()
+                for statement, parameters in statements:
+                    cursor.execute(statement, parameters)
+                    cursor.fetchall()
+                cursor.close()
+                connection.rollback()
+            run_all()
+            return timed(run_all, runs)
+        finally:
+            connection.close()
 
 
 def bench(size: int, url: str, runs: int) -> dict:
@@ -76,10 +99,22 @@ def bench(size: int, url: str, runs: int) -> dict:
     client.post("/login", data={"email": "operator@demo.example", "password": "demo-password"})
     get("/api/v1/metrics", full, auth)  # warm up (imports, plans)
     get("/ops/", full)
-    return {"size": size, "seed_s": seeded,
+    statements = captured_aggregates(app, lambda: get("/api/v1/metrics", full, auth))
+    return {"size": size, "seed_s": seeded, "raw_full_s": raw_sql_seconds(app, statements, runs),
             "api_full_s": timed(lambda: get("/api/v1/metrics", full, auth), runs),
             "api_90d_s": timed(lambda: get("/api/v1/metrics", recent, auth), runs),
             "dashboard_full_s": timed(lambda: get("/ops/", full), runs)}
+
+
+def run(sizes: list[int], database_url: str | None, runs: int, progress=print) -> list[dict]:
+    rows = []
+    for size in sizes:
+        result = bench(size, database_url or sqlite_url(f"bench-{size}"), runs)
+        rows.append(result)
+        progress(f"{size:>9,} mentorships: seeded in {result['seed_s']:.1f} s; API full {result['api_full_s']:.3f} s "
+                 f"(raw SQL {result['raw_full_s']:.3f} s), API 90 d {result['api_90d_s']:.3f} s, "
+                 f"dashboard {result['dashboard_full_s']:.3f} s")
+    return rows
 
 
 def main() -> None:
@@ -88,30 +123,7 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--database-url", default=None, help="default: a SQLite file per size in bench/out/")
     args = parser.parse_args()
-    os.makedirs(OUT, exist_ok=True)
-    rows = []
-    for size in (int(s) for s in args.sizes.split(",")):
-        url = args.database_url
-        if url is None:
-            path = os.path.join(OUT, f"bench-{size}.sqlite")
-            for suffix in ("", "-wal", "-shm"):
-                if os.path.exists(path + suffix):
-                    os.remove(path + suffix)
-            url = "sqlite:///" + path
-        result = bench(size, url, args.runs)
-        rows.append(result)
-        print(f"{size:>9,} mentorships: seeded in {result['seed_s']:.1f} s; API full {result['api_full_s']:.3f} s, "
-              f"API 90 d {result['api_90d_s']:.3f} s, dashboard {result['dashboard_full_s']:.3f} s", flush=True)
-    engine = "PostgreSQL" if args.database_url else "SQLite"
-    table = [f"\n### {engine}, {datetime.now(timezone.utc):%Y-%m-%d} ({platform.machine()}, "
-             f"{os.cpu_count()} cores, Python {platform.python_version()})\n",
-             "| mentorships | seed (s) | API, full history (s) | API, 90 days (s) | dashboard (s) |",
-             "|---:|---:|---:|---:|---:|"]
-    table += [f"| {r['size']:,} | {r['seed_s']:.1f} | {r['api_full_s']:.3f} | {r['api_90d_s']:.3f} | "
-              f"{r['dashboard_full_s']:.3f} |" for r in rows]
-    print("\n".join(table))
-    with open(os.path.join(OUT, "results.md"), "a") as handle:
-        handle.write("\n".join(table) + "\n")
+    run([int(s) for s in args.sizes.split(",")], args.database_url, args.runs)
 
 
 if __name__ == "__main__":

@@ -17,7 +17,7 @@ from sqlalchemy.exc import IntegrityError
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from . import lifecycle
-from .database import begin_write
+from .database import begin_write, write_queue
 from .extensions import db
 from .models import ROLES, ApiToken, CheckIn, ExitSurvey, MentorProfile, Mentorship, User
 
@@ -45,15 +45,16 @@ class Invalid(ServiceError):
 
 @contextmanager
 def _write():
-    begin_write()
-    try:
-        yield
-        db.session.flush()
-        _fault_pause()
-        db.session.commit()
-    except BaseException:
-        db.session.rollback()
-        raise
+    with write_queue():
+        begin_write()
+        try:
+            yield
+            db.session.flush()
+            _fault_pause()
+            db.session.commit()
+        except BaseException:
+            db.session.rollback()
+            raise
 
 
 def _fault_pause() -> None:

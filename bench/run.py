@@ -1,0 +1,231 @@
+"""The whole benchmark, on SQLite and on PostgreSQL, written into docs/PERFORMANCE.md.
+
+    bin/bench [--sizes 10000,100000,1000000] [--runs 3] [--seconds 20] [--no-postgresql]
+
+1. bench/metrics_bench.py at each size on SQLite, then on PostgreSQL (BENCH_DATABASE_URL, default
+   postgresql+psycopg://postgres@127.0.0.1:5432/bench, created if missing; skipped with a note
+   when no server answers);
+2. bench/load_test.py on each engine;
+3. the figures replace the part of docs/PERFORMANCE.md between its "bench" markers, the chart of
+   time against data size goes to docs/performance-time-vs-size.svg, and the raw results to
+   bench/out/results.json. The targets of the production-scale issue are checked and stated.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import sqlite3
+import subprocess
+import sys
+from datetime import datetime, timezone
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, ROOT)
+
+from bench import load_test, metrics_bench  # noqa: E402
+from bench.common import OUT  # noqa: E402
+
+DOC = os.path.join(ROOT, "docs", "PERFORMANCE.md")
+CHART = os.path.join(ROOT, "docs", "performance-time-vs-size.svg")
+BEGIN, END = "<!-- bench:begin (written by bin/bench) -->", "<!-- bench:end -->"
+DEFAULT_PG = "postgresql+psycopg://postgres@127.0.0.1:5432/bench"
+
+
+def postgresql_url() -> str | None:
+    """The benchmark's PostgreSQL database, created if the server answers and it is missing."""
+    url = os.environ.get("BENCH_DATABASE_URL", DEFAULT_PG)
+    try:
+        import psycopg
+        from sqlalchemy.engine import make_url
+        u = make_url(url)
+        admin = psycopg.connect(host=u.host, port=u.port or 5432, user=u.username, password=u.password,
+                                dbname="postgres", autocommit=True, connect_timeout=3)
+        with admin:
+            if not admin.execute("SELECT 1 FROM pg_database WHERE datname = %s", (u.database,)).fetchone():
+                admin.execute(f'CREATE DATABASE "{u.database}"')
+        return url
+    except Exception as error:  # noqa: BLE001 - any failure means: no PostgreSQL here
+        print(f"PostgreSQL not used: {error}", flush=True)
+        return None
+
+
+def machine() -> str:
+    cpu = next((line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo") if line.startswith("model name")),
+               platform.machine())
+    memory = next((int(line.split()[1]) // 1024 ** 2 for line in open("/proc/meminfo")
+                   if line.startswith("MemTotal")), 0)
+    try:
+        pg = subprocess.run(["psql", "--version"], capture_output=True, text=True).stdout.split()[2]
+    except OSError:
+        pg = "?"
+    return (f"{os.cpu_count()} cores ({cpu}), {memory} GiB, {platform.system()} {platform.release()}, "
+            f"Python {platform.python_version()}, SQLite {sqlite3.sqlite_version}, PostgreSQL {pg}; "
+            f"the load generator (wrk) runs on the same cores as the server")
+
+
+def growth(rows: list[dict], key: str) -> str:
+    """Time ratio for each 10x step of data, e.g. '9.8x, 12.1x'."""
+    ratios = [b[key] / a[key] for a, b in zip(rows, rows[1:]) if b["size"] == 10 * a["size"] and a[key] > 0]
+    return ", ".join(f"{r:.1f}x" for r in ratios) or "-"
+
+
+def metrics_table(rows: list[dict]) -> list[str]:
+    lines = ["| mentorships | seed (s) | API, full history (s) | raw SQL (s) | API / raw | API, 90 days (s) "
+             "| dashboard (s) | dashboard / API |", "|---:|---:|---:|---:|---:|---:|---:|---:|"]
+    for r in rows:
+        lines.append(f"| {r['size']:,} | {r['seed_s']:.1f} | {r['api_full_s']:.3f} | {r['raw_full_s']:.3f} | "
+                     f"{r['api_full_s'] / r['raw_full_s']:.2f} | {r['api_90d_s']:.3f} | {r['dashboard_full_s']:.3f} | "
+                     f"{r['dashboard_full_s'] / r['api_full_s']:.2f} |")
+    lines.append(f"\nTime per 10x data: API {growth(rows, 'api_full_s')}; raw SQL {growth(rows, 'raw_full_s')}.")
+    return lines
+
+
+def load_table(load: dict) -> list[str]:
+    lines = [f"{load['workers']} gunicorn workers (gunicorn.conf.py defaults), {load['connections']} wrk connections, "
+             f"{load['seconds']} s per run.\n",
+             "| run | requests/s | p50 (ms) | p95 (ms) | p99 (ms) | errors | acknowledged writes | rows written "
+             "| acknowledged but missing |", "|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
+    for name in ("trivial", "forms", "mixed"):
+        r = load[name]
+        acked = {k: v for k, v in r["acked"].items() if k != "view"}
+        lines.append(f"| {name} | {r['rps']:.0f} | {r['p50_ms']:.1f} | {r['p95_ms']:.1f} | {r['p99_ms']:.1f} | "
+                     f"{r['errors']} | {_kinds(acked) if name != 'trivial' else '-'} | "
+                     f"{_kinds(r['rows_added']) if name != 'trivial' else '-'} | "
+                     f"{r['acked_writes_missing'] if name != 'trivial' else '-'} |")
+    return lines
+
+
+def _kinds(counts: dict) -> str:
+    return ", ".join(f"{k} {v}" for k, v in sorted(counts.items()) if v) or "0"
+
+
+def targets(results: dict) -> list[str]:
+    lines = ["| target | engine | measured | met |", "|---|---|---|---|"]
+
+    def add(target, engine, measured, met):
+        lines.append(f"| {target} | {engine} | {measured} | {'yes' if met else '**no**'} |")
+    for engine, rows in results["metrics"].items():
+        top = max(rows, key=lambda r: r["size"])
+        add(f"full metrics at {top['size']:,} under 1 s", engine, f"{top['api_full_s']:.2f} s", top["api_full_s"] < 1)
+        add("within 2x of the raw SQL", engine, f"{top['api_full_s'] / top['raw_full_s']:.2f}x",
+            top["api_full_s"] <= 2 * top["raw_full_s"])
+        worst = max((b["api_full_s"] / a["api_full_s"] for a, b in zip(rows, rows[1:])
+                     if b["size"] == 10 * a["size"]), default=0)
+        add("10x the data, at most 10x the time", engine, f"worst step {worst:.1f}x", worst <= 10)
+        ratio = top["dashboard_full_s"] / top["api_full_s"]
+        add(f"dashboard within 1.5x of the API at {top['size']:,}", engine, f"{ratio:.2f}x", ratio <= 1.5)
+    for engine, load in results["load"].items():
+        share = load["forms"]["rps"] / load["trivial"]["rps"]
+        add("form posts >= 1/3 of a trivial route's throughput", engine,
+            f"{load['forms']['rps']:.0f} / {load['trivial']['rps']:.0f} req/s = {share:.2f}", share >= 1 / 3)
+        p99 = max(load["forms"]["p99_ms"], load["mixed"]["p99_ms"])
+        add("p99 under 250 ms under load", engine, f"{p99:.0f} ms", p99 < 250)
+        errors = load["forms"]["errors"] + load["mixed"]["errors"]
+        missing = load["forms"]["acked_writes_missing"] + load["mixed"]["acked_writes_missing"]
+        add("zero errors, no acknowledged write lost", engine, f"{errors} errors, {missing} missing",
+            errors == 0 and missing == 0)
+    return lines
+
+
+def chart(results: dict) -> str:
+    """A log-log SVG of time against mentorships: API and raw SQL per engine."""
+    width, height, left, bottom, top, right = 640, 400, 70, 50, 20, 170
+    series = []
+    for engine, rows in results["metrics"].items():
+        for key, label, dash in (("api_full_s", "API", ""), ("raw_full_s", "raw SQL", "6,4")):
+            series.append((f"{engine}, {label}", dash, [(r["size"], r[key]) for r in rows]))
+    xs = [x for _, _, points in series for x, _ in points]
+    ys = [y for _, _, points in series for _, y in points]
+    import math
+    x0, x1 = math.floor(math.log10(min(xs))), math.ceil(math.log10(max(xs)))
+    y0, y1 = math.floor(math.log10(min(ys))), math.ceil(math.log10(max(ys)))
+    x1, y1 = max(x1, x0 + 1), max(y1, y0 + 1)
+
+    def px(x):
+        return left + (math.log10(x) - x0) / (x1 - x0) * (width - left - right)
+
+    def py(y):
+        return height - bottom - (math.log10(y) - y0) / (y1 - y0) * (height - top - bottom)
+    colours = ["#1f5fa8", "#1f5fa8", "#b5471b", "#b5471b"]
+    out = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" font-family="sans-serif" '
+           f'font-size="12" role="img" aria-labelledby="t"><title id="t">Full-history metrics: seconds against '
+           f'mentorships (log-log)</title><rect width="100%" height="100%" fill="white"/>']
+    for e in range(x0, x1 + 1):
+        out.append(f'<line x1="{px(10 ** e):.1f}" y1="{top}" x2="{px(10 ** e):.1f}" y2="{height - bottom}" '
+                   f'stroke="#ddd"/><text x="{px(10 ** e):.1f}" y="{height - bottom + 18}" text-anchor="middle">'
+                   f'{10 ** e:,}</text>')
+    for e in range(y0, y1 + 1):
+        out.append(f'<line x1="{left}" y1="{py(10 ** e):.1f}" x2="{width - right}" y2="{py(10 ** e):.1f}" '
+                   f'stroke="#ddd"/><text x="{left - 6}" y="{py(10 ** e) + 4:.1f}" text-anchor="end">'
+                   f'{10 ** e:g} s</text>')
+    out.append(f'<line x1="{left}" y1="{py(1):.1f}" x2="{width - right}" y2="{py(1):.1f}" stroke="#888" '
+               f'stroke-dasharray="2,3"/>' if y0 <= 0 <= y1 else "")
+    out.append(f'<text x="{(left + width - right) / 2}" y="{height - 12}" text-anchor="middle">mentorships</text>')
+    for i, (label, dash, points) in enumerate(series):
+        colour = colours[i % len(colours)]
+        path = " ".join(f"{px(x):.1f},{py(y):.1f}" for x, y in points)
+        out.append(f'<polyline points="{path}" fill="none" stroke="{colour}" stroke-width="2" '
+                   f'stroke-dasharray="{dash}"/>')
+        out += [f'<circle cx="{px(x):.1f}" cy="{py(y):.1f}" r="3" fill="{colour}"/>' for x, y in points]
+        ly = top + 16 + 18 * i
+        out.append(f'<line x1="{width - right + 12}" y1="{ly - 4}" x2="{width - right + 36}" y2="{ly - 4}" '
+                   f'stroke="{colour}" stroke-width="2" stroke-dasharray="{dash}"/>'
+                   f'<text x="{width - right + 42}" y="{ly}">{label}</text>')
+    out.append("</svg>")
+    return "\n".join(line for line in out if line) + "\n"
+
+
+def write_doc(results: dict) -> None:
+    parts = [BEGIN, f"## Results ({results['date']})\n", f"Machine: {results['machine']}.\n"]
+    for engine, rows in results["metrics"].items():
+        parts += [f"### Metrics, {engine}\n", *metrics_table(rows), ""]
+    parts += ["![Seconds for the full-history metrics against mentorships, log-log: API and raw SQL on each "
+              "engine](performance-time-vs-size.svg)\n"]
+    for engine, load in results["load"].items():
+        parts += [f"### Load test, {engine}\n", *load_table(load), ""]
+    parts += ["### Targets\n", *targets(results), "", END]
+    with open(DOC) as handle:
+        doc = handle.read()
+    if BEGIN in doc and END in doc:
+        doc = doc[:doc.index(BEGIN)] + "\n".join(parts) + doc[doc.index(END) + len(END):]
+    else:
+        doc += "\n" + "\n".join(parts) + "\n"
+    with open(DOC, "w") as handle:
+        handle.write(doc)
+    with open(CHART, "w") as handle:
+        handle.write(chart(results))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--sizes", default="10000,100000,1000000")
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--seconds", type=int, default=20, help="length of each load-test run")
+    parser.add_argument("--no-postgresql", action="store_true")
+    args = parser.parse_args()
+    sizes = [int(s) for s in args.sizes.split(",")]
+    engines = {"SQLite": None}
+    pg = None if args.no_postgresql else postgresql_url()
+    if pg:
+        engines["PostgreSQL"] = pg
+    results = {"date": f"{datetime.now(timezone.utc):%Y-%m-%d}", "machine": machine(), "metrics": {}, "load": {}}
+    for engine, url in engines.items():
+        print(f"== metrics on {engine}", flush=True)
+        results["metrics"][engine] = metrics_bench.run(sizes, url, args.runs,
+                                                       progress=lambda line: print(line, flush=True))
+    for engine, url in engines.items():
+        print(f"== load test on {engine}", flush=True)
+        results["load"][engine] = load_test.run(url, args.seconds, connections=8)
+        forms = results["load"][engine]["forms"]
+        print(f"forms {forms['rps']:.0f} req/s, p99 {forms['p99_ms']:.0f} ms, {forms['errors']} errors", flush=True)
+    os.makedirs(OUT, exist_ok=True)
+    with open(os.path.join(OUT, "results.json"), "w") as handle:
+        json.dump(results, handle, indent=1)
+    write_doc(results)
+    print(f"written: {os.path.relpath(DOC, ROOT)}, {os.path.relpath(CHART, ROOT)}, bench/out/results.json")
+
+
+if __name__ == "__main__":
+    main()
