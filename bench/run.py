@@ -20,6 +20,7 @@ import sqlite3
 import subprocess
 import sys
 from datetime import datetime, timezone
+from itertools import pairwise
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
@@ -67,7 +68,7 @@ def machine() -> str:
 
 def growth(rows: list[dict], key: str) -> str:
     """Time ratio for each 10x step of data, e.g. '9.8x, 12.1x'."""
-    ratios = [b[key] / a[key] for a, b in zip(rows, rows[1:]) if b["size"] == 10 * a["size"] and a[key] > 0]
+    ratios = [b[key] / a[key] for a, b in pairwise(rows) if b["size"] == 10 * a["size"] and a[key] > 0]
     return ", ".join(f"{r:.1f}x" for r in ratios) or "-"
 
 
@@ -111,7 +112,7 @@ def targets(results: dict) -> list[str]:
         add(f"full metrics at {top['size']:,} under 1 s", engine, f"{top['api_full_s']:.2f} s", top["api_full_s"] < 1)
         add("within 2x of the raw SQL", engine, f"{top['api_full_s'] / top['raw_full_s']:.2f}x",
             top["api_full_s"] <= 2 * top["raw_full_s"])
-        worst = max((b["api_full_s"] / a["api_full_s"] for a, b in zip(rows, rows[1:])
+        worst = max((b["api_full_s"] / a["api_full_s"] for a, b in pairwise(rows)
                      if b["size"] == 10 * a["size"]), default=0)
         add("10x the data, at most 10x the time", engine, f"worst step {worst:.1f}x", worst <= 10)
         ratio = top["dashboard_full_s"] / top["api_full_s"]
