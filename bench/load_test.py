@@ -38,19 +38,13 @@ OUT = os.path.join(ROOT, "bench", "out")
 from sqlalchemy import func, select, text  # noqa: E402
 
 from bench.common import fresh_app, sqlite_url  # noqa: E402
+from tests.servers import _free_port, wait_healthy  # noqa: E402
 from tracker.extensions import db  # noqa: E402
 from tracker.models import CheckIn, ExitSurvey, MentorProfile, Mentorship, User  # noqa: E402
 from tracker.seed import DEMO_PASSWORD, seed_demo  # noqa: E402
 
 SEED_SIZE = 5000
 AGENT = "tracker-load-test"
-
-
-def _port() -> int:
-    import socket
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 class Session:
@@ -192,7 +186,7 @@ def run(database_url: str | None, seconds: int, connections: int) -> dict:
             db.session.execute(text("ANALYZE"))
             db.session.commit()
     plan = _plan(app, until)
-    port = _port()
+    port = _free_port()
     base = f"http://127.0.0.1:{port}"
     env = dict(os.environ, DATABASE_URL=url, SECRET_KEY="load-test-" + "k" * 40, PORT=str(port),
                GUNICORN_ACCESS_LOG="/dev/null", GUNICORN_LOG_LEVEL="warning")
@@ -200,7 +194,7 @@ def run(database_url: str | None, seconds: int, connections: int) -> dict:
     server = subprocess.Popen([sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py", "wsgi:app"],
                               cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
     try:
-        _wait(base)
+        wait_healthy(base, 30, server)
         sessions = {mentee: Session(base, email) for mentee, email in plan["emails"].items()}
         results = {"connections": connections, "seconds": seconds, "workers": _workers(env)}
         _trivial_items(connections)
@@ -226,17 +220,6 @@ def run(database_url: str | None, seconds: int, connections: int) -> dict:
 
 def _workers(env) -> int:
     return int(env.get("WEB_CONCURRENCY", (os.cpu_count() or 1) * 2 + 1))
-
-
-def _wait(base: str) -> None:
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        try:
-            urllib.request.urlopen(base + "/healthz", timeout=2).read()
-            return
-        except OSError:
-            time.sleep(0.2)
-    raise SystemExit(f"gunicorn did not answer on {base}; see bench/out/load-gunicorn.log")
 
 
 def main() -> None:
