@@ -116,3 +116,13 @@ def quarterly_success(quarters: list[dict]) -> dict:
                hovertemplate="%{y:.0%} (%{customdata[0]} of %{customdata[1]})<extra></extra>"),
     ])
     return _layout(fig, "Success rate by quarter (bars: 95% interval)", percent=True)
+
+
+def progress_line(points: list[tuple[str, int]]) -> dict:
+    """The mentee's pulse answers: (period name, progress %) in period order."""
+    fig = go.Figure(go.Scatter(x=[name for name, _ in points], y=[value / 100 for _, value in points],
+                               mode="lines+markers", line={"color": BRAND}, name="Progress",
+                               hovertemplate="%{y:.0%}<extra></extra>"))
+    figure = _layout(fig, "Progress towards the goal, as the mentee reported it", percent=True, height=300)
+    figure["layout"]["yaxis"]["range"] = [0, 1.05]
+    return figure

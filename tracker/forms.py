@@ -19,9 +19,18 @@ from wtforms import (
 from wtforms.fields import Field
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Email, EqualTo, InputRequired, Length, Optional, ValidationError
-from wtforms.widgets import NumberInput
+from wtforms.widgets import HiddenInput, NumberInput
 
-from .lifecycle import CHECKIN_MODES, CHURN_REASONS, GOAL_CATEGORIES, GOAL_REACHED, MEETING_PREFERENCES
+from .lifecycle import (
+    CHECKIN_MODES,
+    CHURN_REASONS,
+    FIXED_OFFERS,
+    GOAL_CATEGORIES,
+    GOAL_REACHED,
+    MEETING_PREFERENCES,
+    OFFERS,
+    PAUSE_MONTHS,
+)
 
 GOAL_TEXT_MIN, GOAL_TEXT_MAX = 20, 2000
 FEEDBACK_MAX = 2000
@@ -196,3 +205,61 @@ class HideFeedbackForm(FlaskForm):
     reason = StringField("Why hide it from the mentor?", validators=[
         DataRequired("Say why the comment is hidden."),
         Length(max=200, message="Keep the reason under 200 characters."), plain_text()])
+
+
+class OptionalRadioField(RadioField):
+    """A radio group that may be left empty (data None); any value sent must be one of the choices."""
+
+    def pre_validate(self, form):
+        if self.raw_data and self.raw_data[0] != "":
+            super().pre_validate(form)
+
+    def process_formdata(self, valuelist):
+        if valuelist and valuelist[0] != "":
+            super().process_formdata(valuelist)
+        else:
+            self.data = None
+
+
+class CancelReasonForm(FlaskForm):
+    churn_reason = RadioField("What is the main reason you are leaving?", choices=_choices(CHURN_REASONS),
+                              validators=[InputRequired("Choose the main reason you are leaving.")])
+    submit = SubmitField("Continue")
+
+
+class AcceptOfferForm(FlaskForm):
+    """Taking the offer: `months` for a pause, `mentor_id` for a switch, neither to keep the plan."""
+
+    months = OptionalRadioField("How long would you like to pause?",
+                                choices=[SelectChoice(str(n), f"{n} month{'s' if n > 1 else ''}")
+                                         for n in PAUSE_MONTHS])
+    mentor_id = WholeNumberField("Mentor", widget=HiddenInput(), validators=[Optional()])
+
+
+USEFULNESS = {"1": "1 (not useful)", "2": "2", "3": "3", "4": "4", "5": "5 (very useful)"}
+
+
+class PulseForm(FlaskForm):
+    period = WholeNumberField("Period", widget=HiddenInput(), minimum=0, maximum=10_000,
+                              validators=[InputRequired("The form is missing which month it is for; reload the page.")])
+    progress = WholeNumberField("How far along your goal are you, in percent? (optional)", minimum=0, maximum=100,
+                                validators=[Optional()])
+    usefulness = OptionalRadioField("How useful was the last month? (optional)", choices=_choices(USEFULNESS))
+    submit = SubmitField("Send")
+
+
+class OfferSettingsForm(FlaskForm):
+    submit = SubmitField("Save the offers")
+
+    @classmethod
+    def reasons(cls) -> list[str]:
+        return [reason for reason in CHURN_REASONS if reason not in FIXED_OFFERS]
+
+
+for _reason in OfferSettingsForm.reasons():
+    setattr(OfferSettingsForm, _reason, SelectField(CHURN_REASONS[_reason], choices=_choices(OFFERS)))
+
+
+class HandleRiskForm(FlaskForm):
+    note = StringField("Note (optional)", validators=[
+        Optional(), Length(max=200, message="Keep the note under 200 characters."), plain_text()])

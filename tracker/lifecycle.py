@@ -36,6 +36,35 @@ CHURN_REASONS = {
 STAGES = ("trial", "month_1", "months_2_3", "later")
 END_REASONS = ("declined", "withdrawn", "cancelled")
 
+# --- the cancel flow's save offers (docs/RETENTION.md) ---
+OFFERS = {
+    "none": "No offer: straight to the exit survey",
+    "pause": "Pause for one or two months",
+    "switch_mentor": "Switch to another mentor in the same field",
+    "plan_reminder": "Remind them what the plan includes",
+}
+# What each reason is offered until an operator changes it. "I reached my goal" is a success and
+# never gets an offer: it is congratulated and goes straight to the survey.
+DEFAULT_OFFERS = {
+    "goal_reached": "none", "too_expensive": "plan_reminder", "no_time": "pause",
+    "mentor_fit": "switch_mentor", "mentor_unresponsive": "switch_mentor",
+    "switched_mentor": "none", "platform_issue": "none", "other": "none",
+}
+FIXED_OFFERS = {"goal_reached": "none"}
+PAUSE_MONTHS = (1, 2)
+# A cancel flow with neither a cancellation nor an accepted offer this long after it started was
+# abandoned; a save counts once the kept mentorship is still going this long after the acceptance.
+FLOW_ABANDONED_AFTER = timedelta(hours=24)
+SAVE_LASTS = timedelta(days=30)
+FLOW_OUTCOMES = ("accepted", "cancelled", "abandoned", "open")
+
+# --- the monthly pulse ---
+# The pulse of period k (0 = the trial, k = paid month k) can be answered from a little before the
+# period ends until a week after it.
+PULSE_OPENS_BEFORE_END = {0: timedelta(days=2)}
+PULSE_OPENS_BEFORE_MONTH_END = timedelta(days=7)
+PULSE_CLOSES_AFTER_END = timedelta(days=7)
+
 
 def _happened(moment: datetime | None, at: datetime) -> datetime | None:
     """The timestamp if it is at or before `at`, else None: nothing after T exists."""
@@ -84,28 +113,41 @@ def stage_of_end(trial_started_at: datetime, ended_at: datetime) -> str:
 class State:
     """Where a mentorship stands as of a moment.
 
-    status: "pending", "trial", "paid", "ended" (after a trial) or "closed" (ended with no
-    trial: declined or withdrawn). `month` is the paid month while paid, and the period
-    it ended in (0 = trial) once ended.
+    status: "pending", "trial", "paid", "paused" (a paid month inside an accepted pause),
+    "ended" (after a trial) or "closed" (ended with no trial: declined or withdrawn). `month`
+    is the paid month while paid or paused, and the period it ended in (0 = trial) once ended.
     """
 
     status: str
     month: int | None = None
     trial_ends_at: datetime | None = None
     time_left_in_trial: timedelta | None = None
+    paused_until: datetime | None = None
 
     @property
     def is_open(self) -> bool:
-        return self.status in ("pending", "trial", "paid")
+        return self.status in ("pending", "trial", "paid", "paused")
+
+    @property
+    def can_cancel(self) -> bool:
+        return self.status in ("trial", "paid", "paused")
 
     @property
     def is_running(self) -> bool:
         return self.status in ("trial", "paid")
 
 
+def pause_covering(pauses, at: datetime) -> tuple[datetime, datetime] | None:
+    """The (starts_at, ends_at) pause that `at` falls in, half-open; None if none does."""
+    return next(((start, end) for start, end in pauses if start <= at < end), None)
+
+
 def state_as_of(applied_at: datetime, trial_started_at: datetime | None,
-                ended_at: datetime | None, at: datetime) -> State | None:
-    """The state at moment `at`; None if the application had not been made yet."""
+                ended_at: datetime | None, at: datetime, pauses=()) -> State | None:
+    """The state at moment `at`; None if the application had not been made yet.
+
+    `pauses` are (starts_at, ends_at) pairs; a pause changes nothing about the paid months'
+    boundaries, it only marks the time inside it as paused. It ends by itself at ends_at."""
     if applied_at > at:
         return None
     started = _happened(trial_started_at, at)
@@ -117,7 +159,76 @@ def state_as_of(applied_at: datetime, trial_started_at: datetime | None,
         return State("ended", month=period_at(started, ended), trial_ends_at=end)
     if at < end:
         return State("trial", month=0, trial_ends_at=end, time_left_in_trial=end - at)
+    pause = pause_covering(pauses, at)
+    if pause is not None:
+        return State("paused", month=period_at(started, at), trial_ends_at=end, paused_until=pause[1])
     return State("paid", month=period_at(started, at), trial_ends_at=end)
+
+
+# --- save offers, cancel flows and pulses ---------------------------------------------------------
+
+def offer_for(reason: str, configured: dict[str, str], status: str) -> str:
+    """The offer a cancel flow shows for `reason`, given the operators' settings and the state.
+
+    A pause is for paid months only: a trial has nothing to pause (it is seven days), and a
+    paused mentorship is already paused."""
+    offer = FIXED_OFFERS.get(reason) or configured.get(reason) or DEFAULT_OFFERS[reason]
+    if offer == "pause" and status != "paid":
+        return "none"
+    if status == "paused" and offer != "none":
+        return "none"
+    return offer
+
+
+def flow_outcome(started_at: datetime, accepted_at: datetime | None, cancelled_at: datetime | None,
+                 at: datetime) -> str | None:
+    """A cancel flow's outcome as of `at`: accepted, cancelled, abandoned or open (None: not yet started)."""
+    if started_at > at:
+        return None
+    if _happened(accepted_at, at):
+        return "accepted"
+    if _happened(cancelled_at, at):
+        return "cancelled"
+    if at >= started_at + FLOW_ABANDONED_AFTER:
+        return "abandoned"
+    return "open"
+
+
+def save_outcome(accepted_at: datetime, kept_trial_started_at: datetime | None,
+                 kept_ended_at: datetime | None, at: datetime) -> str:
+    """"lasted", "lost" or "too_soon": whether the kept mentorship was going (its trial started, not
+    ended) SAVE_LASTS after the offer was accepted, or that moment is still after `at`."""
+    check = accepted_at + SAVE_LASTS
+    if check > at:
+        return "too_soon"
+    started = kept_trial_started_at is not None and kept_trial_started_at <= check
+    ended = kept_ended_at is not None and kept_ended_at <= check
+    return "lasted" if started and not ended else "lost"
+
+
+def pulse_window(trial_started_at: datetime, period: int) -> tuple[datetime, datetime]:
+    """[opens, closes) for the pulse of period `period` (0 = the trial, k = paid month k)."""
+    if period == 0:
+        end = trial_end(trial_started_at)
+        return end - PULSE_OPENS_BEFORE_END[0], end + PULSE_CLOSES_AFTER_END
+    _, end = paid_month_bounds(trial_started_at, period)
+    return end - PULSE_OPENS_BEFORE_MONTH_END, end + PULSE_CLOSES_AFTER_END
+
+
+def pulse_due(trial_started_at: datetime, state: State, answered: set[int], at: datetime) -> int | None:
+    """The period whose pulse the mentee can answer now, or None.
+
+    Only while the mentorship runs (trial or paid, not paused, not ended); each period once."""
+    if state is None or state.status not in ("trial", "paid"):
+        return None
+    current = period_at(trial_started_at, at)
+    for period in (current - 1, current):
+        if period is None or period < 0 or period in answered:
+            continue
+        opens, closes = pulse_window(trial_started_at, period)
+        if opens <= at < closes:
+            return period
+    return None
 
 
 def periods_until(trial_started_at: datetime, last_moment: datetime) -> list[tuple[int, datetime, datetime]]:

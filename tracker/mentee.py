@@ -1,12 +1,13 @@
-"""The mentee's pages: the mentor directory, applying with a goal, withdrawing, cancelling."""
+"""The mentee's pages: the mentor directory, applying with a goal, withdrawing, and the cancel flow
+(reason, the offer that fits it, the exit survey), pausing and resuming."""
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, redirect, render_template, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
-from . import clock, queries, services
+from . import clock, presenters, queries, services
 from .access import role_required, visible_mentorship_or_404
-from .forms import ApplicationForm, ExitSurveyForm
+from .forms import AcceptOfferForm, ApplicationForm, CancelReasonForm, ExitSurveyForm
 from .views import form_page, show_service_error
 
 bp = Blueprint("mentee", __name__)
@@ -59,32 +60,166 @@ def withdraw(mentorship_id: int):
     return redirect(url_for("mentorship.show", mentorship_id=mentorship_id))
 
 
-@bp.route("/mentorships/<int:mentorship_id>/cancel", methods=["GET", "POST"])
-@role_required("mentee")
-def cancel(mentorship_id: int):
+def _own_cancellable(mentorship_id: int, at):
+    """The logged-in mentee's mentorship, or a redirect to its page when it cannot be cancelled."""
     mentorship = visible_mentorship_or_404(mentorship_id)
     if mentorship.mentee_id != current_user.id:
         abort(404)
-    at = clock.now()
     blocker = services.cancellation_blocker(mentorship, at)
     if blocker:
         flash(blocker, "info")
-        return redirect(url_for("mentorship.show", mentorship_id=mentorship_id))
+        return mentorship, redirect(url_for("mentorship.show", mentorship_id=mentorship_id))
+    return mentorship, None
+
+
+def _back_to(mentorship_id: int):
+    return redirect(url_for("mentorship.show", mentorship_id=mentorship_id))
+
+
+@bp.route("/mentorships/<int:mentorship_id>/cancel", methods=["GET", "POST"])
+@role_required("mentee")
+def cancel(mentorship_id: int):
+    """GET: the first step, the reason. POST: the exit survey, which ends the mentorship."""
+    at = clock.now()
+    mentorship, away = _own_cancellable(mentorship_id, at)
+    if away:
+        return away
+    if request.method == "GET":
+        return form_page("mentee/cancel_reason.html", CancelReasonForm(), mentorship=mentorship)
     form = ExitSurveyForm()
+    flow_id = request.form.get("flow_id", "")
+    flow_id = int(flow_id) if flow_id.isascii() and flow_id.isdigit() and len(flow_id) < 12 else None
     if form.validate_on_submit():
         try:
             services.cancel_with_survey(
                 current_user.id, mentorship_id, int(form.stars.data), form.goal_reached.data,
                 form.churn_reason.data, form.feedback_platform.data or "", form.feedback_mentor.data or "",
-                form.feedback_other.data or "", at=at)
+                form.feedback_other.data or "", at=at, flow_id=flow_id)
         except services.NotFound:
             abort(404)
         except services.Conflict as error:
             flash(error.message, "info")
-            return redirect(url_for("mentorship.show", mentorship_id=mentorship_id))
+            return _back_to(mentorship_id)
         except services.ServiceError as error:
             show_service_error(error, form)
         else:
             flash("Your mentorship is cancelled. Thank you for telling us how it went.", "success")
-            return redirect(url_for("mentorship.show", mentorship_id=mentorship_id))
-    return form_page("mentee/cancel.html", form, mentorship=mentorship, at=at)
+            return _back_to(mentorship_id)
+    flow = queries.cancel_flow(flow_id) if flow_id else None
+    if flow is not None and flow.mentorship_id != mentorship_id:
+        flow = None
+    return form_page("mentee/cancel.html", form, mentorship=mentorship, at=at, flow=flow)
+
+
+@bp.post("/mentorships/<int:mentorship_id>/cancel/reason")
+@role_required("mentee")
+def start_cancel(mentorship_id: int):
+    at = clock.now()
+    mentorship, away = _own_cancellable(mentorship_id, at)
+    if away:
+        return away
+    form = CancelReasonForm()
+    if form.validate_on_submit():
+        try:
+            flow = services.start_cancel_flow(current_user.id, mentorship_id, form.churn_reason.data, at=at)
+        except services.NotFound:
+            abort(404)
+        except services.ServiceError as error:
+            show_service_error(error, form)
+        else:
+            return redirect(url_for("mentee.cancel_flow", mentorship_id=mentorship_id, flow_id=flow.id))
+    return form_page("mentee/cancel_reason.html", form, mentorship=mentorship)
+
+
+def _own_flow(mentorship_id: int, flow_id: int, at):
+    mentorship, away = _own_cancellable(mentorship_id, at)
+    flow = queries.cancel_flow(flow_id)
+    if flow is None or flow.mentorship_id != mentorship.id or flow.started_at > at:
+        abort(404)
+    return mentorship, flow, away
+
+
+@bp.get("/mentorships/<int:mentorship_id>/cancel/<int:flow_id>")
+@role_required("mentee")
+def cancel_flow(mentorship_id: int, flow_id: int):
+    """The offer that fits the reason given; once declined (or with no offer), the exit survey."""
+    at = clock.now()
+    mentorship, flow, away = _own_flow(mentorship_id, flow_id, at)
+    if away:
+        return away
+    if flow.superseded_at is not None or flow.offer_accepted_at is not None:
+        return redirect(url_for("mentee.cancel", mentorship_id=mentorship_id))
+    return _flow_page(mentorship, flow, at, AcceptOfferForm())
+
+
+def _flow_page(mentorship, flow, at, accept_form: AcceptOfferForm):
+    offering = flow.offer != "none" and flow.offer_declined_at is None
+    return render_template(
+        "mentee/cancel.html", mentorship=mentorship, at=at, flow=flow, offering=offering,
+        form=ExitSurveyForm(churn_reason=flow.reason), accept_form=accept_form,
+        suggestions=queries.switch_suggestions(mentorship) if offering and flow.offer == "switch_mentor" else []
+    ), (400 if accept_form.errors else 200)
+
+
+@bp.post("/mentorships/<int:mentorship_id>/cancel/<int:flow_id>/accept")
+@role_required("mentee")
+def accept_offer(mentorship_id: int, flow_id: int):
+    at = clock.now()
+    mentorship, flow, away = _own_flow(mentorship_id, flow_id, at)
+    if away:
+        return away
+    form = AcceptOfferForm()
+    if not form.validate_on_submit():
+        return _flow_page(mentorship, flow, at, form)
+    months = int(form.months.data) if form.months.data else None
+    try:
+        flow = services.accept_offer(current_user.id, mentorship_id, flow_id, at=at, months=months,
+                                     mentor_id=form.mentor_id.data)
+    except services.NotFound:
+        abort(404)
+    except services.Conflict as error:
+        flash(error.message, "info")
+        return redirect(url_for("mentee.cancel_flow", mentorship_id=mentorship_id, flow_id=flow_id))
+    except services.ServiceError as error:
+        show_service_error(error, form)
+        return _flow_page(mentorship, flow, at, form)
+    kept = flow.kept_mentorship
+    if flow.offer == "pause":
+        flash(f"Your mentorship is paused until {presenters.day(kept.pauses[-1].ends_at)}. "
+              "It resumes by itself; you can resume sooner from this page.", "success")
+    elif flow.offer == "switch_mentor":
+        flash(f"Your application was sent to {kept.mentor.name}, and your mentorship with "
+              f"{mentorship.mentor.name} has ended.", "success")
+    else:
+        flash("Glad you are staying. Your mentorship goes on as before.", "success")
+    return _back_to(kept.id)
+
+
+@bp.post("/mentorships/<int:mentorship_id>/cancel/<int:flow_id>/decline")
+@role_required("mentee")
+def decline_offer(mentorship_id: int, flow_id: int):
+    at = clock.now()
+    _mentorship, _flow, away = _own_flow(mentorship_id, flow_id, at)
+    if away:
+        return away
+    try:
+        services.decline_offer(current_user.id, mentorship_id, flow_id, at=at)
+    except services.NotFound:
+        abort(404)
+    except services.ServiceError as error:
+        flash(error.message, "info")
+    return redirect(url_for("mentee.cancel_flow", mentorship_id=mentorship_id, flow_id=flow_id) + "#survey")
+
+
+@bp.post("/mentorships/<int:mentorship_id>/resume")
+@role_required("mentee")
+def resume(mentorship_id: int):
+    try:
+        services.resume(current_user.id, mentorship_id, at=clock.now())
+    except services.NotFound:
+        abort(404)
+    except services.ServiceError as error:
+        flash(error.message, "info")
+    else:
+        flash("Welcome back: your mentorship is running again.", "success")
+    return _back_to(mentorship_id)

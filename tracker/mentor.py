@@ -9,7 +9,7 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from flask_login import current_user
 from werkzeug.datastructures import MultiDict
 
-from . import charts, clock, metrics, queries, scope, services
+from . import charts, clock, health, metrics, queries, scope, services
 from .access import role_required
 from .forms import MentorProfileForm
 from .views import form_page, show_service_error
@@ -23,8 +23,13 @@ def home():
     at = clock.now()
     mentorships = queries.mentorships_of_mentor(current_user.id)
     pending = [m for m in mentorships if m.state(at).status == "pending"]
+    # Running mentorships at risk come first, with the rule that flagged each.
+    assessed = health.assess(queries.health_inputs(at, mentor_id=current_user.id), at)
+    at_risk = [a for a in assessed if a.flags]
+    flagged = {a.mentorship.id: a for a in at_risk}
     others = [m for m in mentorships if m.state(at).status != "pending"]
-    return render_template("mentor/home.html", pending=pending, others=others,
+    others.sort(key=lambda m: m.id not in flagged)
+    return render_template("mentor/home.html", pending=pending, others=others, at_risk=at_risk, flagged=flagged,
                            profile=current_user.mentor_profile, at=at)
 
 

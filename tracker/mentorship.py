@@ -4,15 +4,15 @@ from __future__ import annotations
 from flask import Blueprint, abort, flash, redirect, render_template, url_for
 from flask_login import current_user
 
-from . import clock, lifecycle, services
+from . import charts, clock, lifecycle, presenters, queries, services
 from .access import role_required, visible_mentorship_or_404
-from .forms import CheckInForm
+from .forms import CheckInForm, PulseForm
 from .views import show_service_error
 
 bp = Blueprint("mentorship", __name__, url_prefix="/mentorships")
 
 
-def _render(mentorship, form: CheckInForm, at):
+def _render(mentorship, form: CheckInForm, at, pulse_form: PulseForm | None = None):
     state = mentorship.state(at)
     activity = []
     if mentorship.trial_started_at is not None and state is not None and state.status in ("trial", "paid", "ended"):
@@ -20,8 +20,17 @@ def _render(mentorship, form: CheckInForm, at):
         activity = lifecycle.activity_by_period(
             mentorship.trial_started_at, last, [(c.occurred_at, c.minutes) for c in mentorship.checkins])
     is_party = current_user.id in (mentorship.mentee_id, mentorship.mentor_id)
+    pulses = [p for p in queries.pulses_of(mentorship.id) if p.submitted_at <= at]
+    progress = [(presenters.period_name(p.period).capitalize(), p.progress) for p in pulses if p.progress is not None]
+    due = None
+    if current_user.id == mentorship.mentee_id and mentorship.trial_started_at is not None:
+        due = lifecycle.pulse_due(mentorship.trial_started_at, state, {p.period for p in pulses}, at)
+    if due is not None and pulse_form is None:
+        pulse_form = PulseForm(period=due)
     return render_template(
         "mentorship/show.html", mentorship=mentorship, state=state, at=at, activity=activity, form=form,
+        pulses=pulses, pulse_due=due, pulse_form=pulse_form,
+        progress_figure=charts.progress_line(progress) if progress else None,
         can_log=is_party and state.is_running,
         # The exit survey is the mentee's word to the platform: the mentor never sees it here.
         show_survey=current_user.role == "operator" or current_user.id == mentorship.mentee_id)
@@ -54,3 +63,30 @@ def log_checkin(mentorship_id: int):
             flash("Check-in logged.", "success")
             return redirect(url_for("mentorship.show", mentorship_id=mentorship_id) + "#checkins")
     return _render(mentorship, form, at), 400
+
+
+@bp.post("/<int:mentorship_id>/pulse")
+@role_required("mentee")
+def pulse(mentorship_id: int):
+    mentorship = visible_mentorship_or_404(mentorship_id)
+    if mentorship.mentee_id != current_user.id:
+        abort(404)
+    at = clock.now()
+    form = PulseForm()
+    if form.validate_on_submit():
+        usefulness = int(form.usefulness.data) if form.usefulness.data else None
+        try:
+            services.answer_pulse(current_user.id, mentorship_id, form.period.data, form.progress.data,
+                                  usefulness, at=at)
+        except services.NotFound:
+            abort(404)
+        except services.Conflict as error:
+            flash(error.message, "info")
+            return redirect(url_for("mentorship.show", mentorship_id=mentorship_id))
+        except services.ServiceError as error:
+            show_service_error(error, form)
+        else:
+            flash("Thank you: your answers are saved." if form.progress.data is not None or usefulness
+                  else "Skipped for this month.", "success")
+            return redirect(url_for("mentorship.show", mentorship_id=mentorship_id))
+    return _render(mentorship, CheckInForm(occurred_at=at.replace(second=0), minutes=30), at, form), 400

@@ -10,7 +10,8 @@ import math
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from .lifecycle import CHURN_REASONS, STAGES
+from .health import CADENCE_DAYS, CADENCE_MIN_CHECKINS
+from .lifecycle import CHURN_REASONS, GOAL_CATEGORIES, MEETING_PREFERENCES, STAGES
 
 Z95 = 1.959963984540054
 BAYES_C = 5  # prior weight, in surveys, of the platform's mean stars
@@ -254,3 +255,157 @@ def better_than_share(table: list[dict], mentor: str) -> float | None:
     if mine is None or len(table) < 2:
         return None
     return sum(1 for row in table if row["mentor"] != mentor and row["bayesian_mean"] < mine) / (len(table) - 1)
+
+
+# --- Kaplan-Meier median with its interval ------------------------------------------------------
+
+def median_interval(groups: Iterable[tuple[int, int, int]], z: float = Z95) -> tuple[int | None, int | None]:
+    """The 95% interval of the Kaplan-Meier median, in seconds (None: not reached).
+
+    Each bound is where the pointwise exponential-Greenwood ("log-log") band of S(t) first falls to
+    0.5 or below, as lifelines' median_survival_times(confidence_interval_) computes it:
+    c(t) = sum of d/(n(n-d)) over event times <= t (0 where d = n),
+    band = exp(-exp(log(-log S) -/+ z*sqrt(c)/log S)).
+    """
+    rows = sorted(groups)
+    at_risk = sum(events + censored for _, events, censored in rows)
+    s, c = 1.0, 0.0
+    low = high = None
+    for duration, events, censored in rows:
+        if events:
+            s *= 1.0 - events / at_risk
+            if at_risk > events:
+                c += events / (at_risk * (at_risk - events))
+            if s <= 0.0:
+                lower = upper = 0.0
+            else:
+                log_s = math.log(s)
+                spread = z * math.sqrt(c) / log_s
+                lower = math.exp(-math.exp(math.log(-log_s) - spread))
+                upper = math.exp(-math.exp(math.log(-log_s) + spread))
+            if low is None and lower <= 0.5:
+                low = duration
+            if high is None and upper <= 0.5:
+                high = duration
+        at_risk -= events + censored
+    return low, high
+
+
+# --- saves: the cancel flow's offers (docs/RETENTION.md) ----------------------------------------------
+
+def saves_report(groups: dict[tuple, int]) -> dict:
+    """Per reason (and "all"): flows started, offers shown, accepted, declined, saves that lasted,
+    cancelled, abandoned, open. groups: {(reason, shown, declined, outcome, save): count}."""
+    blank = {"started": 0, "shown": 0, "declined": 0, "accepted": 0, "lasted": 0, "lost": 0, "too_soon": 0,
+             "cancelled": 0, "abandoned": 0, "open": 0}
+    tallies = {reason: dict(blank) for reason in (*CHURN_REASONS, "all")}
+    for (reason, shown, declined, outcome, save), n in groups.items():
+        for key in (reason, "all"):
+            row = tallies[key]
+            row["started"] += n
+            row["shown"] += n if shown else 0
+            row["declined"] += n if declined else 0
+            row[outcome] += n
+            if save is not None:
+                row[save] += n
+    return {reason: {**row,
+                     "shown_rate": wilson(row["shown"], row["started"]).as_dict(),
+                     "accept_rate": wilson(row["accepted"], row["shown"]).as_dict(),
+                     "lasting_rate": wilson(row["lasted"], row["lasted"] + row["lost"]).as_dict(),
+                     "abandon_rate": wilson(row["abandoned"], row["started"]).as_dict()}
+            for reason, row in tallies.items()}
+
+
+# --- the monthly pulse --------------------------------------------------------------------------------
+
+PROGRESS_TIERS = {"highly": "Highly successful (81% or more of the goal)",
+                  "somewhat": "Somewhat successful (61-80%)", "less": "Less (60% or under)"}
+USEFULNESS_BANDS = {"low": (1, 2), "middle": (3, 3), "high": (4, 5)}
+
+
+def pulse_tiers(groups: dict[str | None, int]) -> dict:
+    """Shares of each success tier among mentorships with a progress answer, and how many have one."""
+    answered = sum(n for tier, n in groups.items() if tier is not None)
+    return {"answered": answered, "population": sum(groups.values()),
+            "tiers": {tier: wilson(groups.get(tier, 0), answered).as_dict() for tier in PROGRESS_TIERS}}
+
+
+def _ending_rates(rows: list[tuple[tuple, int]]) -> dict:
+    n = surveys = yes = observed = lasted = 0
+    for (_u, _tier, goal, seen, ended_before), count in rows:
+        n += count
+        surveys += count if goal is not None else 0
+        yes += count if goal == "yes" else 0
+        observed += count if seen else 0
+        lasted += count if seen and not ended_before else 0
+    return {"n": n, "success_rate": wilson(yes, surveys).as_dict(),
+            "past_month_3": wilson(lasted, observed).as_dict()}
+
+
+def month_one_prediction(groups: dict[tuple, int]) -> dict:
+    """How the month-1 pulse's answers went with the ending: per usefulness band and per progress tier,
+    the success rate of those who left a survey and the share still going at the end of paid month 3
+    (among those observed that long)."""
+    items = list(groups.items())
+    return {
+        "usefulness": {band: _ending_rates([(k, n) for k, n in items if k[0] is not None and low <= k[0] <= high])
+                       for band, (low, high) in USEFULNESS_BANDS.items()},
+        "progress": {tier: _ending_rates([(k, n) for k, n in items if k[1] == tier]) for tier in PROGRESS_TIERS},
+    }
+
+
+# --- health rules judged on how mentorships ended, and research views ---------------------------------
+
+RISK_RULES = ("no_checkin", "trial_silent", "low_pulse", "progress_falling")
+CADENCES = {"weekly": f"Weekly (a check-in every {CADENCE_DAYS['weekly']} days or less on average)",
+            "biweekly": f"Bi-weekly (every {CADENCE_DAYS['weekly'] + 1}-{CADENCE_DAYS['biweekly']} days)",
+            "monthly": f"Monthly (every {CADENCE_DAYS['biweekly'] + 1}-{CADENCE_DAYS['monthly']} days)",
+            "irregular": "Irregular (one gap over twice the average, or rarer than monthly)",
+            "too_few": f"Fewer than {CADENCE_MIN_CHECKINS} check-ins"}
+
+
+def _outcomes(rows) -> dict:
+    n = surveys = yes = early = 0
+    for key, count in rows:
+        goal, ended_early = key[8], key[4]
+        n += count
+        surveys += count if goal is not None else 0
+        yes += count if goal == "yes" else 0
+        early += count if ended_early else 0
+    return {"n": n, "success_rate": wilson(yes, surveys).as_dict(), "early_rate": wilson(early, n).as_dict()}
+
+
+def risk_history(groups: dict[tuple, int]) -> dict:
+    """Cancellations split by whether each at-risk rule (and any rule) held while they ran:
+    success rate of their surveys and the share that ended early (trial or paid month 1)."""
+    items = list(groups.items())
+    never = [(k, n) for k, n in items if not any(k[:4])]
+    table = {rule: {"flagged": _outcomes([(k, n) for k, n in items if k[i]]), "unflagged": _outcomes(never)}
+             for i, rule in enumerate(RISK_RULES)}
+    table["any"] = {"flagged": _outcomes([(k, n) for k, n in items if any(k[:4])]), "unflagged": _outcomes(never)}
+    return table
+
+
+def research(groups: dict[tuple, int], durations: dict[str, list]) -> dict:
+    """Success by check-in cadence, by meeting preference and by goal category (each with its
+    interval), and each goal category's Kaplan-Meier median duration with its interval."""
+    items = list(groups.items())
+    categories = {}
+    for category in GOAL_CATEGORIES:
+        rows = durations.get(category, [])
+        survival = kaplan_meier(rows)
+        median = survival.median_seconds
+        low, high = median_interval(rows)
+        categories[category] = {
+            **_outcomes([(k, n) for k, n in items if k[7] == category]),
+            "trials": survival.n, "events": survival.events,
+            "median_days": median / DAY if median is not None else None,
+            "median_low_days": low / DAY if low is not None else None,
+            "median_high_days": high / DAY if high is not None else None,
+            "s90": survival.at(90 * DAY)}
+    return {
+        "cadence": {cadence: _outcomes([(k, n) for k, n in items if k[5] == cadence]) for cadence in CADENCES},
+        "meeting": {pref: _outcomes([(k, n) for k, n in items if k[6] == pref])
+                    for pref in (*MEETING_PREFERENCES, None)},
+        "categories": categories,
+    }

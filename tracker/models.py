@@ -28,6 +28,7 @@ from .lifecycle import (
     GOAL_CATEGORIES,
     GOAL_REACHED,
     MEETING_PREFERENCES,
+    OFFERS,
     state_as_of,
 )
 
@@ -144,9 +145,14 @@ class Mentorship(db.Model):
     checkins: Mapped[list[CheckIn]] = relationship(back_populates="mentorship",
                                                    order_by="CheckIn.occurred_at")
     exit_survey: Mapped[ExitSurvey | None] = relationship(back_populates="mentorship", uselist=False)
+    # Loaded with the mentorship (one extra query per list), since every state needs them.
+    pauses: Mapped[list[Pause]] = relationship(back_populates="mentorship", order_by="Pause.starts_at",
+                                               lazy="selectin", foreign_keys="Pause.mentorship_id")
+    pulses: Mapped[list[Pulse]] = relationship(back_populates="mentorship", order_by="Pulse.period")
 
     def state(self, at: datetime):
-        return state_as_of(self.applied_at, self.trial_started_at, self.ended_at, at)
+        return state_as_of(self.applied_at, self.trial_started_at, self.ended_at, at,
+                           [(p.starts_at, p.ends_at) for p in self.pauses])
 
 
 class CheckIn(db.Model):
@@ -199,6 +205,113 @@ class ExitSurvey(db.Model):
     mentor_feedback_hidden_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
 
     mentorship: Mapped[Mentorship] = relationship(back_populates="exit_survey")
+
+
+class CancelFlow(db.Model):
+    """One time a mentee set out to cancel: the reason they gave first, the offer shown for it, and
+    how it came out. The outcome (accepted, cancelled, abandoned, open) derives from the timestamps
+    (lifecycle.flow_outcome)."""
+
+    __tablename__ = "cancel_flows"
+    __table_args__ = (
+        CheckConstraint(one_of("reason", CHURN_REASONS), name="reason"),
+        CheckConstraint(one_of("offer", OFFERS), name="offer"),
+        CheckConstraint("(offer = 'none') = (offer_shown_at IS NULL)", name="shown_has_offer"),
+        CheckConstraint("offer_accepted_at IS NULL OR offer_declined_at IS NULL", name="accepted_or_declined"),
+        CheckConstraint("offer_accepted_at IS NULL OR cancelled_at IS NULL", name="saved_or_cancelled"),
+        CheckConstraint("(offer_accepted_at IS NULL) = (kept_mentorship_id IS NULL)", name="accepted_keeps"),
+        Index("ix_cancel_flows_started_at", "started_at", "reason"),
+        Index("ix_cancel_flows_mentorship_id", "mentorship_id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    mentorship_id: Mapped[int] = mapped_column(ForeignKey("mentorships.id", ondelete="CASCADE"))
+    reason: Mapped[str] = mapped_column(String(30))
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    offer: Mapped[str] = mapped_column(String(20))
+    offer_shown_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    offer_accepted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    offer_declined_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The exit survey was sent from this flow (the mentorship ended).
+    cancelled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The mentee went back and began again: a later flow of theirs counts instead of this one.
+    superseded_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # What the accepted offer kept going: the same mentorship, or for a switch, the new one.
+    kept_mentorship_id: Mapped[int | None] = mapped_column(ForeignKey("mentorships.id"))
+
+    mentorship: Mapped[Mentorship] = relationship(foreign_keys=[mentorship_id])
+    kept_mentorship: Mapped[Mentorship | None] = relationship(foreign_keys=[kept_mentorship_id])
+
+
+class Pause(db.Model):
+    """A pause of a paid mentorship, [starts_at, ends_at). It resumes by itself at ends_at; resuming
+    early moves ends_at to that moment."""
+
+    __tablename__ = "pauses"
+    __table_args__ = (
+        CheckConstraint("ends_at > starts_at", name="ends_after_start"),
+        Index("ix_pauses_mentorship_id_starts_at", "mentorship_id", "starts_at", "ends_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    mentorship_id: Mapped[int] = mapped_column(ForeignKey("mentorships.id", ondelete="CASCADE"))
+    starts_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    ends_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    cancel_flow_id: Mapped[int | None] = mapped_column(ForeignKey("cancel_flows.id"))
+
+    mentorship: Mapped[Mentorship] = relationship(back_populates="pauses", foreign_keys=[mentorship_id])
+
+
+class OfferSetting(db.Model):
+    """Which offer an operator chose for one churn reason; a reason with no row uses the default."""
+
+    __tablename__ = "offer_settings"
+    __table_args__ = (
+        CheckConstraint(one_of("reason", CHURN_REASONS), name="reason"),
+        CheckConstraint(one_of("offer", OFFERS), name="offer"),
+    )
+
+    reason: Mapped[str] = mapped_column(String(30), primary_key=True)
+    offer: Mapped[str] = mapped_column(String(20))
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    updated_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+
+
+class Pulse(db.Model):
+    """The mentee's answer to one period's pulse (0 = the trial, k = paid month k). Both answers
+    are optional: a pulse with neither is a skip, so the question is not asked again."""
+
+    __tablename__ = "pulses"
+    __table_args__ = (
+        CheckConstraint("period >= 0", name="period"),
+        CheckConstraint("progress IS NULL OR progress BETWEEN 0 AND 100", name="progress"),
+        CheckConstraint("usefulness IS NULL OR usefulness BETWEEN 1 AND 5", name="usefulness"),
+        Index("uq_pulses_mentorship_id_period", "mentorship_id", "period", unique=True),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    mentorship_id: Mapped[int] = mapped_column(ForeignKey("mentorships.id", ondelete="CASCADE"))
+    period: Mapped[int] = mapped_column(Integer)
+    progress: Mapped[int | None] = mapped_column(Integer)
+    usefulness: Mapped[int | None] = mapped_column(Integer)
+    submitted_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+    mentorship: Mapped[Mentorship] = relationship(back_populates="pulses")
+
+
+class RiskReview(db.Model):
+    """An operator marked a mentorship's at-risk flags as handled: flags raised up to handled_at."""
+
+    __tablename__ = "risk_reviews"
+    __table_args__ = (Index("ix_risk_reviews_mentorship_id_handled_at", "mentorship_id", "handled_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    mentorship_id: Mapped[int] = mapped_column(ForeignKey("mentorships.id", ondelete="CASCADE"))
+    handled_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    handled_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    note: Mapped[str] = mapped_column(Text, default="", server_default="")
+
+    handled_by: Mapped[User | None] = relationship()
 
 
 class ApiToken(db.Model):

@@ -12,10 +12,10 @@ import io
 from flask import Blueprint, Response, abort, flash, redirect, render_template, request, stream_with_context, url_for
 from flask_login import current_user
 
-from . import charts, clock, lifecycle, metrics, queries, scope, services
+from . import charts, clock, health, lifecycle, metrics, queries, scope, services
 from .access import role_required, safe_next_url
 from .csvfiles import guard
-from .forms import CreateUserForm, HideFeedbackForm
+from .forms import CreateUserForm, HandleRiskForm, HideFeedbackForm, OfferSettingsForm
 from .views import form_page, show_service_error
 
 bp = Blueprint("ops", __name__, url_prefix="/ops")
@@ -39,6 +39,14 @@ def _dashboard(template: str, extra=lambda counts, report: {}):
     return render_template(template, asked=asked, args=asked.query_args(), problem=problem, report=report,
                            mentors=queries.mentor_emails(), page=request.endpoint,
                            **extra(counts, report)), (400 if problem else 200)
+
+
+def _scoped(template: str, numbers):
+    """A dashboard page whose numbers are not the main report: numbers(scope) -> template context."""
+    asked, problem = _asked()
+    return render_template(template, asked=asked, args=asked.query_args(), problem=problem,
+                           mentors=queries.mentor_emails(), page=request.endpoint,
+                           **numbers(asked.scope)), (400 if problem else 200)
 
 
 @bp.get("/")
@@ -191,3 +199,79 @@ def users():
             flash(f"Created the {user.role} account for {user.email}.", "success")
             return redirect(url_for("ops.users"))
     return form_page("ops/users.html", form, users=queries.users())
+
+
+# --- keeping mentorships alive: saves, pulse and health, research, at-risk, offers ------------------------
+
+@bp.get("/saves")
+@role_required("operator")
+def saves():
+    return _scoped("ops/saves.html", lambda scope_: {"saves": metrics.saves_report(queries.save_groups(scope_)),
+                                                     "settings": queries.offer_settings()})
+
+
+@bp.get("/health")
+@role_required("operator")
+def health_dashboard():
+    def numbers(scope_):
+        return {"tiers": metrics.pulse_tiers(queries.pulse_tier_groups(scope_)),
+                "month_one": metrics.month_one_prediction(queries.month_one_groups(scope_)),
+                "risk": metrics.risk_history(queries.ending_groups(scope_))}
+    return _scoped("ops/health.html", numbers)
+
+
+@bp.get("/research")
+@role_required("operator")
+def research():
+    return _scoped("ops/research.html", lambda scope_: {"research": metrics.research(
+        queries.ending_groups(scope_), queries.duration_groups_by_category(scope_))})
+
+
+AT_RISK_SHOWN = 200
+
+
+def _at_risk_page(form: HandleRiskForm, form_for: int | None = None):
+    at = clock.now()
+    assessed = health.assess(queries.health_inputs(at), at)
+    waiting = [a for a in assessed if a.open_flags]
+    handled = [a for a in assessed if a.flags and not a.open_flags]
+    return form_page("ops/at_risk.html", form, at=at, waiting=waiting[:AT_RISK_SHOWN], waiting_count=len(waiting),
+                     handled=handled[:AT_RISK_SHOWN], handled_count=len(handled), running=len(assessed),
+                     shown=AT_RISK_SHOWN, form_for=form_for)
+
+
+@bp.get("/at-risk")
+@role_required("operator")
+def at_risk():
+    return _at_risk_page(HandleRiskForm())
+
+
+@bp.post("/mentorships/<int:mentorship_id>/handled")
+@role_required("operator")
+def mark_handled(mentorship_id: int):
+    form = HandleRiskForm()
+    if not form.validate_on_submit():
+        return _at_risk_page(form, form_for=mentorship_id)
+    try:
+        services.mark_risk_handled(current_user.id, mentorship_id, form.note.data or "", at=clock.now())
+    except services.NotFound:
+        abort(404)
+    flash("Marked as handled. It comes back here if a new flag is raised.", "success")
+    return redirect(url_for("ops.at_risk"))
+
+
+@bp.route("/offers", methods=["GET", "POST"])
+@role_required("operator")
+def offers():
+    current = {**lifecycle.DEFAULT_OFFERS, **queries.offer_settings()}
+    form = OfferSettingsForm(data=current) if request.method == "GET" else OfferSettingsForm()
+    if form.validate_on_submit():
+        try:
+            services.set_offers(current_user.id, {reason: form[reason].data for reason in form.reasons()},
+                                at=clock.now())
+        except services.ServiceError as error:
+            show_service_error(error, form)
+        else:
+            flash("The offers are saved. New cancel flows use them from now on.", "success")
+            return redirect(url_for("ops.offers"))
+    return form_page("ops/offers.html", form, rows=queries.offer_settings_rows())

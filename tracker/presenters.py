@@ -60,6 +60,8 @@ def status(mentorship, at: datetime) -> str:
                 f"({span(state.time_left_in_trial)} left)")
     if state.status == "paid":
         return f"month {state.month}"
+    if state.status == "paused":
+        return f"paused until {day(state.paused_until)}"
     return "cancelled during the trial" if state.month == 0 else f"cancelled in month {state.month}"
 
 

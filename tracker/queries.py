@@ -16,9 +16,28 @@ from sqlalchemy.orm import aliased, joinedload
 from sqlalchemy.sql.expression import FunctionElement
 
 from .extensions import db
-from .lifecycle import PAID_MONTH, TRIAL_LENGTH
-from .metrics import Counts
-from .models import ExitSurvey, MentorProfile, Mentorship, User
+from .health import (
+    CADENCE_DAYS,
+    CADENCE_MIN_CHECKINS,
+    LOW_USEFULNESS,
+    NO_CHECKIN_DAYS,
+    TRIAL_SILENT_DAYS,
+    PulseAnswer,
+)
+from .lifecycle import FLOW_ABANDONED_AFTER, PAID_MONTH, SAVE_LASTS, TRIAL_LENGTH
+from .metrics import DAY, Counts
+from .models import (
+    CancelFlow,
+    CheckIn,
+    ExitSurvey,
+    MentorProfile,
+    Mentorship,
+    OfferSetting,
+    Pause,
+    Pulse,
+    RiskReview,
+    User,
+)
 
 
 def mentor_directory() -> list[User]:
@@ -63,6 +82,12 @@ def users(limit: int = 500) -> list[User]:
     return list(db.session.scalars(select(User).order_by(User.role, User.name, User.id).limit(limit)))
 
 
+def _paused_at(at: datetime):
+    """The mentorship is inside one of its pauses at `at` (lifecycle.pause_covering)."""
+    return select(Pause.id).where(Pause.mentorship_id == Mentorship.id, Pause.starts_at <= at,
+                                  Pause.ends_at > at).exists()
+
+
 def counts_by_status(at: datetime) -> dict[str, int]:
     """How many mentorships stand in each state as of `at`, in one grouped pass."""
     m = Mentorship
@@ -73,9 +98,10 @@ def counts_by_status(at: datetime) -> dict[str, int]:
         (~started, "closed"),
         (ended, "ended"),
         (m.trial_started_at > at - TRIAL_LENGTH, "trial"),
+        (_paused_at(at), "paused"),
         else_="paid")
     rows = db.session.execute(select(status, func.count()).where(m.applied_at <= at).group_by(status))
-    counts = {"pending": 0, "trial": 0, "paid": 0, "ended": 0, "closed": 0}
+    counts = {"pending": 0, "trial": 0, "paid": 0, "paused": 0, "ended": 0, "closed": 0}
     counts.update({name: n for name, n in rows})
     return counts
 
@@ -307,3 +333,218 @@ def mentor_feedback_for_mentor(mentor_id: int, at: datetime) -> list[tuple[str, 
             .where(Mentorship.mentor_id == mentor_id, s.submitted_at <= at, s.feedback_mentor != "",
                    s.mentor_feedback_hidden_reason.is_(None)))
     return [(month, text) for month, text in db.session.execute(stmt)]
+
+
+# --- the cancel flow ---------------------------------------------------------------------------------
+
+def offer_settings() -> dict[str, str]:
+    """{churn reason: offer} as operators chose them; reasons not listed use the default."""
+    return dict(db.session.execute(select(OfferSetting.reason, OfferSetting.offer)).all())
+
+
+def offer_settings_rows() -> dict[str, OfferSetting]:
+    return {row.reason: row for row in db.session.scalars(select(OfferSetting))}
+
+
+def switch_suggestions(mentorship: Mentorship, limit: int = 3) -> list[User]:
+    """Other mentors accepting applications who share an area of expertise with this mentorship's
+    mentor, most shared areas first, leaving out mentors the mentee already has open with."""
+    own = {area.lower() for area in mentorship.mentor.mentor_profile.expertise_list} \
+        if mentorship.mentor.mentor_profile else set()
+    if not own:
+        return []
+    taken = set(db.session.scalars(select(Mentorship.mentor_id).where(
+        Mentorship.mentee_id == mentorship.mentee_id, Mentorship.ended_at.is_(None))))
+    scored = []
+    for mentor in mentor_directory():
+        if mentor.id == mentorship.mentor_id or mentor.id in taken:
+            continue
+        shared = own & {area.lower() for area in mentor.mentor_profile.expertise_list}
+        if shared:
+            scored.append((-len(shared), mentor.name, mentor.id, mentor))
+    return [mentor for *_, mentor in sorted(scored, key=lambda row: row[:3])[:limit]]
+
+
+def cancel_flow(flow_id: int) -> CancelFlow | None:
+    return db.session.get(CancelFlow, flow_id)
+
+
+# --- health: the inputs of the at-risk rules ------------------------------------------------------------
+
+@dataclass(frozen=True)
+class HealthInput:
+    mentorship: Mentorship
+    last_checkin_at: datetime | None
+    pulses: list[PulseAnswer]
+    handled_at: datetime | None
+    handled_note: str | None
+
+
+def health_inputs(at: datetime, mentor_id: int | None = None) -> list[HealthInput]:
+    """Every mentorship running at `at` (trial or paid, not paused), with what the rules read."""
+    m = Mentorship
+    last_checkin = (select(func.max(CheckIn.occurred_at)).where(CheckIn.mentorship_id == m.id,
+                                                              CheckIn.occurred_at <= at)
+                    .correlate(m).scalar_subquery())
+    handled = (select(func.max(RiskReview.handled_at)).where(RiskReview.mentorship_id == m.id,
+                                                             RiskReview.handled_at <= at)
+               .correlate(m).scalar_subquery())
+    stmt = (select(m, type_coerce(last_checkin, m.trial_started_at.type),
+                   type_coerce(handled, m.trial_started_at.type))
+            .options(joinedload(m.mentee), joinedload(m.mentor))
+            .where(m.trial_started_at <= at, or_(m.ended_at.is_(None), m.ended_at > at), ~_paused_at(at)))
+    if mentor_id is not None:
+        stmt = stmt.where(m.mentor_id == mentor_id)
+    rows = db.session.execute(stmt).all()
+    ids = [row[0].id for row in rows]
+    pulses: dict[int, list[PulseAnswer]] = {}
+    notes: dict[int, str] = {}
+    for chunk in range(0, len(ids), 5000):
+        part = ids[chunk:chunk + 5000]
+        for p in db.session.scalars(select(Pulse).where(Pulse.mentorship_id.in_(part), Pulse.submitted_at <= at)):
+            pulses.setdefault(p.mentorship_id, []).append(
+                PulseAnswer(p.period, p.progress, p.usefulness, p.submitted_at))
+        for review in db.session.scalars(select(RiskReview).where(RiskReview.mentorship_id.in_(part),
+                                                                  RiskReview.handled_at <= at)
+                                         .order_by(RiskReview.handled_at)):
+            notes[review.mentorship_id] = review.note
+    return [HealthInput(mentorship, last, pulses.get(mentorship.id, []), handled_at, notes.get(mentorship.id))
+            for mentorship, last, handled_at in rows]
+
+
+def pulses_of(mentorship_id: int) -> list[Pulse]:
+    return list(db.session.scalars(select(Pulse).where(Pulse.mentorship_id == mentorship_id)
+                                   .order_by(Pulse.period)))
+
+
+# --- saves, pulses, health and research: grouped counts for metrics.py ---------------------------------
+
+def save_groups(scope: Scope) -> dict[tuple, int]:
+    """{(reason, offer shown, declined, outcome, save): count} for cancel flows started in the window
+    by T and not superseded by T. outcome: accepted | cancelled | abandoned | open; save (accepted
+    only, else None): lasted | lost | too_soon (lifecycle.flow_outcome, lifecycle.save_outcome)."""
+    f, m = CancelFlow, Mentorship
+    kept = aliased(Mentorship)
+    t = scope.as_of
+    accepted, cancelled = f.offer_accepted_at <= t, f.cancelled_at <= t
+    abandoned = _s(f.started_at) + _int(int(FLOW_ABANDONED_AFTER.total_seconds())) <= _int(scope.t)
+    outcome = case((accepted, "accepted"), (cancelled, "cancelled"), (abandoned, "abandoned"), else_="open")
+    check = _s(f.offer_accepted_at) + _int(int(SAVE_LASTS.total_seconds()))
+    save = case((~accepted | f.offer_accepted_at.is_(None), None),
+                (check > _int(scope.t), "too_soon"),
+                (and_(_s(kept.trial_started_at) <= check,
+                      or_(kept.ended_at.is_(None), _s(kept.ended_at) > check)), "lasted"),
+                else_="lost")
+    shown = and_(f.offer_shown_at.is_not(None), f.offer_shown_at <= t)
+    declined = and_(f.offer_declined_at.is_not(None), f.offer_declined_at <= t)
+    columns = (f.reason, case((shown, True), else_=False), case((declined, True), else_=False), outcome, save)
+    stmt = (select(*columns, func.count()).select_from(f).join(m, m.id == f.mentorship_id)
+            .outerjoin(kept, kept.id == f.kept_mentorship_id)
+            .where(*_in_window(f.started_at, scope), or_(f.superseded_at.is_(None), f.superseded_at > t),
+                   *_filters(scope))
+            .group_by(*columns))
+    return {(reason, bool(sh), bool(de), out, sv): int(n) for reason, sh, de, out, sv, n in db.session.execute(stmt)}
+
+
+def _progress_tier(column):
+    return case((column.is_(None), None), (column >= 81, "highly"), (column >= 61, "somewhat"), else_="less")
+
+
+def pulse_tier_groups(scope: Scope) -> dict[str | None, int]:
+    """{tier: count} of trials started in the window by T, by their latest progress answer by T
+    (tier None: no progress answer yet)."""
+    m, p = Mentorship, Pulse
+    latest = (select(p.mentorship_id, func.max(p.period).label("period"))
+              .where(p.progress.is_not(None), p.submitted_at <= scope.as_of)
+              .group_by(p.mentorship_id).subquery())
+    answer = aliased(Pulse)
+    tier = _progress_tier(answer.progress)
+    stmt = (select(tier, func.count()).select_from(m)
+            .outerjoin(latest, latest.c.mentorship_id == m.id)
+            .outerjoin(answer, and_(answer.mentorship_id == m.id, answer.period == latest.c.period))
+            .where(*_started(scope)).group_by(tier))
+    return {tier_name: int(n) for tier_name, n in db.session.execute(stmt)}
+
+
+def month_one_groups(scope: Scope) -> dict[tuple, int]:
+    """{(usefulness, progress tier, goal reached, observed to the end of month 3, ended before it): count}
+    for trials started in the window by T whose month-1 pulse was answered by T."""
+    m, p, s = Mentorship, Pulse, ExitSurvey
+    month_3_end = _s(m.trial_started_at) + _int(int((TRIAL_LENGTH + 3 * PAID_MONTH).total_seconds()))
+    observed = month_3_end <= _int(scope.t)
+    ended_before = and_(m.ended_at <= scope.as_of, _s(m.ended_at) < month_3_end)
+    columns = (p.usefulness, _progress_tier(p.progress), s.goal_reached,
+               case((observed, True), else_=False), case((ended_before, True), else_=False))
+    stmt = (select(*columns, func.count()).select_from(m)
+            .join(p, and_(p.mentorship_id == m.id, p.period == 1, p.submitted_at <= scope.as_of))
+            .outerjoin(s, and_(s.mentorship_id == m.id, s.submitted_at <= scope.as_of))
+            .where(*_started(scope)).group_by(*columns))
+    return {(u, tier, goal, bool(ob), bool(eb)): int(n) for u, tier, goal, ob, eb, n in db.session.execute(stmt)}
+
+
+def ending_groups(scope: Scope) -> dict[tuple, int]:
+    """The cancellations of the scope (METRICS.md), grouped by what their whole run looked like:
+    {(no_checkin, trial_silent, low_pulse, progress_falling, ended early, cadence,
+      meeting preference, goal category, goal reached): count}.
+
+    The four flags say whether that at-risk rule held at any moment while the mentorship ran
+    (health.py, docs/RETENTION.md); cadence classifies its check-ins."""
+    m, s, _survey, where = _cancellations(scope)
+    c, p = CheckIn, Pulse
+    population = select(m.id).where(*where).subquery()
+    gap = _s(c.occurred_at) - func.lag(_s(c.occurred_at)).over(partition_by=c.mentorship_id,
+                                                               order_by=c.occurred_at)
+    ordered = (select(c.mentorship_id, _s(c.occurred_at).label("at"), gap.label("gap"))
+               .join(population, population.c.id == c.mentorship_id).subquery())
+    visits = (select(ordered.c.mentorship_id, func.count().label("n"), func.min(ordered.c.at).label("first"),
+                     func.max(ordered.c.at).label("last"), func.max(ordered.c.gap).label("max_gap"))
+              .group_by(ordered.c.mentorship_id).subquery())
+    lag1 = func.lag(p.progress, 1).over(partition_by=p.mentorship_id, order_by=p.period)
+    lag2 = func.lag(p.progress, 2).over(partition_by=p.mentorship_id, order_by=p.period)
+    progress = (select(p.mentorship_id, p.progress, lag1.label("before"), lag2.label("before_that"))
+                .join(population, population.c.id == p.mentorship_id)
+                .join(m, m.id == p.mentorship_id)
+                .where(p.progress.is_not(None), p.submitted_at <= m.ended_at).subquery())
+    falling = (select(progress.c.mentorship_id).where(progress.c.before_that > progress.c.before,
+                                                      progress.c.before > progress.c.progress)
+               .distinct().subquery())
+    low = (select(p.mentorship_id).join(population, population.c.id == p.mentorship_id)
+           .join(m, m.id == p.mentorship_id)
+           .where(p.usefulness <= LOW_USEFULNESS, p.submitted_at <= m.ended_at).distinct().subquery())
+
+    start, end = _s(m.trial_started_at), _s(m.ended_at)
+    quiet = _int(NO_CHECKIN_DAYS * DAY)
+    no_checkin = or_(visits.c.n.is_(None) & (end - start >= quiet),
+                     visits.c.first - start >= quiet, visits.c.max_gap >= quiet, end - visits.c.last >= quiet)
+    silent_by = start + _int(TRIAL_SILENT_DAYS * DAY)
+    trial_silent = and_(end >= silent_by, or_(visits.c.n.is_(None), visits.c.first > silent_by))
+    early = end - start < _int(int((TRIAL_LENGTH + PAID_MONTH).total_seconds()))
+    n, span = visits.c.n, visits.c.last - visits.c.first
+    cadence = case(
+        (or_(n.is_(None), n < CADENCE_MIN_CHECKINS), "too_few"),
+        (visits.c.max_gap * (n - 1) > 2 * span, "irregular"),
+        *((span <= days * DAY * (n - 1), name) for name, days in CADENCE_DAYS.items()),
+        else_="irregular")
+    columns = (case((no_checkin, True), else_=False), case((trial_silent, True), else_=False),
+               case((low.c.mentorship_id.is_not(None), True), else_=False),
+               case((falling.c.mentorship_id.is_not(None), True), else_=False),
+               case((early, True), else_=False), cadence, m.meeting_preference, m.goal_category, s.goal_reached)
+    stmt = (select(*columns, func.count()).select_from(m)
+            .outerjoin(s, _survey).outerjoin(visits, visits.c.mentorship_id == m.id)
+            .outerjoin(low, low.c.mentorship_id == m.id).outerjoin(falling, falling.c.mentorship_id == m.id)
+            .where(*where).group_by(*columns))
+    return {(bool(a), bool(b), bool(c_), bool(d), bool(e), cad, pref, cat, goal): int(count)
+            for a, b, c_, d, e, cad, pref, cat, goal, count in db.session.execute(stmt)}
+
+
+def duration_groups_by_category(scope: Scope) -> dict[str, list[tuple[int, int, int]]]:
+    """{goal category: [(duration in seconds, events, censored)]} for trials started in the window."""
+    m = Mentorship
+    ended = m.ended_at <= scope.as_of
+    duration = case((ended, _s(m.ended_at)), else_=_int(scope.t)) - _s(m.trial_started_at)
+    stmt = (select(m.goal_category, duration, _ones(ended), _ones(~ended | m.ended_at.is_(None)))
+            .where(*_started(scope)).group_by(m.goal_category, duration))
+    groups: dict[str, list] = {}
+    for category, d, e, c in db.session.execute(stmt):
+        groups.setdefault(category, []).append((int(d), int(e), int(c)))
+    return groups

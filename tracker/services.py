@@ -19,7 +19,21 @@ from werkzeug.security import check_password_hash, generate_password_hash
 from . import lifecycle
 from .database import begin_write, write_queue
 from .extensions import db
-from .models import ROLES, ApiToken, CheckIn, ExitSurvey, MentorProfile, Mentorship, User
+from .models import (
+    ROLES,
+    ApiToken,
+    CancelFlow,
+    CheckIn,
+    ExitSurvey,
+    MentorProfile,
+    Mentorship,
+    OfferSetting,
+    Pause,
+    Pulse,
+    RiskReview,
+    User,
+)
+from .queries import offer_settings, switch_suggestions
 
 
 class ServiceError(Exception):
@@ -242,8 +256,10 @@ ALREADY_CANCELLED = "This mentorship has already been cancelled; your answers we
 def cancellation_blocker(mentorship: Mentorship, at: datetime) -> str | None:
     """Why this mentorship cannot be cancelled now, or None if it can."""
     status = mentorship.state(at).status
-    if status == "ended" or mentorship.exit_survey is not None:
+    if mentorship.exit_survey is not None:
         return ALREADY_CANCELLED
+    if status == "ended":
+        return "This mentorship has already ended."
     if status == "pending":
         return "This application has not been accepted yet: withdraw it instead."
     if status == "closed":
@@ -253,8 +269,12 @@ def cancellation_blocker(mentorship: Mentorship, at: datetime) -> str | None:
 
 def cancel_with_survey(mentee_id: int, mentorship_id: int, stars: int, goal_reached: str,
                        churn_reason: str, feedback_platform: str, feedback_mentor: str,
-                       feedback_other: str, at: datetime) -> ExitSurvey:
-    """End the mentorship and store its exit survey together, or do neither."""
+                       feedback_other: str, at: datetime, flow_id: int | None = None) -> ExitSurvey:
+    """End the mentorship and store its exit survey together, or do neither.
+
+    The survey closes the cancel flow it was sent from (`flow_id`), or else the mentorship's open
+    flow; a survey sent with no flow at all (a script, an old page) is recorded as a flow that
+    showed no offer, so every cancellation has its flow."""
     if not 1 <= stars <= 5:
         raise Invalid("Choose from 1 to 5 stars.", field="stars")
     if goal_reached not in lifecycle.GOAL_REACHED:
@@ -268,6 +288,13 @@ def cancel_with_survey(mentee_id: int, mentorship_id: int, stars: int, goal_reac
         blocker = cancellation_blocker(m, at)
         if blocker:
             raise Conflict(blocker)
+        flow = _flow_of(m, flow_id, at) if flow_id is not None else _open_flow(m, at)
+        if flow is None:
+            flow = CancelFlow(mentorship=m, reason=churn_reason, started_at=at, offer="none")
+            db.session.add(flow)
+        if flow.offer != "none" and flow.offer_declined_at is None:
+            flow.offer_declined_at = at
+        flow.cancelled_at = at
         m.ended_at, m.end_reason = at, "cancelled"
         survey = ExitSurvey(mentorship=m, stars=stars, goal_reached=goal_reached,
                             churn_reason=churn_reason, feedback_platform=feedback_platform.strip(),
@@ -279,6 +306,167 @@ def cancel_with_survey(mentee_id: int, mentorship_id: int, stars: int, goal_reac
         except IntegrityError:  # a concurrent submit stored the survey first
             raise Conflict(ALREADY_CANCELLED) from None
     return survey
+
+
+# --- the cancel flow: reason first, then the offer that fits it -----------------------------------
+
+def _owned_mentorship(mentee_id: int, mentorship_id: int, at: datetime) -> Mentorship:
+    m = _locked_mentorship(mentorship_id)
+    if m is None or m.mentee_id != mentee_id:
+        raise NotFound("No such mentorship.")
+    blocker = cancellation_blocker(m, at)
+    if blocker:
+        raise Conflict(blocker)
+    return m
+
+
+def _undecided(flows, at: datetime) -> list[CancelFlow]:
+    return [f for f in flows if f.superseded_at is None
+            and lifecycle.flow_outcome(f.started_at, f.offer_accepted_at, f.cancelled_at, at) == "open"]
+
+
+def _open_flow(m: Mentorship, at: datetime) -> CancelFlow | None:
+    flows = db.session.scalars(select(CancelFlow).where(CancelFlow.mentorship_id == m.id)
+                               .order_by(CancelFlow.started_at.desc(), CancelFlow.id.desc()))
+    return next(iter(_undecided(flows, at)), None)
+
+
+def _flow_of(m: Mentorship, flow_id: int, at: datetime) -> CancelFlow:
+    """The mentorship's flow `flow_id`, still waiting for its outcome (abandoned ones may come back)."""
+    flow = db.session.get(CancelFlow, flow_id)
+    if flow is None or flow.mentorship_id != m.id or flow.started_at > at:
+        raise NotFound("No such cancellation in progress.")
+    if flow.superseded_at is not None:
+        raise Conflict("You started again with another reason; please continue from there.")
+    if flow.offer_accepted_at is not None or flow.cancelled_at is not None:
+        raise Conflict("You have already answered this.")
+    return flow
+
+
+def start_cancel_flow(mentee_id: int, mentorship_id: int, reason: str, at: datetime) -> CancelFlow:
+    """Record that the mentee set out to cancel for `reason`, and which offer they are shown."""
+    if reason not in lifecycle.CHURN_REASONS:
+        raise Invalid("Choose the main reason you are leaving.", field="churn_reason")
+    with _write():
+        m = _owned_mentorship(mentee_id, mentorship_id, at)
+        offer = lifecycle.offer_for(reason, offer_settings(), m.state(at).status)
+        if offer == "switch_mentor" and not switch_suggestions(m):
+            offer = "none"  # nobody to suggest: an empty offer would only be in the way
+        for earlier in _undecided(db.session.scalars(select(CancelFlow).where(CancelFlow.mentorship_id == m.id)), at):
+            earlier.superseded_at = at
+        flow = CancelFlow(mentorship=m, reason=reason, started_at=at, offer=offer,
+                          offer_shown_at=at if offer != "none" else None)
+        db.session.add(flow)
+    return flow
+
+
+def accept_offer(mentee_id: int, mentorship_id: int, flow_id: int, at: datetime,
+                 months: int | None = None, mentor_id: int | None = None) -> CancelFlow:
+    """Take the flow's offer: pause for `months`, switch to `mentor_id`, or keep the plan."""
+    with _write():
+        m = _owned_mentorship(mentee_id, mentorship_id, at)
+        flow = _flow_of(m, flow_id, at)
+        if flow.offer == "none":
+            raise Conflict("There is no offer to accept here.")
+        if flow.offer_declined_at is not None:
+            raise Conflict("You turned this offer down; the exit survey is below.")
+        kept = m
+        if flow.offer == "pause":
+            if months not in lifecycle.PAUSE_MONTHS:
+                raise Invalid("Choose a pause of 1 or 2 months.", field="months")
+            if m.state(at).status != "paid":
+                raise Conflict("Only a running paid mentorship can be paused.")
+            db.session.add(Pause(mentorship=m, starts_at=at, ends_at=at + months * lifecycle.PAID_MONTH,
+                                 cancel_flow_id=flow.id))
+        elif flow.offer == "switch_mentor":
+            new_mentor = next((u for u in switch_suggestions(m) if u.id == mentor_id), None)
+            if new_mentor is None:
+                raise Invalid("Choose one of the suggested mentors.", field="mentor_id")
+            m.ended_at, m.end_reason = at, "cancelled"
+            kept = Mentorship(mentee_id=m.mentee_id, mentor_id=new_mentor.id, goal_category=m.goal_category,
+                              goal_text=m.goal_text, meeting_preference=m.meeting_preference, applied_at=at)
+            db.session.add(kept)
+            db.session.flush()
+        flow.offer_accepted_at, flow.kept_mentorship_id = at, kept.id
+    return flow
+
+
+def decline_offer(mentee_id: int, mentorship_id: int, flow_id: int, at: datetime) -> CancelFlow:
+    with _write():
+        m = _owned_mentorship(mentee_id, mentorship_id, at)
+        flow = _flow_of(m, flow_id, at)
+        if flow.offer != "none" and flow.offer_declined_at is None:
+            flow.offer_declined_at = at
+    return flow
+
+
+def resume(mentee_id: int, mentorship_id: int, at: datetime) -> Mentorship:
+    """End the current pause now, before it would have ended by itself."""
+    with _write():
+        m = _locked_mentorship(mentorship_id)
+        if m is None or m.mentee_id != mentee_id:
+            raise NotFound("No such mentorship.")
+        pause = next((p for p in m.pauses if p.starts_at <= at < p.ends_at), None)
+        if pause is None or m.state(at).status != "paused":
+            raise Conflict("This mentorship is not paused.")
+        if pause.starts_at == at:
+            db.session.delete(pause)  # resumed in the second it began: it never took effect
+        else:
+            pause.ends_at = at
+    return m
+
+
+# --- the monthly pulse ----------------------------------------------------------------------------
+
+def answer_pulse(mentee_id: int, mentorship_id: int, period: int, progress: int | None,
+                 usefulness: int | None, at: datetime) -> Pulse:
+    """Store the mentee's pulse for `period`; both answers may be empty (a skip)."""
+    if progress is not None and not 0 <= progress <= 100:
+        raise Invalid("Progress is a percentage from 0 to 100.", field="progress")
+    if usefulness is not None and not 1 <= usefulness <= 5:
+        raise Invalid("Choose from 1 to 5.", field="usefulness")
+    with _write():
+        m = db.session.get(Mentorship, mentorship_id)
+        if m is None or m.mentee_id != mentee_id:
+            raise NotFound("No such mentorship.")
+        answered = set(db.session.scalars(select(Pulse.period).where(Pulse.mentorship_id == m.id)))
+        due = lifecycle.pulse_due(m.trial_started_at, m.state(at), answered, at) if m.trial_started_at else None
+        if due != period:
+            raise Conflict("These questions are not open any more; thank you all the same.")
+        pulse = Pulse(mentorship_id=m.id, period=period, progress=progress, usefulness=usefulness,
+                      submitted_at=at)
+        db.session.add(pulse)
+        try:
+            db.session.flush()
+        except IntegrityError:
+            raise Conflict("You have already answered for this month.") from None
+    return pulse
+
+
+# --- operators: offers and at-risk reviews ---------------------------------------------------------
+
+def set_offers(operator_id: int, offers: dict[str, str], at: datetime) -> None:
+    """Choose the offer for each churn reason (the fixed ones cannot be changed)."""
+    for reason, offer in offers.items():
+        if reason not in lifecycle.CHURN_REASONS or reason in lifecycle.FIXED_OFFERS:
+            raise Invalid(f"The offer for {reason!r} cannot be chosen.", field=reason)
+        if offer not in lifecycle.OFFERS:
+            raise Invalid("Choose one of the offers.", field=reason)
+    with _write():
+        for reason, offer in offers.items():
+            setting = db.session.get(OfferSetting, reason) or OfferSetting(reason=reason)
+            setting.offer, setting.updated_at, setting.updated_by_id = offer, at, operator_id
+            db.session.add(setting)
+
+
+def mark_risk_handled(operator_id: int, mentorship_id: int, note: str, at: datetime) -> RiskReview:
+    with _write():
+        if db.session.get(Mentorship, mentorship_id) is None:
+            raise NotFound("No such mentorship.")
+        review = RiskReview(mentorship_id=mentorship_id, handled_at=at, handled_by_id=operator_id,
+                            note=note.strip())
+        db.session.add(review)
+    return review
 
 
 # --- API tokens ----------------------------------------------------------------------------------
