@@ -11,7 +11,7 @@ from datetime import datetime, timedelta, timezone
 from werkzeug.security import generate_password_hash
 
 from tracker.extensions import db
-from tracker.models import CheckIn, ExitSurvey, MentorProfile, Mentorship, User
+from tracker.models import CancelFlow, CheckIn, ExitSurvey, MentorProfile, Mentorship, User
 
 PASSWORD = "correct-horse-battery"
 _HASH = generate_password_hash(PASSWORD)  # hashed once: scrypt is slow by design
@@ -102,6 +102,17 @@ class World:
         started = self.at - timedelta(days=days_in)
         return mentorship(self.app, self.mentee, self.mentor, applied_at=started - timedelta(days=1),
                           trial_started_at=started)
+
+    def flow(self, reason: str = "too_expensive", offer: str = "plan_reminder", days_in: float = 20) -> tuple[int, int]:
+        """(mentorship id, cancel flow id): the mentee set out to cancel a paid mentorship just now and
+        is being shown `offer`."""
+        mid = self.in_trial(days_in=days_in)
+        with self.app.app_context():
+            flow = CancelFlow(mentorship_id=mid, reason=reason, started_at=self.at, offer=offer,
+                              offer_shown_at=self.at if offer != "none" else None)
+            db.session.add(flow)
+            db.session.commit()
+            return mid, flow.id
 
     def survey(self) -> int:
         """The id of the exit survey of a cancelled mentorship."""

@@ -6,7 +6,18 @@ from sqlalchemy import select
 
 from tracker import create_app
 from tracker.extensions import db
-from tracker.models import CheckIn, ExitSurvey, MentorProfile, Mentorship, User
+from tracker.models import (
+    CancelFlow,
+    CheckIn,
+    ExitSurvey,
+    MentorProfile,
+    Mentorship,
+    OfferSetting,
+    Pause,
+    Pulse,
+    RiskReview,
+    User,
+)
 
 ROLES = ("anonymous", "mentee", "other_mentee", "mentor", "other_mentor", "operator")
 LOGIN = "login"  # a redirect to the login page
@@ -23,7 +34,8 @@ ANONYMOUS_ONLY = answers(200, 302, 302, 302, 302, 302)
 
 # (endpoint, method) -> (the object the URL names, expected status per role).
 # Objects: "pending" (mentee applied to mentor), "running" (mentee with mentor, in trial),
-# "mentor" (the mentor's user id), None. POSTs send an empty form (CSRF is tested elsewhere).
+# "mentor" (the mentor's user id), "flow" (a cancel flow of the mentee's paid mentorship, showing an
+# offer), None. POSTs send an empty form (CSRF is tested elsewhere).
 EXPECTED = {
     ("auth.index", "GET"): (None, ANONYMOUS_ONLY),
     ("auth.login", "GET"): (None, ANONYMOUS_ONLY),
@@ -60,6 +72,19 @@ EXPECTED = {
     ("ops.users", "GET"): (None, OPERATORS_ONLY),
     ("ops.users", "POST"): (None, answers(LOGIN, 403, 403, 403, 403, 400)),
     ("api.healthz", "GET"): (None, answers(200, 200, 200, 200, 200, 200)),
+    ("mentee.start_cancel", "POST"): ("running", answers(LOGIN, 400, 404, 403, 403, 403)),
+    ("mentee.cancel_flow", "GET"): ("flow", answers(LOGIN, 200, 404, 403, 403, 403)),
+    ("mentee.accept_offer", "POST"): ("flow", answers(LOGIN, 302, 404, 403, 403, 403)),
+    ("mentee.decline_offer", "POST"): ("flow", answers(LOGIN, 302, 404, 403, 403, 403)),
+    ("mentee.resume", "POST"): ("running", answers(LOGIN, 302, 404, 403, 403, 403)),
+    ("mentorship.pulse", "POST"): ("running", answers(LOGIN, 400, 404, 403, 403, 403)),
+    ("ops.saves", "GET"): (None, OPERATORS_ONLY),
+    ("ops.health_dashboard", "GET"): (None, OPERATORS_ONLY),
+    ("ops.research", "GET"): (None, OPERATORS_ONLY),
+    ("ops.at_risk", "GET"): (None, OPERATORS_ONLY),
+    ("ops.mark_handled", "POST"): ("running", answers(LOGIN, 403, 403, 403, 403, 302)),
+    ("ops.offers", "GET"): (None, OPERATORS_ONLY),
+    ("ops.offers", "POST"): (None, answers(LOGIN, 403, 403, 403, 403, 400)),
 }
 
 
@@ -81,14 +106,17 @@ def test_every_route_has_expected_answers():
 
 def _url(app, endpoint, obj_id):
     rule = next(r for r in app.url_map.iter_rules() if r.endpoint == endpoint)
-    params = {arg: obj_id for arg in rule.arguments}
+    if isinstance(obj_id, tuple):  # a cancel flow: (mentorship id, flow id)
+        params = dict(zip(("mentorship_id", "flow_id"), obj_id, strict=True))
+    else:
+        params = {arg: obj_id for arg in rule.arguments}
     with app.test_request_context():
         from flask import url_for
         return url_for(endpoint, **params)
 
 
 def _object(world, kind):
-    return {"pending": world.pending, "running": world.in_trial, "survey": world.survey,
+    return {"pending": world.pending, "running": world.in_trial, "survey": world.survey, "flow": world.flow,
             "mentor": lambda: world.mentor.id, None: lambda: None}[kind]()
 
 
@@ -99,7 +127,8 @@ def _state(app):
         return {model.__name__: sorted(tuple(getattr(row, c.key) for c in model.__table__.columns
                                              if c.key != "session_version")
                                        for row in db.session.scalars(select(model)))
-                for model in (User, MentorProfile, Mentorship, CheckIn, ExitSurvey)}
+                for model in (User, MentorProfile, Mentorship, CheckIn, ExitSurvey, CancelFlow, Pause, Pulse,
+                              RiskReview, OfferSetting)}
 
 
 def _client(world, login, role):
@@ -128,7 +157,7 @@ def test_access(app, world, login, endpoint, method, role):
         assert _state(app) == before
 
 
-ID_ROUTES = sorted(k for k, (kind, _) in EXPECTED.items() if kind in ("pending", "running", "mentor", "survey"))
+ID_ROUTES = sorted(k for k, (kind, _) in EXPECTED.items() if kind in ("pending", "running", "mentor", "survey", "flow"))
 
 
 @pytest.mark.parametrize("endpoint, method", ID_ROUTES)

@@ -34,6 +34,16 @@ FORMS = {
     "checkin": (forms.CheckInForm, "mentee", lambda w: f"/mentorships/{w.in_trial()}/checkins",
                 {"occurred_at": "2026-03-01T10:00", "mode": "video", "minutes": "30", "note": "fine"}),
     "exit_survey": (forms.ExitSurveyForm, "mentee", lambda w: f"/mentorships/{w.in_trial()}/cancel", GOOD_CANCEL),
+    "cancel_reason": (forms.CancelReasonForm, "mentee", lambda w: f"/mentorships/{w.in_trial()}/cancel/reason",
+                      {"churn_reason": "no_time"}),
+    "accept_offer": (forms.AcceptOfferForm, "mentee",
+                     lambda w: "/mentorships/{}/cancel/{}/accept".format(*w.flow("no_time", "pause")), {"months": "1"}),
+    "pulse": (forms.PulseForm, "mentee", lambda w: f"/mentorships/{w.in_trial(days_in=6)}/pulse",
+              {"period": "0", "progress": "40", "usefulness": "4"}),
+    "offers": (forms.OfferSettingsForm, "operator", lambda w: "/ops/offers",
+               {reason: "none" for reason in forms.OfferSettingsForm.reasons()}),
+    "handle_risk": (forms.HandleRiskForm, "operator", lambda w: f"/ops/mentorships/{w.in_trial(days_in=5)}/handled",
+                    {"note": "Called the mentee"}),
 }
 
 HOSTILE = {
