@@ -40,12 +40,13 @@ def user(app, role: str, email: str, name: str | None = None, accepting: bool = 
 def mentorship(app, mentee: U, mentor: U, applied_at: datetime, trial_started_at: datetime | None = None,
                ended_at: datetime | None = None, end_reason: str | None = None,
                goal_category: str = "change_careers", goal_text: str = "Become a backend developer in a year.",
-               survey: dict | None = None, checkins: list[tuple[datetime, int]] = ()) -> int:
+               survey: dict | None = None, checkins: list[tuple[datetime, int]] = (),
+               meeting_preference: str | None = "video") -> int:
     if ended_at is not None and end_reason is None:
         end_reason = "cancelled" if trial_started_at else "declined"
     with app.app_context():
         m = Mentorship(mentee_id=mentee.id, mentor_id=mentor.id, goal_category=goal_category,
-                       goal_text=goal_text, meeting_preference="video", applied_at=applied_at,
+                       goal_text=goal_text, meeting_preference=meeting_preference, applied_at=applied_at,
                        trial_started_at=trial_started_at, ended_at=ended_at, end_reason=end_reason)
         db.session.add(m)
         db.session.flush()
