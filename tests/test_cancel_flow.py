@@ -141,7 +141,8 @@ def test_switching_ends_this_mentorship_and_applies_to_a_mentor_in_the_same_fiel
     refused = client.post(f"/mentorships/{mid}/cancel/{flow_id}/accept", data={"mentor_id": str(far.id)})
     assert refused.status_code == 400 and "Choose one of the suggested mentors." in refused.get_data(as_text=True)
     assert get(app, Mentorship, mid).ended_at is None
-    response = client.post(f"/mentorships/{mid}/cancel/{flow_id}/accept", data={"mentor_id": str(world.other_mentor.id)})
+    response = client.post(f"/mentorships/{mid}/cancel/{flow_id}/accept",
+                           data={"mentor_id": str(world.other_mentor.id)})
     assert response.status_code == 302
     old = get(app, Mentorship, mid)
     assert (old.ended_at, old.end_reason) == (T0, "cancelled")
@@ -207,7 +208,8 @@ def test_flow_outcomes_at_the_exact_boundaries():
     assert lifecycle.flow_outcome(started, None, started + 2 * day, started + 2 * day) == "cancelled"
     assert lifecycle.flow_outcome(started, None, started + 2 * day, started + 2 * day - timedelta(seconds=1)) \
         == "abandoned"
-    assert lifecycle.flow_outcome(started, started + timedelta(hours=1), None, started + timedelta(hours=1)) == "accepted"
+    hour = started + timedelta(hours=1)
+    assert lifecycle.flow_outcome(started, hour, None, hour) == "accepted"
 
 
 def test_a_save_lasts_only_if_the_kept_mentorship_is_going_30_days_later():
@@ -217,6 +219,7 @@ def test_a_save_lasts_only_if_the_kept_mentorship_is_going_30_days_later():
     assert lifecycle.save_outcome(accepted, started, None, check - timedelta(seconds=1)) == "too_soon"
     assert lifecycle.save_outcome(accepted, started, None, check) == "lasted"
     assert lifecycle.save_outcome(accepted, started, check, check) == "lost"  # ended at that very second
-    assert lifecycle.save_outcome(accepted, started, check + timedelta(seconds=1), check + timedelta(days=9)) == "lasted"
+    later = check + timedelta(seconds=1)
+    assert lifecycle.save_outcome(accepted, started, later, check + timedelta(days=9)) == "lasted"
     assert lifecycle.save_outcome(accepted, None, None, check) == "lost"  # a switch never accepted by the mentor
     assert lifecycle.save_outcome(accepted, check, None, check) == "lasted"

@@ -111,7 +111,8 @@ def _three_endings(app, world):
     s1, s2, s3 = T0 - 100 * DAY, T0 - 60 * DAY, T0 - 20 * DAY
     weekly = [(s1 + (1 + 7 * k) * DAY, 45) for k in range(13)]
     c1 = mentorship(app, people[0], world.mentor, s1, trial_started_at=s1, ended_at=s1 + 90 * DAY, checkins=weekly,
-                    goal_category="change_careers", survey=dict(stars=5, goal_reached="yes", churn_reason="goal_reached"))
+                    goal_category="change_careers",
+                    survey=dict(stars=5, goal_reached="yes", churn_reason="goal_reached"))
     c2 = mentorship(app, people[1], world.mentor, s2, trial_started_at=s2, ended_at=s2 + 55 * DAY,
                     checkins=[(s2 + 5 * DAY, 30), (s2 + 20 * DAY, 30), (s2 + 30 * DAY, 30)],
                     goal_category="get_promoted", meeting_preference="in_person",
