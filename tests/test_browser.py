@@ -163,9 +163,14 @@ def test_the_whole_journey_in_a_browser(app, world, database_url, tmp_path, chro
             person.check()
             expect(person.page.get_by_text("Check-in logged.")).to_be_visible()
 
-        # The mentee cancels, answering the survey with the keyboard only.
+        # The mentee cancels: the reason first (reaching the goal gets no offer, only congratulations),
+        # then the survey, answered with the keyboard only.
         page.get_by_role("link", name="Cancel the mentorship…").click()
         mentee.check()
+        page.get_by_label("I reached my goal").check()
+        page.get_by_role("button", name="Continue").click()
+        mentee.check()
+        expect(page.get_by_role("heading", name="Congratulations on reaching your goal!")).to_be_visible()
         for _ in range(40):
             if page.evaluate("document.activeElement && document.activeElement.id") == "stars-0":
                 break
@@ -220,7 +225,8 @@ PAGES = {
     "mentee@demo.example": ["/me", "/mentors", "/mentors/2", "/mentorships/1", "/mentorships/1/cancel"],
     "mentor@demo.example": ["/mentor/", "/mentor/profile", "/mentor/ratings", "/mentorships/1"],
     "operator@demo.example": ["/ops/", "/ops/churn", "/ops/retention", "/ops/ratings", "/ops/feedback",
-                              "/ops/mentorships", "/ops/users"],
+                              "/ops/mentorships", "/ops/users", "/ops/saves", "/ops/health", "/ops/research",
+                              "/ops/at-risk", "/ops/offers"],
 }
 
 
@@ -235,13 +241,16 @@ def test_every_page_is_clean_and_accessible(app, database_url, tmp_path, chromiu
         from tracker.models import User
         for user in db.session.query(User).filter(User.email.in_([e for e in PAGES if e])):
             services.set_password(user.email, PASSWORD)
+        demo_mentee = db.session.query(User).filter_by(email="mentee@demo.example").one()
+        flow = services.start_cancel_flow(demo_mentee.id, 1, "no_time", at=datetime.now(timezone.utc))
+        offer_page = f"/mentorships/1/cancel/{flow.id}"  # the offer for "no time": a pause
     with gunicorn(database_url, tmp_path, workers=2) as (base, _, _log):
         for email, paths in PAGES.items():
             person = Person(chromium, base, email or "visitor", viewport)
             people.append(person)
             if email:
                 person.log_in(email)
-            for path in paths:
+            for path in paths + ([offer_page] if email == "mentee@demo.example" else []):
                 person.goto(path)
         visitor = people[0]
         page = visitor.goto("/no-such-page", expect_status=404)

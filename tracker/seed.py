@@ -16,8 +16,18 @@ from sqlalchemy import func, select, text
 from werkzeug.security import generate_password_hash
 
 from .extensions import db
-from .lifecycle import CHURN_REASONS, GOAL_CATEGORIES, PAID_MONTH, TRIAL_LENGTH
-from .models import CheckIn, ExitSurvey, MentorProfile, Mentorship, User
+from .lifecycle import (
+    CHURN_REASONS,
+    DEFAULT_OFFERS,
+    GOAL_CATEGORIES,
+    PAID_MONTH,
+    PULSE_OPENS_BEFORE_END,
+    PULSE_OPENS_BEFORE_MONTH_END,
+    TRIAL_LENGTH,
+    offer_for,
+    periods_until,
+)
+from .models import CancelFlow, CheckIn, ExitSurvey, MentorProfile, Mentorship, Pause, Pulse, User
 
 DEMO_PASSWORD = "demo-password"
 HISTORY = timedelta(days=540)
@@ -87,7 +97,7 @@ class _Writer:
     than the database's work). Every column is given: a key the row leaves out takes the column's
     Python default."""
 
-    ORDER = (User, MentorProfile, Mentorship, CheckIn, ExitSurvey)
+    ORDER = (User, MentorProfile, Mentorship, CheckIn, ExitSurvey, CancelFlow, Pause, Pulse)
 
     def __init__(self):
         self.rows: dict = {model: [] for model in self.ORDER}
@@ -165,7 +175,7 @@ def seed_demo(count: int, seed: int, until: datetime,
     with _Writer() as out:
         logins = _seed(out, random.Random(seed), count, until, progress)
     if db.engine.dialect.name == "postgresql":
-        for table in ("users", "mentorships", "checkins", "exit_surveys"):
+        for table in ("users", "mentorships", "checkins", "exit_surveys", "cancel_flows", "pauses", "pulses"):
             db.session.execute(text(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
                                     f"COALESCE((SELECT MAX(id) FROM {table}), 0) + 1, false)"))
     db.session.commit()
@@ -175,7 +185,7 @@ def seed_demo(count: int, seed: int, until: datetime,
 def _seed(out: _Writer, rng: random.Random, count: int, until: datetime, progress) -> list[tuple[str, str]]:
     password_hash = generate_password_hash(DEMO_PASSWORD)
     start = until - HISTORY
-    ids = {"user": 0, "mentorship": 0, "checkin": 0, "survey": 0}
+    ids = {"user": 0, "mentorship": 0, "checkin": 0, "survey": 0, "flow": 0, "pause": 0, "pulse": 0}
 
     def new_id(kind: str) -> int:
         ids[kind] += 1
@@ -272,8 +282,62 @@ def _mentorship(out, rng, new_id, mentee, mentor: DemoMentor, applied, decide_af
                               logged_at=moment))
         gap = every if every else rng.uniform(5, 40)
         moment += timedelta(days=gap * rng.uniform(0.85, 1.2))
+    survey = None
     if end is not None and rng.random() < 0.93:  # the rest: imported cancellations with no survey
-        out.add(ExitSurvey, _survey(rng, new_id, row["id"], mentor, lift, trial_start, end))
+        survey = _survey(rng, new_id, row["id"], mentor, lift, trial_start, end)
+        out.add(ExitSurvey, survey)
+    _pulses(out, rng, new_id, row["id"], mentor, lift, trial_start, end or until)
+    _cancel_flows(out, rng, new_id, row["id"], trial_start, end, until, survey)
+
+
+def _pulses(out, rng, new_id, mentorship_id, mentor: DemoMentor, lift, trial_start, last) -> None:
+    """About two in three periods get a pulse; progress climbs faster with a better mentor and rhythm."""
+    speed = max(0.05, 0.12 + 0.35 * mentor.quality + lift)
+    for k, _start, end in periods_until(trial_start, last):
+        opens = end - (PULSE_OPENS_BEFORE_END[0] if k == 0 else PULSE_OPENS_BEFORE_MONTH_END)
+        answered = opens + timedelta(days=rng.uniform(0, 4))
+        if answered > last or rng.random() > 0.65:
+            continue
+        progress = round(100 * (1 - math.exp(-speed * (k + 1))) + rng.gauss(0, 8))
+        usefulness = round(rng.gauss(2.4 + 2.4 * mentor.quality + 2 * lift, 0.8))
+        out.add(Pulse, dict(id=new_id("pulse"), mentorship_id=mentorship_id, period=k,
+                            progress=min(100, max(0, progress)) if rng.random() < 0.9 else None,
+                            usefulness=min(5, max(1, usefulness)) if rng.random() < 0.9 else None,
+                            submitted_at=answered))
+
+
+def _cancel_flows(out, rng, new_id, mentorship_id, trial_start, end, until, survey) -> None:
+    """The flow behind each cancellation with a survey (its offer declined), a few saves (pauses and
+    plan reminders taken, a month in or later) and a few flows abandoned half-way."""
+    paid_from = trial_start + TRIAL_LENGTH
+    last = end or until
+    if last - paid_from > timedelta(days=20) and rng.random() < 0.1:
+        accepted = paid_from + timedelta(seconds=rng.randrange(int((last - paid_from).total_seconds()) - 86400))
+        reason = rng.choice(["no_time", "no_time", "too_expensive"])
+        offer = DEFAULT_OFFERS[reason]
+        flow_id = new_id("flow")
+        out.add(CancelFlow, dict(id=flow_id, mentorship_id=mentorship_id, reason=reason, started_at=accepted,
+                                 offer=offer, offer_shown_at=accepted, offer_accepted_at=accepted,
+                                 kept_mentorship_id=mentorship_id))
+        if offer == "pause":
+            resumes = min(accepted + PAID_MONTH, end) if end else accepted + PAID_MONTH
+            if resumes > accepted:
+                out.add(Pause, dict(id=new_id("pause"), mentorship_id=mentorship_id, starts_at=accepted,
+                                    ends_at=resumes, cancel_flow_id=flow_id))
+    if rng.random() < 0.04 and last - trial_start > timedelta(days=2):
+        started = trial_start + timedelta(seconds=rng.randrange(int((last - trial_start).total_seconds()) - 86400))
+        reason = rng.choice(list(CHURN_REASONS))
+        offer = offer_for(reason, {}, "trial" if started < paid_from else "paid")
+        out.add(CancelFlow, dict(id=new_id("flow"), mentorship_id=mentorship_id, reason=reason, started_at=started,
+                                 offer=offer, offer_shown_at=started if offer != "none" else None))
+    if survey is not None:
+        started = end - timedelta(minutes=rng.uniform(2, 6))
+        reason = survey["churn_reason"]
+        offer = offer_for(reason, {}, "trial" if started < paid_from else "paid")
+        out.add(CancelFlow, dict(id=new_id("flow"), mentorship_id=mentorship_id, reason=reason, started_at=started,
+                                 offer=offer, offer_shown_at=started if offer != "none" else None,
+                                 offer_declined_at=end - timedelta(minutes=1) if offer != "none" else None,
+                                 cancelled_at=end))
 
 
 def _survey(rng, new_id, mentorship_id, mentor: DemoMentor, lift, trial_start, end) -> dict:
