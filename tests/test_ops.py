@@ -6,7 +6,7 @@ import pytest
 from tracker.models import MentorProfile, User
 
 from .conftest import T0
-from .factories import count, mentorship
+from .factories import count, mentorship, user
 
 NEW_MENTOR = {"name": "Nina New", "email": "nina@example.com", "role": "mentor", "password": "a-fine-password"}
 
@@ -45,8 +45,16 @@ def test_overview_counts_mentorships_by_state_as_of_now(app, world, login):
     mentorship(app, b, n, applied_at=T0 - 60 * day, trial_started_at=T0 - 59 * day,
                ended_at=T0 - 10 * day)                                                    # cancelled
     mentorship(app, b, n, applied_at=T0 + day)                                            # after T0: not counted
+    paused = mentorship(app, user(app, "mentee", "pia@example.com"), n, applied_at=T0 - 50 * day,
+                        trial_started_at=T0 - 49 * day)
+    with app.app_context():
+        from tracker.extensions import db
+        from tracker.models import Pause
+        db.session.add(Pause(mentorship_id=paused, starts_at=T0 - day, ends_at=T0 + day))   # paused
+        db.session.commit()
     page = login(world.operator).get("/ops/mentorships").get_data(as_text=True)
-    for label in ["applications pending", "in trial", "in paid months", "cancelled", "declined or withdrawn"]:
+    for label in ["applications pending", "in trial", "in paid months", "paused", "cancelled",
+                  "declined or withdrawn"]:
         assert f'<span class="tile-value">1</span><span class="tile-label">{label}</span>' in page
 
 
