@@ -113,6 +113,13 @@ def test_seed_demo_is_believable(app):
         demo = db.session.scalar(select(User).where(User.email == "mentee@demo.example"))
         states = sorted(m.state(until).status for m in ms if m.mentee_id == demo.id)
         assert states == ["paid", "pending"]
+        # the cancel flows behind the surveys, some saves with their pauses, and pulses
+        from tracker.models import CancelFlow, Pause, Pulse
+        surveys = db.session.query(ExitSurvey).count()
+        assert db.session.query(CancelFlow).filter(CancelFlow.cancelled_at.is_not(None)).count() == surveys
+        accepted = db.session.query(CancelFlow).filter(CancelFlow.offer_accepted_at.is_not(None)).count()
+        assert 0 < db.session.query(Pause).count() < accepted
+        assert db.session.query(Pulse).count() > len(started)
 
 
 def test_seed_demo_refuses_a_database_with_data(app, world):

@@ -173,7 +173,9 @@ def seed_demo(count: int, seed: int, until: datetime,
     if db.session.scalar(select(func.count()).select_from(User)):
         raise SeedError("the database already has users; seed-demo only fills an empty database")
     with _Writer() as out:
-        logins = _seed(out, random.Random(seed), count, until, progress)
+        # Flows, pauses and pulses draw from their own stream, so the marketplace itself (users,
+        # mentorships, check-ins, surveys) is the same for a seed as before they existed.
+        logins = _seed(out, random.Random(seed), random.Random(f"retention-{seed}"), count, until, progress)
     if db.engine.dialect.name == "postgresql":
         for table in ("users", "mentorships", "checkins", "exit_surveys", "cancel_flows", "pauses", "pulses"):
             db.session.execute(text(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
@@ -182,7 +184,8 @@ def seed_demo(count: int, seed: int, until: datetime,
     return logins
 
 
-def _seed(out: _Writer, rng: random.Random, count: int, until: datetime, progress) -> list[tuple[str, str]]:
+def _seed(out: _Writer, rng: random.Random, extras: random.Random, count: int, until: datetime,
+          progress) -> list[tuple[str, str]]:
     password_hash = generate_password_hash(DEMO_PASSWORD)
     start = until - HISTORY
     ids = {"user": 0, "mentorship": 0, "checkin": 0, "survey": 0, "flow": 0, "pause": 0, "pulse": 0}
@@ -227,13 +230,14 @@ def _seed(out: _Writer, rng: random.Random, count: int, until: datetime, progres
             mentee, mentor = rng.choice(mentee_ids), rng.choice(mentors)
             applied = start + timedelta(seconds=rng.randrange(int(HISTORY.total_seconds()) - 3600))
             decide_after, fate = timedelta(hours=rng.uniform(1, 72)), None
-        _mentorship(out, rng, new_id, mentee, mentor, applied, decide_after, fate, until, open_pairs)
+        _mentorship(out, rng, extras, new_id, mentee, mentor, applied, decide_after, fate, until, open_pairs)
         if (i + 1) % 50_000 == 0:
             progress(i + 1, count)
     return [("operator", operator_email), ("mentor", "mentor@demo.example"), ("mentee", "mentee@demo.example")]
 
 
-def _mentorship(out, rng, new_id, mentee, mentor: DemoMentor, applied, decide_after, fate, until, open_pairs):
+def _mentorship(out, rng, extras, new_id, mentee, mentor: DemoMentor, applied, decide_after, fate, until,
+                open_pairs):
     category = rng.choice(list(GOAL_CATEGORIES))
     row = dict(id=new_id("mentorship"), mentee_id=mentee, mentor_id=mentor.id, goal_category=category,
                goal_text=rng.choice(GOALS[category]), meeting_preference=rng.choice(["video", "in_person", "mixed"]),
@@ -286,8 +290,8 @@ def _mentorship(out, rng, new_id, mentee, mentor: DemoMentor, applied, decide_af
     if end is not None and rng.random() < 0.93:  # the rest: imported cancellations with no survey
         survey = _survey(rng, new_id, row["id"], mentor, lift, trial_start, end)
         out.add(ExitSurvey, survey)
-    _pulses(out, rng, new_id, row["id"], mentor, lift, trial_start, end or until)
-    _cancel_flows(out, rng, new_id, row["id"], trial_start, end, until, survey)
+    _pulses(out, extras, new_id, row["id"], mentor, lift, trial_start, end or until)
+    _cancel_flows(out, extras, new_id, row["id"], trial_start, end, until, survey)
 
 
 def _pulses(out, rng, new_id, mentorship_id, mentor: DemoMentor, lift, trial_start, last) -> None:
