@@ -153,6 +153,6 @@ def register_template_helpers(app: Flask) -> None:
         GOAL_CATEGORIES=lifecycle.GOAL_CATEGORIES, CHURN_REASONS=lifecycle.CHURN_REASONS,
         CHECKIN_MODES=lifecycle.CHECKIN_MODES, GOAL_REACHED=lifecycle.GOAL_REACHED,
         MEETING_PREFERENCES=lifecycle.MEETING_PREFERENCES, OFFERS=lifecycle.OFFERS,
-        DEFAULT_OFFERS=lifecycle.DEFAULT_OFFERS, RISK_RULES=health.RULES, PROGRESS_TIERS=metrics.PROGRESS_TIERS,
+        RISK_RULES=health.RULES, PROGRESS_TIERS=metrics.PROGRESS_TIERS,
         CADENCES=metrics.CADENCES, now=clock.now)
     app.jinja_env.filters.update(presenters.FILTERS)

@@ -167,12 +167,17 @@ def state_as_of(applied_at: datetime, trial_started_at: datetime | None,
 
 # --- save offers, cancel flows and pulses ---------------------------------------------------------
 
+def offers_in_force(configured: dict[str, str]) -> dict[str, str]:
+    """{reason: offer}: the operators' choices over the defaults, the fixed ones always as fixed."""
+    return {**DEFAULT_OFFERS, **configured, **FIXED_OFFERS}
+
+
 def offer_for(reason: str, configured: dict[str, str], status: str) -> str:
     """The offer a cancel flow shows for `reason`, given the operators' settings and the state.
 
     A pause is for paid months only: a trial has nothing to pause (it is seven days), and a
     paused mentorship is already paused."""
-    offer = FIXED_OFFERS.get(reason) or configured.get(reason) or DEFAULT_OFFERS[reason]
+    offer = offers_in_force(configured)[reason]
     if offer == "pause" and status != "paid":
         return "none"
     if status == "paused" and offer != "none":

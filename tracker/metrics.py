@@ -9,6 +9,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from .health import CADENCE_DAYS, CADENCE_MIN_CHECKINS
 from .lifecycle import CHURN_REASONS, GOAL_CATEGORIES, MEETING_PREFERENCES, STAGES
@@ -330,27 +331,39 @@ def pulse_tiers(groups: dict[str | None, int]) -> dict:
             "tiers": {tier: wilson(groups.get(tier, 0), answered).as_dict() for tier in PROGRESS_TIERS}}
 
 
-def _ending_rates(rows: list[tuple[tuple, int]]) -> dict:
+class MonthOne(NamedTuple):
+    """A group of mentorships with a month-1 pulse (queries.month_one_groups)."""
+
+    usefulness: int | None
+    progress_tier: str | None
+    goal_reached: str | None  # of the exit survey, None without one
+    observed_to_month_3: bool
+    ended_before_month_3: bool
+
+
+def _ending_rates(rows: list[tuple[MonthOne, int]]) -> dict:
     n = surveys = yes = observed = lasted = 0
-    for (_u, _tier, goal, seen, ended_before), count in rows:
+    for key, count in rows:
         n += count
-        surveys += count if goal is not None else 0
-        yes += count if goal == "yes" else 0
-        observed += count if seen else 0
-        lasted += count if seen and not ended_before else 0
+        surveys += count if key.goal_reached is not None else 0
+        yes += count if key.goal_reached == "yes" else 0
+        observed += count if key.observed_to_month_3 else 0
+        lasted += count if key.observed_to_month_3 and not key.ended_before_month_3 else 0
     return {"n": n, "success_rate": wilson(yes, surveys).as_dict(),
             "past_month_3": wilson(lasted, observed).as_dict()}
 
 
-def month_one_prediction(groups: dict[tuple, int]) -> dict:
+def month_one_prediction(groups: dict[MonthOne, int]) -> dict:
     """How the month-1 pulse's answers went with the ending: per usefulness band and per progress tier,
     the success rate of those who left a survey and the share still going at the end of paid month 3
     (among those observed that long)."""
     items = list(groups.items())
     return {
-        "usefulness": {band: _ending_rates([(k, n) for k, n in items if k[0] is not None and low <= k[0] <= high])
+        "usefulness": {band: _ending_rates([(k, n) for k, n in items
+                                            if k.usefulness is not None and low <= k.usefulness <= high])
                        for band, (low, high) in USEFULNESS_BANDS.items()},
-        "progress": {tier: _ending_rates([(k, n) for k, n in items if k[1] == tier]) for tier in PROGRESS_TIERS},
+        "progress": {tier: _ending_rates([(k, n) for k, n in items if k.progress_tier == tier])
+                     for tier in PROGRESS_TIERS},
     }
 
 
@@ -364,29 +377,48 @@ CADENCES = {"weekly": f"Weekly (a check-in every {CADENCE_DAYS['weekly']} days o
             "too_few": f"Fewer than {CADENCE_MIN_CHECKINS} check-ins"}
 
 
-def _outcomes(rows) -> dict:
+class Ending(NamedTuple):
+    """A group of cancellations by what their whole run looked like (queries.ending_groups). The first
+    four fields are the at-risk rules of RISK_RULES, in that order: whether each held at any time."""
+
+    no_checkin: bool
+    trial_silent: bool
+    low_pulse: bool
+    progress_falling: bool
+    ended_early: bool  # in the trial or paid month 1
+    cadence: str
+    meeting_preference: str | None
+    goal_category: str
+    goal_reached: str | None  # of the exit survey, None without one
+
+    @property
+    def flags(self) -> tuple[bool, ...]:
+        return self[:len(RISK_RULES)]
+
+
+def _outcomes(rows: list[tuple[Ending, int]]) -> dict:
     n = surveys = yes = early = 0
     for key, count in rows:
-        goal, ended_early = key[8], key[4]
         n += count
-        surveys += count if goal is not None else 0
-        yes += count if goal == "yes" else 0
-        early += count if ended_early else 0
+        surveys += count if key.goal_reached is not None else 0
+        yes += count if key.goal_reached == "yes" else 0
+        early += count if key.ended_early else 0
     return {"n": n, "success_rate": wilson(yes, surveys).as_dict(), "early_rate": wilson(early, n).as_dict()}
 
 
-def risk_history(groups: dict[tuple, int]) -> dict:
+def risk_history(groups: dict[Ending, int]) -> dict:
     """Cancellations split by whether each at-risk rule (and any rule) held while they ran:
     success rate of their surveys and the share that ended early (trial or paid month 1)."""
     items = list(groups.items())
-    never = [(k, n) for k, n in items if not any(k[:4])]
-    table = {rule: {"flagged": _outcomes([(k, n) for k, n in items if k[i]]), "unflagged": _outcomes(never)}
-             for i, rule in enumerate(RISK_RULES)}
-    table["any"] = {"flagged": _outcomes([(k, n) for k, n in items if any(k[:4])]), "unflagged": _outcomes(never)}
+    never = [(k, n) for k, n in items if not any(k.flags)]
+    table = {rule: {"flagged": _outcomes([(k, n) for k, n in items if getattr(k, rule)]),
+                    "unflagged": _outcomes(never)}
+             for rule in RISK_RULES}
+    table["any"] = {"flagged": _outcomes([(k, n) for k, n in items if any(k.flags)]), "unflagged": _outcomes(never)}
     return table
 
 
-def research(groups: dict[tuple, int], durations: dict[str, list]) -> dict:
+def research(groups: dict[Ending, int], durations: dict[str, list]) -> dict:
     """Success by check-in cadence, by meeting preference and by goal category (each with its
     interval), and each goal category's Kaplan-Meier median duration with its interval."""
     items = list(groups.items())
@@ -397,15 +429,15 @@ def research(groups: dict[tuple, int], durations: dict[str, list]) -> dict:
         median = survival.median_seconds
         low, high = median_interval(rows)
         categories[category] = {
-            **_outcomes([(k, n) for k, n in items if k[7] == category]),
+            **_outcomes([(k, n) for k, n in items if k.goal_category == category]),
             "trials": survival.n, "events": survival.events,
             "median_days": median / DAY if median is not None else None,
             "median_low_days": low / DAY if low is not None else None,
             "median_high_days": high / DAY if high is not None else None,
             "s90": survival.at(90 * DAY)}
     return {
-        "cadence": {cadence: _outcomes([(k, n) for k, n in items if k[5] == cadence]) for cadence in CADENCES},
-        "meeting": {pref: _outcomes([(k, n) for k, n in items if k[6] == pref])
+        "cadence": {cadence: _outcomes([(k, n) for k, n in items if k.cadence == cadence]) for cadence in CADENCES},
+        "meeting": {pref: _outcomes([(k, n) for k, n in items if k.meeting_preference == pref])
                     for pref in (*MEETING_PREFERENCES, None)},
         "categories": categories,
     }

@@ -207,7 +207,7 @@ def users():
 @role_required("operator")
 def saves():
     return _scoped("ops/saves.html", lambda scope_: {"saves": metrics.saves_report(queries.save_groups(scope_)),
-                                                     "settings": queries.offer_settings()})
+                                                     "offers": lifecycle.offers_in_force(queries.offer_settings())})
 
 
 @bp.get("/health")
@@ -263,7 +263,7 @@ def mark_handled(mentorship_id: int):
 @bp.route("/offers", methods=["GET", "POST"])
 @role_required("operator")
 def offers():
-    current = {**lifecycle.DEFAULT_OFFERS, **queries.offer_settings()}
+    current = lifecycle.offers_in_force(queries.offer_settings())
     form = OfferSettingsForm(data=current) if request.method == "GET" else OfferSettingsForm()
     if form.validate_on_submit():
         try:

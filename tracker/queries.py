@@ -25,7 +25,7 @@ from .health import (
     PulseAnswer,
 )
 from .lifecycle import FLOW_ABANDONED_AFTER, PAID_MONTH, SAVE_LASTS, TRIAL_LENGTH
-from .metrics import DAY, Counts
+from .metrics import DAY, Counts, Ending, MonthOne
 from .models import (
     CancelFlow,
     CheckIn,
@@ -386,11 +386,7 @@ def health_inputs(at: datetime, mentor_id: int | None = None) -> list[HealthInpu
     last_checkin = (select(func.max(CheckIn.occurred_at)).where(CheckIn.mentorship_id == m.id,
                                                               CheckIn.occurred_at <= at)
                     .correlate(m).scalar_subquery())
-    handled = (select(func.max(RiskReview.handled_at)).where(RiskReview.mentorship_id == m.id,
-                                                             RiskReview.handled_at <= at)
-               .correlate(m).scalar_subquery())
-    stmt = (select(m, type_coerce(last_checkin, m.trial_started_at.type),
-                   type_coerce(handled, m.trial_started_at.type))
+    stmt = (select(m, type_coerce(last_checkin, m.trial_started_at.type))
             .options(joinedload(m.mentee), joinedload(m.mentor))
             .where(m.trial_started_at <= at, or_(m.ended_at.is_(None), m.ended_at > at), ~_paused_at(at)))
     if mentor_id is not None:
@@ -398,7 +394,7 @@ def health_inputs(at: datetime, mentor_id: int | None = None) -> list[HealthInpu
     rows = db.session.execute(stmt).all()
     ids = [row[0].id for row in rows]
     pulses: dict[int, list[PulseAnswer]] = {}
-    notes: dict[int, str] = {}
+    last_review: dict[int, RiskReview] = {}
     for chunk in range(0, len(ids), 5000):
         part = ids[chunk:chunk + 5000]
         for p in db.session.scalars(select(Pulse).where(Pulse.mentorship_id.in_(part), Pulse.submitted_at <= at)):
@@ -406,10 +402,11 @@ def health_inputs(at: datetime, mentor_id: int | None = None) -> list[HealthInpu
                 PulseAnswer(p.period, p.progress, p.usefulness, p.submitted_at))
         for review in db.session.scalars(select(RiskReview).where(RiskReview.mentorship_id.in_(part),
                                                                   RiskReview.handled_at <= at)
-                                         .order_by(RiskReview.handled_at)):
-            notes[review.mentorship_id] = review.note
-    return [HealthInput(mentorship, last, pulses.get(mentorship.id, []), handled_at, notes.get(mentorship.id))
-            for mentorship, last, handled_at in rows]
+                                         .order_by(RiskReview.handled_at, RiskReview.id)):
+            last_review[review.mentorship_id] = review
+    reviews = {mid: (review.handled_at, review.note) for mid, review in last_review.items()}
+    return [HealthInput(mentorship, last, pulses.get(mentorship.id, []), *reviews.get(mentorship.id, (None, None)))
+            for mentorship, last in rows]
 
 
 def pulses_of(mentorship_id: int) -> list[Pulse]:
@@ -466,9 +463,9 @@ def pulse_tier_groups(scope: Scope) -> dict[str | None, int]:
     return {tier_name: int(n) for tier_name, n in db.session.execute(stmt)}
 
 
-def month_one_groups(scope: Scope) -> dict[tuple, int]:
-    """{(usefulness, progress tier, goal reached, observed to the end of month 3, ended before it): count}
-    for trials started in the window by T whose month-1 pulse was answered by T."""
+def month_one_groups(scope: Scope) -> dict[MonthOne, int]:
+    """{MonthOne(usefulness, progress tier, goal reached, observed to the end of month 3, ended before it):
+    count} for trials started in the window by T whose month-1 pulse was answered by T."""
     m, p, s = Mentorship, Pulse, ExitSurvey
     month_3_end = _s(m.trial_started_at) + _int(int((TRIAL_LENGTH + 3 * PAID_MONTH).total_seconds()))
     observed = month_3_end <= _int(scope.t)
@@ -479,13 +476,14 @@ def month_one_groups(scope: Scope) -> dict[tuple, int]:
             .join(p, and_(p.mentorship_id == m.id, p.period == 1, p.submitted_at <= scope.as_of))
             .outerjoin(s, and_(s.mentorship_id == m.id, s.submitted_at <= scope.as_of))
             .where(*_started(scope)).group_by(*columns))
-    return {(u, tier, goal, bool(ob), bool(eb)): int(n) for u, tier, goal, ob, eb, n in db.session.execute(stmt)}
+    return {MonthOne(u, tier, goal, bool(ob), bool(eb)): int(n)
+            for u, tier, goal, ob, eb, n in db.session.execute(stmt)}
 
 
-def ending_groups(scope: Scope) -> dict[tuple, int]:
+def ending_groups(scope: Scope) -> dict[Ending, int]:
     """The cancellations of the scope (METRICS.md), grouped by what their whole run looked like:
-    {(no_checkin, trial_silent, low_pulse, progress_falling, ended early, cadence,
-      meeting preference, goal category, goal reached): count}.
+    {Ending(no_checkin, trial_silent, low_pulse, progress_falling, ended early, cadence,
+            meeting preference, goal category, goal reached): count}.
 
     The four flags say whether that at-risk rule held at any moment while the mentorship ran
     (health.py, docs/RETENTION.md); cadence classifies its check-ins."""
@@ -533,7 +531,7 @@ def ending_groups(scope: Scope) -> dict[tuple, int]:
             .outerjoin(s, _survey).outerjoin(visits, visits.c.mentorship_id == m.id)
             .outerjoin(low, low.c.mentorship_id == m.id).outerjoin(falling, falling.c.mentorship_id == m.id)
             .where(*where).group_by(*columns))
-    return {(bool(a), bool(b), bool(c_), bool(d), bool(e), cad, pref, cat, goal): int(count)
+    return {Ending(bool(a), bool(b), bool(c_), bool(d), bool(e), cad, pref, cat, goal): int(count)
             for a, b, c_, d, e, cad, pref, cat, goal, count in db.session.execute(stmt)}
 
 
