@@ -19,5 +19,5 @@ accesslog = os.environ.get("GUNICORN_ACCESS_LOG", "-")
 errorlog = "-"
 loglevel = os.environ.get("GUNICORN_LOG_LEVEL", "info")
 access_log_format = '%(h)s "%(r)s" %(s)s %(b)s %(M)sms "%(a)s"'
-# Behind a proxy, the app trusts X-Forwarded-* only as set by TRUSTED_PROXIES (tracker/config.py).
+# Behind a proxy, the app trusts X-Forwarded-* only as set by TRUSTED_PROXIES (tracker/core/config.py).
 forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1")

@@ -7,7 +7,7 @@ from flask_migrate import upgrade
 from sqlalchemy import text
 
 from tracker import create_app
-from tracker.extensions import db
+from tracker.core.extensions import db
 
 OUT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "out")
 

@@ -39,9 +39,9 @@ from sqlalchemy import func, select, text  # noqa: E402
 
 from bench.common import fresh_app, sqlite_url  # noqa: E402
 from tests.servers import _free_port, wait_healthy  # noqa: E402
-from tracker.extensions import db  # noqa: E402
-from tracker.models import CheckIn, ExitSurvey, MentorProfile, Mentorship, User  # noqa: E402
-from tracker.seed import DEMO_PASSWORD, seed_demo  # noqa: E402
+from tracker.core.extensions import db  # noqa: E402
+from tracker.data.models import CheckIn, ExitSurvey, MentorProfile, Mentorship, User  # noqa: E402
+from tracker.services.seed import DEMO_PASSWORD, seed_demo  # noqa: E402
 
 SEED_SIZE = 5000
 AGENT = "tracker-load-test"

@@ -26,8 +26,8 @@ from sqlalchemy import event, text  # noqa: E402
 
 from bench.common import fresh_app, sqlite_url  # noqa: E402
 from tracker import services  # noqa: E402
-from tracker.extensions import db  # noqa: E402
-from tracker.seed import seed_demo  # noqa: E402
+from tracker.core.extensions import db  # noqa: E402
+from tracker.services.seed import seed_demo  # noqa: E402
 
 UNTIL = datetime(2026, 6, 30, tzinfo=timezone.utc)
 

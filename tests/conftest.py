@@ -10,9 +10,10 @@ import pytest
 from flask_migrate import upgrade
 from sqlalchemy import text
 
-from tracker import clock, create_app
-from tracker.config import normalise_database_url
-from tracker.extensions import db
+from tracker import create_app
+from tracker.core import clock
+from tracker.core.config import normalise_database_url
+from tracker.core.extensions import db
 
 from . import factories
 

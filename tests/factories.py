@@ -10,8 +10,8 @@ from datetime import datetime, timedelta, timezone
 
 from werkzeug.security import generate_password_hash
 
-from tracker.extensions import db
-from tracker.models import CancelFlow, CheckIn, ExitSurvey, MentorProfile, Mentorship, User
+from tracker.core.extensions import db
+from tracker.data.models import CancelFlow, CheckIn, ExitSurvey, MentorProfile, Mentorship, User
 
 PASSWORD = "correct-horse-battery"
 _HASH = generate_password_hash(PASSWORD)  # hashed once: scrypt is slow by design

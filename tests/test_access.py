@@ -5,8 +5,8 @@ import pytest
 from sqlalchemy import select
 
 from tracker import create_app
-from tracker.extensions import db
-from tracker.models import (
+from tracker.core.extensions import db
+from tracker.data.models import (
     CancelFlow,
     CheckIn,
     ExitSurvey,

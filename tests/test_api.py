@@ -3,7 +3,8 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from tracker import clock, services
+from tracker import services
+from tracker.core import clock
 
 from .conftest import T0
 from .factories import mentorship
@@ -54,9 +55,9 @@ def test_operator_session_and_token_both_work(world, login, api):
 
 
 def test_only_the_hash_of_a_token_is_stored(app, token):
-    from tracker.models import ApiToken
+    from tracker.data.models import ApiToken
     with app.app_context():
-        from tracker.extensions import db
+        from tracker.core.extensions import db
         stored = db.session.query(ApiToken).one()
         assert stored.token_hash == services.hash_token(token) and token not in stored.token_hash
 
@@ -203,8 +204,8 @@ def test_a_survey_submitted_after_t_does_not_exist_yet(app, world, api):
     mid = mentorship(app, world.mentee, world.mentor, applied_at=start - D, trial_started_at=start,
                      ended_at=T0 - D, survey=_survey(3, "no", "other"))
     with app.app_context():
-        from tracker.extensions import db
-        from tracker.models import ExitSurvey
+        from tracker.core.extensions import db
+        from tracker.data.models import ExitSurvey
         db.session.query(ExitSurvey).filter_by(mentorship_id=mid).update({"submitted_at": T0 + S})
         db.session.commit()
     body = api().get_json()

@@ -1,7 +1,7 @@
 """Sign up, log in, log out, next= handling, and the per-role landing pages."""
 import pytest
 
-from tracker.models import User
+from tracker.data.models import User
 
 from .factories import PASSWORD, count
 
@@ -86,7 +86,8 @@ def test_logout_is_a_post_and_ends_every_copy_of_the_session(app, world, login):
 
 
 def test_a_user_without_a_password_cannot_log_in(app, client):
-    from tracker import clock, services
+    from tracker import services
+    from tracker.core import clock
     with app.app_context():
         services.create_user("imported@example.com", "mentee", "Imported", None, at=clock.now())
     response = client.post("/login", data={"email": "imported@example.com", "password": "anything-at-all"})
@@ -102,7 +103,7 @@ def test_anonymous_visitors_are_sent_to_log_in_with_next(client):
 def test_signup_ignores_a_posted_role(client, app):
     signup(client, role="operator", session_version="99")
     with app.app_context():
-        from tracker.extensions import db
+        from tracker.core.extensions import db
         user = db.session.query(User).one()
         assert (user.role, user.session_version) == ("mentee", 1)
 

@@ -232,13 +232,13 @@ PAGES = {
 
 @pytest.mark.parametrize("viewport", [DESKTOP, PHONE], ids=["desktop", "phone"])
 def test_every_page_is_clean_and_accessible(app, database_url, tmp_path, chromium, people, viewport):
-    from tracker.seed import seed_demo
+    from tracker.services.seed import seed_demo
     today = datetime.now(timezone.utc).replace(hour=0, minute=0, second=0, microsecond=0)
     with app.app_context():
         seed_demo(count=400, seed=2, until=today)
         from tracker import services
-        from tracker.extensions import db
-        from tracker.models import User
+        from tracker.core.extensions import db
+        from tracker.data.models import User
         for user in db.session.query(User).filter(User.email.in_([e for e in PAGES if e])):
             services.set_password(user.email, PASSWORD)
         demo_mentee = db.session.query(User).filter_by(email="mentee@demo.example").one()

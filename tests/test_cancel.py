@@ -3,8 +3,8 @@ import threading
 
 import pytest
 
-from tracker import lifecycle
-from tracker.models import ExitSurvey, Mentorship
+from tracker.data.models import ExitSurvey, Mentorship
+from tracker.domain import lifecycle
 
 from .conftest import T0
 from .factories import count, get
@@ -38,7 +38,7 @@ def test_cancelling_ends_the_mentorship_and_stores_the_survey_together(app, worl
     assert (m.ended_at, m.end_reason) == (T0, "cancelled")
     assert lifecycle.stage_of_end(m.trial_started_at, m.ended_at) == "month_1"
     with app.app_context():
-        from tracker.extensions import db
+        from tracker.core.extensions import db
         s = db.session.query(ExitSurvey).one()
         assert (s.mentorship_id, s.stars, s.goal_reached, s.churn_reason, s.submitted_at) == \
             (mid, 4, "partly", "no_time", T0)
@@ -88,7 +88,7 @@ def test_a_double_submit_makes_one_survey_and_says_so(app, world, login):
     page = client.get(second.headers["Location"]).get_data(as_text=True)
     assert "already been cancelled; your answers were recorded the first time" in page
     with app.app_context():
-        from tracker.extensions import db
+        from tracker.core.extensions import db
         assert [(s.stars, s.churn_reason) for s in db.session.query(ExitSurvey)] == [(4, "no_time")]
 
 

@@ -5,9 +5,10 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
-from tracker import clock, lifecycle
-from tracker.extensions import db
-from tracker.models import CancelFlow, CheckIn, ExitSurvey, Mentorship, OfferSetting, Pause
+from tracker.core import clock
+from tracker.core.extensions import db
+from tracker.data.models import CancelFlow, CheckIn, ExitSurvey, Mentorship, OfferSetting, Pause
+from tracker.domain import lifecycle
 
 from .conftest import T0
 from .factories import count, get, mentorship, user
@@ -131,7 +132,7 @@ def test_a_paused_mentorship_can_still_be_cancelled(app, world, login):
 def test_switching_ends_this_mentorship_and_applies_to_a_mentor_in_the_same_field(app, world, login):
     far = user(app, "mentor", "far@example.com", "Fay Far")
     with app.app_context():
-        from tracker.models import MentorProfile
+        from tracker.data.models import MentorProfile
         db.session.get(MentorProfile, far.id).expertise = "Pottery"
         db.session.commit()
     mid = world.in_trial(days_in=20)
@@ -155,7 +156,7 @@ def test_switching_ends_this_mentorship_and_applies_to_a_mentor_in_the_same_fiel
 
 def test_no_switch_is_offered_when_nobody_shares_the_field(app, world, login):
     with app.app_context():
-        from tracker.models import MentorProfile
+        from tracker.data.models import MentorProfile
         db.session.get(MentorProfile, world.other_mentor.id).expertise = "Pottery"
         db.session.commit()
     _, page = start(login(world.mentee), world.in_trial(days_in=20), "mentor_fit")

@@ -3,8 +3,8 @@ from datetime import timedelta
 
 import pytest
 
-from tracker import clock
-from tracker.models import CheckIn
+from tracker.core import clock
+from tracker.data.models import CheckIn
 
 from .conftest import T0
 from .factories import count, mentorship
@@ -22,7 +22,7 @@ def test_either_side_logs_a_checkin(app, world, login, who):
     client = login(getattr(world, who))
     assert post_checkin(client, mid).status_code == 302
     with app.app_context():
-        from tracker.extensions import db
+        from tracker.core.extensions import db
         c = db.session.query(CheckIn).one()
         assert (c.occurred_at.isoformat(), c.mode, c.minutes, c.note, c.logged_by_id) == \
             ("2026-03-01T18:30:00+00:00", "video", 45, "Talked about CVs", getattr(world, who).id)
@@ -103,13 +103,13 @@ def test_checkin_form_defaults_to_now(world, login):
 
 
 def test_a_checkin_in_the_minute_the_trial_started_counts_from_its_start(app, world, login):
-    from tracker import clock
+    from tracker.core import clock
     clock.freeze(T0 + timedelta(seconds=37))
     mid = mentorship(app, world.mentee, world.mentor, applied_at=T0 - timedelta(days=1),
                      trial_started_at=T0 + timedelta(seconds=20))
     assert post_checkin(login(world.mentor), mid, occurred_at="2026-03-02T09:00").status_code == 302
     with app.app_context():
-        from tracker.extensions import db
+        from tracker.core.extensions import db
         assert db.session.query(CheckIn).one().occurred_at == T0 + timedelta(seconds=20)
 
 

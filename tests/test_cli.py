@@ -5,8 +5,8 @@ from datetime import datetime, timezone
 import pytest
 from sqlalchemy import select
 
-from tracker.extensions import db
-from tracker.models import CheckIn, ExitSurvey, MentorProfile, Mentorship, User
+from tracker.core.extensions import db
+from tracker.data.models import CheckIn, ExitSurvey, MentorProfile, Mentorship, User
 
 
 def run(app, *args, input=None):
@@ -94,7 +94,7 @@ def test_seed_demo_is_reproducible_and_prints_logins(app):
 def test_seed_demo_is_believable(app):
     run(app, "seed-demo", "--mentorships", "1500", "--seed", "3", "--until", "2026-06-30")
     until = datetime(2026, 6, 30, tzinfo=timezone.utc)
-    from tracker import lifecycle
+    from tracker.domain import lifecycle
     with app.app_context():
         ms = db.session.scalars(select(Mentorship)).all()
         assert len(ms) == 1500
@@ -114,7 +114,7 @@ def test_seed_demo_is_believable(app):
         states = sorted(m.state(until).status for m in ms if m.mentee_id == demo.id)
         assert states == ["paid", "pending"]
         # the cancel flows behind the surveys, some saves with their pauses, and pulses
-        from tracker.models import CancelFlow, Pause, Pulse
+        from tracker.data.models import CancelFlow, Pause, Pulse
         surveys = db.session.query(ExitSurvey).count()
         assert db.session.query(CancelFlow).filter(CancelFlow.cancelled_at.is_not(None)).count() == surveys
         accepted = db.session.query(CancelFlow).filter(CancelFlow.offer_accepted_at.is_not(None)).count()

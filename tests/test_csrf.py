@@ -3,7 +3,7 @@ import re
 
 import pytest
 
-from tracker.models import ExitSurvey, Mentorship
+from tracker.data.models import ExitSurvey, Mentorship
 
 from .factories import PASSWORD, count, get
 

@@ -7,10 +7,10 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from tracker import services
-from tracker.csvfiles import guard, unguard
-from tracker.extensions import db
-from tracker.models import CheckIn, ExitSurvey, Mentorship, User
-from tracker.seed import seed_demo
+from tracker.core.extensions import db
+from tracker.data.models import CheckIn, ExitSurvey, Mentorship, User
+from tracker.reports.csvfiles import guard, unguard
+from tracker.services.seed import seed_demo
 
 from .conftest import empty_tables
 from .factories import count

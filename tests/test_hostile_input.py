@@ -9,8 +9,8 @@ from hypothesis import strategies as st
 from wtforms import BooleanField, SubmitField
 from wtforms.fields import HiddenField
 
-from tracker import forms
-from tracker.models import ExitSurvey, Mentorship
+from tracker.data.models import ExitSurvey, Mentorship
+from tracker.web import forms
 
 from .factories import count
 from .test_access import _state
@@ -144,8 +144,8 @@ def test_any_exit_survey_submission_is_all_or_nothing(app, world, login, stars, 
 def test_any_history_row_imports_whole_or_not_at_all(app, tmp_path_factory, cells):
     import csv
 
-    from tracker.history import HISTORY_COLUMNS, HistoryError, import_history
-    from tracker.models import User
+    from tracker.data.models import User
+    from tracker.services.history import HISTORY_COLUMNS, HistoryError, import_history
     path = tmp_path_factory.mktemp("h") / "h.csv"
     with open(path, "w", newline="", encoding="utf-8", errors="surrogatepass") as handle:
         writer = csv.writer(handle)

@@ -3,7 +3,7 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from tracker import lifecycle as lc
+from tracker.domain import lifecycle as lc
 
 START = datetime(2026, 3, 1, 10, 0, 0, tzinfo=timezone.utc)
 APPLIED = START - timedelta(days=2)

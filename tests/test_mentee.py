@@ -3,7 +3,7 @@ from datetime import timedelta
 
 import pytest
 
-from tracker.models import Mentorship
+from tracker.data.models import Mentorship
 
 from .conftest import T0
 from .factories import count, get, mentorship, user
@@ -30,7 +30,7 @@ def test_mentee_applies_with_a_goal(app, world, login):
     response = apply(client, world.mentor.id)
     assert response.status_code == 302
     with app.app_context():
-        from tracker.extensions import db
+        from tracker.core.extensions import db
         m = db.session.query(Mentorship).one()
         assert (m.mentee_id, m.mentor_id, m.goal_category, m.meeting_preference) == \
             (world.mentee.id, world.mentor.id, "change_careers", "video")

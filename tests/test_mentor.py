@@ -3,8 +3,8 @@ from datetime import timedelta
 
 import pytest
 
-from tracker import clock
-from tracker.models import MentorProfile, Mentorship, User
+from tracker.core import clock
+from tracker.data.models import MentorProfile, Mentorship, User
 
 from .conftest import T0
 from .factories import get

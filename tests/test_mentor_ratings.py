@@ -85,8 +85,8 @@ def test_feedback_is_anonymous_dated_by_month_and_only_about_the_mentor(rated, l
 
 def test_a_hidden_comment_leaves_the_mentor_page_but_not_the_data(app, rated, login):
     with app.app_context():
-        from tracker.extensions import db
-        from tracker.models import ExitSurvey
+        from tracker.core.extensions import db
+        from tracker.data.models import ExitSurvey
         survey_id = db.session.query(ExitSurvey.id).filter_by(feedback_mentor="Slow to reply").scalar()
     operator = login(rated.operator)
     assert operator.post(f"/ops/surveys/{survey_id}/hide", data={"reason": ""}).status_code == 302
@@ -129,7 +129,7 @@ def test_a_bad_window_is_named(rated, login):
 
 
 def test_better_than_share_by_hand():
-    from tracker.metrics import better_than_share
+    from tracker.reports.metrics import better_than_share
     table = [{"mentor": "a", "bayesian_mean": 4.0}, {"mentor": "b", "bayesian_mean": 3.0},
              {"mentor": "c", "bayesian_mean": 3.0}, {"mentor": "d", "bayesian_mean": 4.5}]
     assert better_than_share(table, "a") == pytest.approx(2 / 3)

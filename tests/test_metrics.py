@@ -5,8 +5,8 @@ import random
 
 import pytest
 
-from tracker import metrics
-from tracker.metrics import DAY, kaplan_meier, wilson
+from tracker.reports import metrics
+from tracker.reports.metrics import DAY, kaplan_meier, wilson
 
 # --- Wilson ------------------------------------------------------------------------------------
 

@@ -6,10 +6,11 @@ from datetime import datetime, timedelta, timezone
 import pytest
 from sqlalchemy import select
 
-from tracker import lifecycle, services
-from tracker.extensions import db
-from tracker.models import ExitSurvey, Mentorship, User
-from tracker.seed import seed_demo
+from tracker import services
+from tracker.core.extensions import db
+from tracker.data.models import ExitSurvey, Mentorship, User
+from tracker.domain import lifecycle
+from tracker.services.seed import seed_demo
 
 UNTIL = datetime(2026, 6, 30, tzinfo=timezone.utc)
 AS_OF = UNTIL - timedelta(days=20, hours=3)

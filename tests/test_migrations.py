@@ -4,7 +4,7 @@ from alembic.migration import MigrationContext
 from flask_migrate import downgrade, upgrade
 from sqlalchemy import inspect
 
-from tracker.extensions import db
+from tracker.core.extensions import db
 
 
 def test_migrations_match_the_models(app):

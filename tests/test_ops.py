@@ -3,7 +3,7 @@ from datetime import timedelta
 
 import pytest
 
-from tracker.models import MentorProfile, User
+from tracker.data.models import MentorProfile, User
 
 from .conftest import T0
 from .factories import count, mentorship, user
@@ -48,8 +48,8 @@ def test_overview_counts_mentorships_by_state_as_of_now(app, world, login):
     paused = mentorship(app, user(app, "mentee", "pia@example.com"), n, applied_at=T0 - 50 * day,
                         trial_started_at=T0 - 49 * day)
     with app.app_context():
-        from tracker.extensions import db
-        from tracker.models import Pause
+        from tracker.core.extensions import db
+        from tracker.data.models import Pause
         db.session.add(Pause(mentorship_id=paused, starts_at=T0 - day, ends_at=T0 + day))   # paused
         db.session.commit()
     page = login(world.operator).get("/ops/mentorships").get_data(as_text=True)

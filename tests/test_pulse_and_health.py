@@ -4,9 +4,10 @@ from datetime import timedelta
 
 import pytest
 
-from tracker import clock, health, lifecycle
-from tracker.health import PulseAnswer
-from tracker.models import Pulse, RiskReview
+from tracker.core import clock
+from tracker.data.models import Pulse, RiskReview
+from tracker.domain import health, lifecycle
+from tracker.domain.health import PulseAnswer
 
 from .conftest import T0
 from .factories import count, mentorship
@@ -55,7 +56,7 @@ def test_the_mentee_answers_the_pulse_and_the_page_draws_the_line(app, world, lo
     clock.freeze(T0 + 54 * DAY)
     client.post(f"/mentorships/{mid}/pulse", data={"period": "2", "progress": "70", "usefulness": "5"})
     with app.app_context():
-        from tracker.extensions import db
+        from tracker.core.extensions import db
         rows = [(p.period, p.progress, p.usefulness) for p in db.session.query(Pulse).order_by(Pulse.period)]
     assert rows == [(0, 35, 4), (1, None, None), (2, 70, 5)]
     page = login(world.mentor).get(f"/mentorships/{mid}").get_data(as_text=True)

@@ -11,9 +11,9 @@ import re
 import pytest
 from sqlalchemy import event, select
 
-from tracker.extensions import db
-from tracker.models import Mentorship, User
-from tracker.seed import DEMO_PASSWORD, seed_demo
+from tracker.core.extensions import db
+from tracker.data.models import Mentorship, User
+from tracker.services.seed import DEMO_PASSWORD, seed_demo
 
 from .conftest import T0
 

@@ -5,11 +5,11 @@ from datetime import timedelta
 import numpy as np
 import pytest
 
-from tracker import metrics, queries
-from tracker.extensions import db
-from tracker.metrics import wilson
-from tracker.models import CancelFlow, Pulse
-from tracker.queries import Scope
+from tracker.core.extensions import db
+from tracker.data.models import CancelFlow, Pulse
+from tracker.reports import metrics, queries
+from tracker.reports.metrics import wilson
+from tracker.reports.queries import Scope
 
 from .conftest import T0
 from .factories import mentorship, user

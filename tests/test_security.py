@@ -6,8 +6,8 @@ from datetime import timedelta
 
 import pytest
 
-from tracker import clock, config
-from tracker.models import ExitSurvey, Mentorship
+from tracker.core import clock, config
+from tracker.data.models import ExitSurvey, Mentorship
 
 from .conftest import T0
 from .factories import PASSWORD, count, get
@@ -156,7 +156,7 @@ def test_with_redis_the_counts_live_in_redis(make_app, world):
         fail(first.test_client(), email, address=f"10.{uuid.uuid4().int % 250}.0.1")
     blocked = second.test_client().post("/login", data={"email": email, "password": "x-x-x-x-x"})
     assert blocked.status_code == 429
-    from tracker.models import LoginFailure
+    from tracker.data.models import LoginFailure
     assert count(first, LoginFailure) == 0  # nothing went to the database
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tracker.models import LoginFailure
+from tracker.data.models import LoginFailure
 
 from .factories import PASSWORD, count
 from .servers import gunicorn, skip_unless_postgresql

@@ -22,7 +22,7 @@ from datetime import timedelta
 
 import pytest
 
-from tracker.models import CheckIn, ExitSurvey, Mentorship
+from tracker.data.models import CheckIn, ExitSurvey, Mentorship
 
 from .factories import PASSWORD, count, get, mentorship, user
 from .servers import gunicorn, skip_unless_postgresql, wait_healthy
@@ -133,7 +133,7 @@ def test_a_mixed_write_load_loses_no_acknowledged_write(app, world, database_url
     assert len(acknowledged["checkins"]) == 30 and len(acknowledged["cancelled"]) == 6
     assert len(acknowledged["applied"]) == 6
     with app.app_context():
-        from tracker.extensions import db
+        from tracker.core.extensions import db
         notes = {c.note for c in db.session.query(CheckIn)}
         assert set(acknowledged["checkins"]) <= notes
         for mid in acknowledged["cancelled"]:

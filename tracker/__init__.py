@@ -7,9 +7,9 @@ from flask import Flask, abort, jsonify, render_template, request
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import BadRequest
 
-from . import config as config_module
-from . import security_log
-from .extensions import csrf, db, login, migrate
+from tracker.core import config as config_module
+from tracker.core.extensions import csrf, db, login, migrate
+from tracker.security import log as security_log
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -33,14 +33,14 @@ def create_app(config: dict | None = None) -> Flask:
     register_errorhandlers(app)
     register_template_helpers(app)
 
-    from .cli import register_cli
+    from tracker.cli.commands import register_cli
     register_cli(app)
     return app
 
 
 def register_extensions(app: Flask) -> None:
-    from .database import configure_engine
-    from .models import User
+    from tracker.data.database import configure_engine
+    from tracker.data.models import User
 
     db.init_app(app)
     with app.app_context():
@@ -82,7 +82,7 @@ CONTENT_SECURITY_POLICY = {
 
 def register_security_headers(app: Flask) -> None:
     """CSP, nosniff, referrer policy, frame denial on every response; HTTPS and HSTS in production."""
-    from .extensions import talisman
+    from tracker.core.extensions import talisman
 
     production = app.config["TRACKER_ENV"] == "production"
     talisman.init_app(
@@ -94,7 +94,7 @@ def register_security_headers(app: Flask) -> None:
 
 
 def register_blueprints(app: Flask) -> None:
-    from . import api, assets, auth, mentee, mentor, mentorship, ops
+    from tracker.web import api, assets, auth, mentee, mentor, mentorship, ops
     for module in (auth, mentee, mentor, mentorship, ops, api, assets):
         app.register_blueprint(module.bp)
 
@@ -147,7 +147,10 @@ def register_errorhandlers(app: Flask) -> None:
 
 
 def register_template_helpers(app: Flask) -> None:
-    from . import clock, health, lifecycle, metrics, presenters
+    from tracker.core import clock
+    from tracker.domain import health, lifecycle
+    from tracker.reports import metrics
+    from tracker.web import presenters
 
     app.jinja_env.globals.update(
         GOAL_CATEGORIES=lifecycle.GOAL_CATEGORIES, CHURN_REASONS=lifecycle.CHURN_REASONS,

@@ -1,15 +1,14 @@
 """lifecycle schema: users, mentor profiles, mentorships, check-ins, exit surveys
 
-Every timestamp is a BIGINT of whole seconds since 1970-01-01 UTC (tracker.models.UTCDateTime).
+Every timestamp is a BIGINT of whole seconds since 1970-01-01 UTC (tracker.data.models.UTCDateTime).
 
 Revision ID: 0001
 Revises: 
 Create Date: 2026-11-23 09:21:53.855160
 
 """
-from alembic import op
 import sqlalchemy as sa
-
+from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = '0001'

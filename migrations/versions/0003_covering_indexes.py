@@ -6,8 +6,6 @@ Create Date: 2026-11-23 09:54:40.423214
 
 """
 from alembic import op
-import sqlalchemy as sa
-
 
 # revision identifiers, used by Alembic.
 revision = '0003'

@@ -12,8 +12,8 @@ from datetime import date, datetime, time, timedelta, timezone
 
 from werkzeug.datastructures import MultiDict
 
-from .lifecycle import GOAL_CATEGORIES
-from .queries import Scope
+from tracker.domain.lifecycle import GOAL_CATEGORIES
+from tracker.reports.queries import Scope
 
 PARAMETERS = ("from", "to", "as_of", "goal_category", "mentor")
 DEFAULT_WINDOW_DAYS = 90

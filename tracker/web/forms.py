@@ -21,7 +21,7 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Email, EqualTo, InputRequired, Length, Optional, ValidationError
 from wtforms.widgets import HiddenInput, NumberInput
 
-from .lifecycle import (
+from tracker.domain.lifecycle import (
     CHECKIN_MODES,
     CHURN_REASONS,
     FIXED_OFFERS,

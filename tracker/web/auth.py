@@ -4,10 +4,13 @@ from __future__ import annotations
 from flask import Blueprint, flash, redirect, render_template, request, session, url_for
 from flask_login import current_user, login_required, login_user, logout_user
 
-from . import clock, security_log, services, throttle
-from .access import home_endpoint, safe_next_url
-from .forms import LoginForm, SignupForm
-from .views import form_page, show_service_error
+from tracker import services
+from tracker.core import clock
+from tracker.security import log as security_log
+from tracker.security import throttle
+from tracker.web.access import home_endpoint, safe_next_url
+from tracker.web.forms import LoginForm, SignupForm
+from tracker.web.pages import form_page, show_service_error
 
 bp = Blueprint("auth", __name__)
 

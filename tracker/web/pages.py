@@ -4,7 +4,7 @@ from __future__ import annotations
 from flask import flash, render_template
 from flask_wtf import FlaskForm
 
-from .services import ServiceError
+from tracker.services import ServiceError
 
 
 def show_service_error(error: ServiceError, form: FlaskForm | None = None) -> None:

@@ -8,8 +8,11 @@ from flask_login import current_user
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
-from . import clock, metrics, queries, scope, security_log, services
-from .extensions import csrf, db
+from tracker import services
+from tracker.core import clock
+from tracker.core.extensions import csrf, db
+from tracker.reports import metrics, queries, scope
+from tracker.security import log as security_log
 
 bp = Blueprint("api", __name__)
 csrf.exempt(bp)  # read-only, and bearer-token clients have no CSRF token

@@ -7,9 +7,10 @@ from datetime import date, datetime, timezone
 import click
 from flask import Flask
 
-from . import clock, services
-from .forms import PASSWORD_MAX, PASSWORD_MIN
-from .models import ROLES
+from tracker import services
+from tracker.core import clock
+from tracker.data.models import ROLES
+from tracker.web.forms import PASSWORD_MAX, PASSWORD_MIN
 
 
 def _read_password(from_stdin: bool) -> str:
@@ -71,8 +72,8 @@ def register_cli(app: Flask) -> None:
     @click.option("--dry-run", is_flag=True, help="Check the files and report; write nothing.")
     def import_history(history_file: str, checkins_file: str | None, dry_run: bool):
         """Import mentorship history from CSV, all or nothing (format: shared/INTERFACES.md)."""
-        from .history import HistoryError
-        from .history import import_history as run
+        from tracker.services.history import HistoryError
+        from tracker.services.history import import_history as run
 
         progress = lambda message: click.echo(message, err=True)  # noqa: E731
         try:
@@ -91,7 +92,7 @@ def register_cli(app: Flask) -> None:
     @click.option("--checkins", "checkins_file", type=click.Path(dir_okay=False, writable=True), default=None)
     def export_history(history_file: str, checkins_file: str | None):
         """Export every mentorship (and its check-ins) in the history CSV format."""
-        from .history import export_history as run
+        from tracker.services.history import export_history as run
 
         summary = run(history_file, checkins_file)
         click.echo(f"exported {summary.mentorships} mentorships, {summary.surveys} exit surveys, "
@@ -106,8 +107,8 @@ def register_cli(app: Flask) -> None:
     @click.option("--if-empty", is_flag=True, help="Do nothing (and succeed) when data already exists.")
     def seed_demo(count: int, seed: int, until: datetime | None, if_empty: bool):
         """Fill an empty database with a reproducible demo marketplace (18 months of history)."""
-        from .seed import DEMO_PASSWORD, SeedError
-        from .seed import seed_demo as run
+        from tracker.services.seed import DEMO_PASSWORD, SeedError
+        from tracker.services.seed import seed_demo as run
 
         end_day: date = until.date() if until else clock.now().date()
         try:

@@ -15,18 +15,8 @@ from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import aliased, joinedload
 from sqlalchemy.sql.expression import FunctionElement
 
-from .extensions import db
-from .health import (
-    CADENCE_DAYS,
-    CADENCE_MIN_CHECKINS,
-    LOW_USEFULNESS,
-    NO_CHECKIN_DAYS,
-    TRIAL_SILENT_DAYS,
-    PulseAnswer,
-)
-from .lifecycle import FLOW_ABANDONED_AFTER, PAID_MONTH, SAVE_LASTS, TRIAL_LENGTH
-from .metrics import DAY, Counts, Ending, MonthOne
-from .models import (
+from tracker.core.extensions import db
+from tracker.data.models import (
     CancelFlow,
     CheckIn,
     ExitSurvey,
@@ -38,6 +28,16 @@ from .models import (
     RiskReview,
     User,
 )
+from tracker.domain.health import (
+    CADENCE_DAYS,
+    CADENCE_MIN_CHECKINS,
+    LOW_USEFULNESS,
+    NO_CHECKIN_DAYS,
+    TRIAL_SILENT_DAYS,
+    PulseAnswer,
+)
+from tracker.domain.lifecycle import FLOW_ABANDONED_AFTER, PAID_MONTH, SAVE_LASTS, TRIAL_LENGTH
+from tracker.reports.metrics import DAY, Counts, Ending, MonthOne
 
 
 def mentor_directory() -> list[User]:

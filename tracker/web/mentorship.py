@@ -4,10 +4,14 @@ from __future__ import annotations
 from flask import Blueprint, abort, flash, redirect, render_template, url_for
 from flask_login import current_user
 
-from . import charts, clock, lifecycle, presenters, queries, services
-from .access import role_required, visible_mentorship_or_404
-from .forms import CheckInForm, PulseForm
-from .views import show_service_error
+from tracker import services
+from tracker.core import clock
+from tracker.domain import lifecycle
+from tracker.reports import charts, queries
+from tracker.web import presenters
+from tracker.web.access import role_required, visible_mentorship_or_404
+from tracker.web.forms import CheckInForm, PulseForm
+from tracker.web.pages import show_service_error
 
 bp = Blueprint("mentorship", __name__, url_prefix="/mentorships")
 

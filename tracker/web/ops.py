@@ -12,11 +12,14 @@ import io
 from flask import Blueprint, Response, abort, flash, redirect, render_template, request, stream_with_context, url_for
 from flask_login import current_user
 
-from . import charts, clock, health, lifecycle, metrics, queries, scope, services
-from .access import role_required, safe_next_url
-from .csvfiles import guard
-from .forms import CreateUserForm, HandleRiskForm, HideFeedbackForm, OfferSettingsForm
-from .views import form_page, show_service_error
+from tracker import services
+from tracker.core import clock
+from tracker.domain import health, lifecycle
+from tracker.reports import charts, metrics, queries, scope
+from tracker.reports.csvfiles import guard
+from tracker.web.access import role_required, safe_next_url
+from tracker.web.forms import CreateUserForm, HandleRiskForm, HideFeedbackForm, OfferSettingsForm
+from tracker.web.pages import form_page, show_service_error
 
 bp = Blueprint("ops", __name__, url_prefix="/ops")
 FEEDBACK_PAGE_SIZE = 50

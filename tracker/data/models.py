@@ -19,9 +19,9 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from . import clock
-from .extensions import db
-from .lifecycle import (
+from tracker.core import clock
+from tracker.core.extensions import db
+from tracker.domain.lifecycle import (
     CHECKIN_MODES,
     CHURN_REASONS,
     END_REASONS,

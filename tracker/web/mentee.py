@@ -5,10 +5,13 @@ from __future__ import annotations
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
-from . import clock, presenters, queries, services
-from .access import role_required, visible_mentorship_or_404
-from .forms import AcceptOfferForm, ApplicationForm, CancelReasonForm, ExitSurveyForm
-from .views import form_page, show_service_error
+from tracker import services
+from tracker.core import clock
+from tracker.reports import queries
+from tracker.web import presenters
+from tracker.web.access import role_required, visible_mentorship_or_404
+from tracker.web.forms import AcceptOfferForm, ApplicationForm, CancelReasonForm, ExitSurveyForm
+from tracker.web.pages import form_page, show_service_error
 
 bp = Blueprint("mentee", __name__)
 

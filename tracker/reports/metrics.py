@@ -11,8 +11,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import NamedTuple
 
-from .health import CADENCE_DAYS, CADENCE_MIN_CHECKINS
-from .lifecycle import CHURN_REASONS, GOAL_CATEGORIES, MEETING_PREFERENCES, STAGES
+from tracker.domain.health import CADENCE_DAYS, CADENCE_MIN_CHECKINS
+from tracker.domain.lifecycle import CHURN_REASONS, GOAL_CATEGORIES, MEETING_PREFERENCES, STAGES
 
 Z95 = 1.959963984540054
 BAYES_C = 5  # prior weight, in surveys, of the platform's mean stars

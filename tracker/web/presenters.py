@@ -5,7 +5,7 @@ from datetime import datetime, timedelta
 
 from markupsafe import Markup
 
-from .lifecycle import State
+from tracker.domain.lifecycle import State
 
 
 def day(moment: datetime | None) -> str:

@@ -9,10 +9,13 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from flask_login import current_user
 from werkzeug.datastructures import MultiDict
 
-from . import charts, clock, health, metrics, queries, scope, services
-from .access import role_required
-from .forms import MentorProfileForm
-from .views import form_page, show_service_error
+from tracker import services
+from tracker.core import clock
+from tracker.domain import health
+from tracker.reports import charts, metrics, queries, scope
+from tracker.web.access import role_required
+from tracker.web.forms import MentorProfileForm
+from tracker.web.pages import form_page, show_service_error
 
 bp = Blueprint("mentor", __name__, url_prefix="/mentor")
 

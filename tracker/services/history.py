@@ -18,11 +18,11 @@ from email_validator import EmailNotValidError, validate_email
 from sqlalchemy import insert, select
 from sqlalchemy.orm import aliased
 
-from . import lifecycle
-from .csvfiles import guard, unguard
-from .database import begin_write
-from .extensions import db
-from .models import CheckIn, ExitSurvey, MentorProfile, Mentorship, User
+from tracker.core.extensions import db
+from tracker.data.database import begin_write
+from tracker.data.models import CheckIn, ExitSurvey, MentorProfile, Mentorship, User
+from tracker.domain import lifecycle
+from tracker.reports.csvfiles import guard, unguard
 
 HISTORY_COLUMNS = ["ref", "mentee_email", "mentor_email", "goal_category", "goal_text", "applied_at",
                    "trial_started_at", "ended_at", "stars", "goal_reached", "churn_reason",

@@ -16,10 +16,9 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from . import lifecycle
-from .database import begin_write, write_queue
-from .extensions import db
-from .models import (
+from tracker.core.extensions import db
+from tracker.data.database import begin_write, write_queue
+from tracker.data.models import (
     ROLES,
     ApiToken,
     CancelFlow,
@@ -33,7 +32,8 @@ from .models import (
     RiskReview,
     User,
 )
-from .queries import offer_settings, switch_suggestions
+from tracker.domain import lifecycle
+from tracker.reports.queries import offer_settings, switch_suggestions
 
 
 class ServiceError(Exception):

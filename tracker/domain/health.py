@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from .lifecycle import State
+from tracker.domain.lifecycle import State
 
 NO_CHECKIN_DAYS = 14
 TRIAL_SILENT_DAYS = 3

@@ -7,8 +7,8 @@ from urllib.parse import urlsplit
 from flask import abort
 from flask_login import current_user, login_required
 
-from .extensions import db
-from .models import Mentorship
+from tracker.core.extensions import db
+from tracker.data.models import Mentorship
 
 
 def role_required(*roles: str):

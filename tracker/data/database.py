@@ -17,7 +17,7 @@ from contextlib import contextmanager
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 
-from .extensions import db
+from tracker.core.extensions import db
 
 BEGIN_IMMEDIATE = "tracker_begin_immediate"
 

@@ -13,9 +13,9 @@ from datetime import datetime, timedelta
 from flask import current_app
 from sqlalchemy import delete, func, select
 
-from .database import begin_write
-from .extensions import db
-from .models import LoginFailure
+from tracker.core.extensions import db
+from tracker.data.database import begin_write
+from tracker.data.models import LoginFailure
 
 WINDOW = timedelta(minutes=15)
 LIMITS = {"account": 5, "address": 20}  # failures per WINDOW

@@ -15,8 +15,9 @@ from datetime import datetime, timedelta
 from sqlalchemy import func, select, text
 from werkzeug.security import generate_password_hash
 
-from .extensions import db
-from .lifecycle import (
+from tracker.core.extensions import db
+from tracker.data.models import CancelFlow, CheckIn, ExitSurvey, MentorProfile, Mentorship, Pause, Pulse, User
+from tracker.domain.lifecycle import (
     CHURN_REASONS,
     DEFAULT_OFFERS,
     GOAL_CATEGORIES,
@@ -27,7 +28,6 @@ from .lifecycle import (
     offer_for,
     periods_until,
 )
-from .models import CancelFlow, CheckIn, ExitSurvey, MentorProfile, Mentorship, Pause, Pulse, User
 
 DEMO_PASSWORD = "demo-password"
 HISTORY = timedelta(days=540)
