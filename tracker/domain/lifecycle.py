@@ -34,6 +34,8 @@ CHURN_REASONS = {
     "other": "Something else",
 }
 STAGES = ("trial", "month_1", "months_2_3", "later")
+# A check-in lasts from 1 to 600 minutes (forms, services, the history import and the table's check).
+CHECKIN_MINUTES_MIN, CHECKIN_MINUTES_MAX = 1, 600
 END_REASONS = ("declined", "withdrawn", "cancelled")
 
 # --- the cancel flow's save offers (docs/RETENTION.md) ---
@@ -135,6 +137,21 @@ class State:
     @property
     def is_running(self) -> bool:
         return self.status in ("trial", "paid")
+
+    @property
+    def can_decide(self) -> bool:
+        """The mentor may accept or decline: the application is still pending."""
+        return self.status == "pending"
+
+    @property
+    def can_withdraw(self) -> bool:
+        """The mentee may withdraw: the application is still pending."""
+        return self.status == "pending"
+
+    @property
+    def can_resume(self) -> bool:
+        """The mentee may end a pause early."""
+        return self.status == "paused"
 
 
 def pause_covering(pauses, at: datetime) -> tuple[datetime, datetime] | None:
