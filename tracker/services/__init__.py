@@ -1,23 +1,20 @@
 """What users do: validate, change, commit once, or raise a domain error and change nothing.
 
 Every function takes the moment `at` from the caller (clock.now() in views), and owns its
-transaction: it begins it (database.begin_write), commits it, or rolls it back on error.
+transaction: each write is one `database.unit_of_work()`, committed whole or rolled back on error.
 """
 from __future__ import annotations
 
 import hashlib
 import secrets
-import time
-from contextlib import contextmanager
 from datetime import datetime
 
-from flask import current_app
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from tracker.core.extensions import db
-from tracker.data.database import begin_write, write_queue
+from tracker.data.database import unit_of_work
 from tracker.data.models import (
     ROLES,
     ApiToken,
@@ -57,28 +54,6 @@ class Invalid(ServiceError):
     """A value is not acceptable."""
 
 
-@contextmanager
-def _write():
-    with write_queue():
-        begin_write()
-        try:
-            yield
-            db.session.flush()
-            _fault_pause()
-            db.session.commit()
-        except BaseException:
-            db.session.rollback()
-            raise
-
-
-def _fault_pause() -> None:
-    """Fault-injection hook for the crash tests (tests/test_under_gunicorn.py): hold the finished,
-    uncommitted transaction open so a test can kill the worker mid-request. Never on in production."""
-    pause = current_app.config.get("FAULT_PAUSE_BEFORE_COMMIT")
-    if pause:
-        time.sleep(pause)
-
-
 def normalise_email(email: str) -> str:
     return email.strip().lower()
 
@@ -92,7 +67,7 @@ def create_user(email: str, role: str, name: str, password: str | None, at: date
     if role not in ROLES:
         raise Invalid(f"role must be one of {', '.join(ROLES)}", field="role")
     email = normalise_email(email)
-    with _write():
+    with unit_of_work():
         if db.session.scalar(select(User.id).where(User.email == email)) is not None:
             raise Conflict("An account with this email already exists.", field="email")
         user = User(email=email, role=role, name=name.strip() or email.split("@")[0],
@@ -109,7 +84,7 @@ def create_user(email: str, role: str, name: str, password: str | None, at: date
 
 
 def set_password(email: str, password: str) -> User:
-    with _write():
+    with unit_of_work():
         user = db.session.scalar(select(User).where(User.email == normalise_email(email)))
         if user is None:
             raise NotFound(f"no user with email {email}", field="email")
@@ -129,7 +104,7 @@ def authenticate(email: str, password: str) -> User | None:
 
 def end_all_sessions(user_id: int) -> None:
     """Logout: every cookie issued to this user so far stops working."""
-    with _write():
+    with unit_of_work():
         user = db.session.get(User, user_id)
         if user is not None:
             user.session_version += 1
@@ -139,7 +114,7 @@ def end_all_sessions(user_id: int) -> None:
 
 def update_mentor_profile(mentor_id: int, name: str, headline: str, expertise: str, bio: str,
                           accepting_applications: bool) -> None:
-    with _write():
+    with unit_of_work():
         mentor = db.session.get(User, mentor_id)
         if mentor is None or mentor.role != "mentor":
             raise NotFound("No such mentor.")
@@ -164,7 +139,7 @@ def apply(mentee_id: int, mentor_id: int, goal_category: str, goal_text: str,
         raise Invalid("Choose one of the goal categories.", field="goal_category")
     if meeting_preference not in lifecycle.MEETING_PREFERENCES:
         raise Invalid("Choose how you would like to meet.", field="meeting_preference")
-    with _write():
+    with unit_of_work():
         mentor = db.session.get(User, mentor_id)
         if mentor is None or mentor.role != "mentor":
             raise NotFound("No such mentor.")
@@ -187,7 +162,7 @@ def apply(mentee_id: int, mentor_id: int, goal_category: str, goal_text: str,
 
 
 def withdraw(mentee_id: int, mentorship_id: int, at: datetime) -> Mentorship:
-    with _write():
+    with unit_of_work():
         m = _locked_mentorship(mentorship_id)
         if m is None or m.mentee_id != mentee_id:
             raise NotFound("No such application.")
@@ -198,7 +173,7 @@ def withdraw(mentee_id: int, mentorship_id: int, at: datetime) -> Mentorship:
 
 
 def _decide(mentor_id: int, mentorship_id: int, at: datetime, accept: bool) -> Mentorship:
-    with _write():
+    with unit_of_work():
         m = _locked_mentorship(mentorship_id)
         if m is None or m.mentor_id != mentor_id:
             raise NotFound("No such application.")
@@ -228,7 +203,7 @@ def log_checkin(user_id: int, mentorship_id: int, occurred_at: datetime, mode: s
         raise Invalid("Choose how you met.", field="mode")
     if not 1 <= minutes <= 600:
         raise Invalid("Minutes must be between 1 and 600.", field="minutes")
-    with _write():
+    with unit_of_work():
         m = db.session.get(Mentorship, mentorship_id)
         if m is None or user_id not in (m.mentee_id, m.mentor_id):
             raise NotFound("No such mentorship.")
@@ -281,7 +256,7 @@ def cancel_with_survey(mentee_id: int, mentorship_id: int, stars: int, goal_reac
         raise Invalid("Say whether you reached your goal.", field="goal_reached")
     if churn_reason not in lifecycle.CHURN_REASONS:
         raise Invalid("Choose the main reason you are leaving.", field="churn_reason")
-    with _write():
+    with unit_of_work():
         m = _locked_mentorship(mentorship_id)
         if m is None or m.mentee_id != mentee_id:
             raise NotFound("No such mentorship.")
@@ -347,7 +322,7 @@ def start_cancel_flow(mentee_id: int, mentorship_id: int, reason: str, at: datet
     """Record that the mentee set out to cancel for `reason`, and which offer they are shown."""
     if reason not in lifecycle.CHURN_REASONS:
         raise Invalid("Choose the main reason you are leaving.", field="churn_reason")
-    with _write():
+    with unit_of_work():
         m = _owned_mentorship(mentee_id, mentorship_id, at)
         offer = lifecycle.offer_for(reason, offer_settings(), m.state(at).status)
         if offer == "switch_mentor" and not switch_suggestions(m):
@@ -363,7 +338,7 @@ def start_cancel_flow(mentee_id: int, mentorship_id: int, reason: str, at: datet
 def accept_offer(mentee_id: int, mentorship_id: int, flow_id: int, at: datetime,
                  months: int | None = None, mentor_id: int | None = None) -> CancelFlow:
     """Take the flow's offer: pause for `months`, switch to `mentor_id`, or keep the plan."""
-    with _write():
+    with unit_of_work():
         m = _owned_mentorship(mentee_id, mentorship_id, at)
         flow = _flow_of(m, flow_id, at)
         if flow.offer == "none":
@@ -392,7 +367,7 @@ def accept_offer(mentee_id: int, mentorship_id: int, flow_id: int, at: datetime,
 
 
 def decline_offer(mentee_id: int, mentorship_id: int, flow_id: int, at: datetime) -> CancelFlow:
-    with _write():
+    with unit_of_work():
         m = _owned_mentorship(mentee_id, mentorship_id, at)
         flow = _flow_of(m, flow_id, at)
         if flow.offer != "none" and flow.offer_declined_at is None:
@@ -402,7 +377,7 @@ def decline_offer(mentee_id: int, mentorship_id: int, flow_id: int, at: datetime
 
 def resume(mentee_id: int, mentorship_id: int, at: datetime) -> Mentorship:
     """End the current pause now, before it would have ended by itself."""
-    with _write():
+    with unit_of_work():
         m = _locked_mentorship(mentorship_id)
         if m is None or m.mentee_id != mentee_id:
             raise NotFound("No such mentorship.")
@@ -425,7 +400,7 @@ def answer_pulse(mentee_id: int, mentorship_id: int, period: int, progress: int 
         raise Invalid("Progress is a percentage from 0 to 100.", field="progress")
     if usefulness is not None and not 1 <= usefulness <= 5:
         raise Invalid("Choose from 1 to 5.", field="usefulness")
-    with _write():
+    with unit_of_work():
         m = db.session.get(Mentorship, mentorship_id)
         if m is None or m.mentee_id != mentee_id:
             raise NotFound("No such mentorship.")
@@ -452,7 +427,7 @@ def set_offers(operator_id: int, offers: dict[str, str], at: datetime) -> None:
             raise Invalid(f"The offer for {reason!r} cannot be chosen.", field=reason)
         if offer not in lifecycle.OFFERS:
             raise Invalid("Choose one of the offers.", field=reason)
-    with _write():
+    with unit_of_work():
         for reason, offer in offers.items():
             setting = db.session.get(OfferSetting, reason) or OfferSetting(reason=reason)
             setting.offer, setting.updated_at, setting.updated_by_id = offer, at, operator_id
@@ -460,7 +435,7 @@ def set_offers(operator_id: int, offers: dict[str, str], at: datetime) -> None:
 
 
 def mark_risk_handled(operator_id: int, mentorship_id: int, note: str, at: datetime) -> RiskReview:
-    with _write():
+    with unit_of_work():
         if db.session.get(Mentorship, mentorship_id) is None:
             raise NotFound("No such mentorship.")
         review = RiskReview(mentorship_id=mentorship_id, handled_at=at, handled_by_id=operator_id,
@@ -479,7 +454,7 @@ def hash_token(token: str) -> str:
 def create_api_token(email: str, at: datetime) -> str:
     """A new bearer token for an operator; returns the token, stores only its hash."""
     token = secrets.token_urlsafe(32)
-    with _write():
+    with unit_of_work():
         user = db.session.scalar(select(User).where(User.email == normalise_email(email)))
         if user is None:
             raise NotFound(f"no user with email {email}", field="email")
@@ -509,7 +484,7 @@ def show_mentor_feedback(survey_id: int) -> ExitSurvey:
 
 
 def _moderate(survey_id: int, reason: str | None, at: datetime | None, operator_id: int | None) -> ExitSurvey:
-    with _write():
+    with unit_of_work():
         survey = db.session.get(ExitSurvey, survey_id)
         if survey is None:
             raise NotFound("No such survey.")
