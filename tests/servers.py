@@ -20,14 +20,15 @@ def _free_port() -> int:
 
 
 @contextmanager
-def gunicorn(database_url: str, tmp_path, workers: int = 4, **env_extra):
+def gunicorn(database_url: str, tmp_path, workers: int = 4, wsgi_app: str = "wsgi:app", **env_extra):
+    """`wsgi_app` is what gunicorn serves: the real `wsgi:app`, or a test module that wraps it."""
     port = _free_port()
     env = dict(os.environ, DATABASE_URL=database_url, SECRET_KEY="s" * 40, **env_extra)
     log_path = tmp_path / f"gunicorn-{port}.log"
     with open(log_path, "w") as log:
         process = subprocess.Popen(
             [sys.executable, "-m", "gunicorn", "--workers", str(workers), "--bind", f"127.0.0.1:{port}",
-             "--timeout", "30", "--graceful-timeout", "5", "wsgi:app"],
+             "--timeout", "30", "--graceful-timeout", "5", wsgi_app],
             cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
     base = f"http://127.0.0.1:{port}"
     try:

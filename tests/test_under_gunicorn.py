@@ -158,7 +158,8 @@ def _children(pid: int) -> list[int]:
 
 def test_a_worker_killed_mid_cancel_leaves_nothing_half_done(app, world, database_url, tmp_path):
     mid = world.in_trial()
-    with gunicorn(database_url, tmp_path, workers=1, TRACKER_FAULT_PAUSE_BEFORE_COMMIT="4") as (base, master, _):
+    with gunicorn(database_url, tmp_path, workers=1, wsgi_app="tests.fault_wsgi:app",
+                  TEST_PAUSE_BEFORE_COMMIT="4") as (base, master, _):
         browser = Browser(base).login(world.mentee.email)
         token = browser.token(f"/mentorships/{mid}/cancel")
         result: list = []

@@ -72,8 +72,8 @@ def register_cli(app: Flask) -> None:
     @click.option("--dry-run", is_flag=True, help="Check the files and report; write nothing.")
     def import_history(history_file: str, checkins_file: str | None, dry_run: bool):
         """Import mentorship history from CSV, all or nothing (format: shared/INTERFACES.md)."""
-        from tracker.services.history import HistoryError
-        from tracker.services.history import import_history as run
+        from tracker.services.history_import import HistoryError
+        from tracker.services.history_import import import_history as run
 
         progress = lambda message: click.echo(message, err=True)  # noqa: E731
         try:
@@ -92,7 +92,7 @@ def register_cli(app: Flask) -> None:
     @click.option("--checkins", "checkins_file", type=click.Path(dir_okay=False, writable=True), default=None)
     def export_history(history_file: str, checkins_file: str | None):
         """Export every mentorship (and its check-ins) in the history CSV format."""
-        from tracker.services.history import export_history as run
+        from tracker.reports.history_export import export_history as run
 
         summary = run(history_file, checkins_file)
         click.echo(f"exported {summary.mentorships} mentorships, {summary.surveys} exit surveys, "

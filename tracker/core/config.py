@@ -57,6 +57,4 @@ def from_environment(instance_path: str, environ: Mapping[str, str] | None = Non
         "TRUSTED_PROXIES": int(env.get("TRUSTED_PROXIES", "0")),
         # Redis for state shared between processes (login-failure counters); None: the database.
         "REDIS_URL": env.get("REDIS_URL") or None,
-        # Test-only fault injection (seconds to hold a write open before COMMIT); ignored in production.
-        "FAULT_PAUSE_BEFORE_COMMIT": 0.0 if production else float(env.get("TRACKER_FAULT_PAUSE_BEFORE_COMMIT", "0")),
     }

@@ -6,6 +6,9 @@ upgrades to a write later either loses updates or fails with "database is locked
 connection returned to the pool still inside a transaction is rolled back, so a failed COMMIT
 cannot leak its rows into the next request. Writers wait their turn in `write_queue`, so the
 busy timeout is a safety net rather than the way writers take turns.
+
+Every writer (services, the history import, the login throttle) writes through `unit_of_work`;
+only the demo seeder has its own bulk path (see tracker/services/seed.py).
 """
 from __future__ import annotations
 
@@ -49,8 +52,27 @@ def configure_engine(engine: Engine) -> None:
             dbapi_connection.rollback()
 
 
+@contextmanager
+def unit_of_work():
+    """One write transaction: wait for the writer queue, begin (BEGIN IMMEDIATE on SQLite), run the
+    block, flush and commit; on any exception roll back, so nothing of the block is kept, and re-raise.
+
+        with unit_of_work():
+            db.session.add(...)
+    """
+    with write_queue():
+        begin_write()
+        try:
+            yield
+            db.session.flush()
+            db.session.commit()
+        except BaseException:
+            db.session.rollback()
+            raise
+
+
 def begin_write() -> None:
-    """Start the session's write transaction; call first in every service that writes.
+    """Start the session's write transaction (`unit_of_work` calls it first).
 
     Ends the read transaction a request may have opened (loading the current user, say), then
     opens one that holds the write lock from its start on SQLite. On PostgreSQL it is a plain

@@ -14,7 +14,7 @@ from flask import current_app
 from sqlalchemy import delete, func, select
 
 from tracker.core.extensions import db
-from tracker.data.database import begin_write
+from tracker.data.database import unit_of_work
 from tracker.data.models import LoginFailure
 
 WINDOW = timedelta(minutes=15)
@@ -74,14 +74,9 @@ def record_failure(email: str, address: str | None, at: datetime) -> None:
             pipe.expire("login-failures:" + key, int(WINDOW.total_seconds()), nx=True)
         pipe.execute()
         return
-    begin_write()
-    try:
+    with unit_of_work():
         db.session.execute(delete(LoginFailure).where(LoginFailure.key.in_(keys), LoginFailure.at <= at - WINDOW))
         db.session.add_all([LoginFailure(key=key, at=at) for key in keys])
-        db.session.commit()
-    except BaseException:
-        db.session.rollback()
-        raise
 
 
 def forget_account(email: str) -> None:
@@ -91,10 +86,5 @@ def forget_account(email: str) -> None:
     if redis is not None:
         redis.delete("login-failures:" + key)
         return
-    begin_write()
-    try:
+    with unit_of_work():
         db.session.execute(delete(LoginFailure).where(LoginFailure.key == key))
-        db.session.commit()
-    except BaseException:
-        db.session.rollback()
-        raise

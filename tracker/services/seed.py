@@ -4,12 +4,17 @@ Eighteen months of history. Mentors differ in quality (it moves ratings, reasons
 churn) and in how often they meet (weekly meeting goes with reaching the goal more often);
 how people meet (video, in person, mixed) makes no difference, as in the research; most paid
 mentorships end after 2-3 months. Rows are written in bulk with explicit ids.
+
+The one writer that does not use `database.unit_of_work`: it fills an *empty* database from the
+command line, where no request competes for the writer queue, and at 100k+ mentorships the ORM's
+per-object work costs more than the database's, so `_Writer` writes below the ORM (executemany or
+COPY), rebuilds the secondary indexes once at the end, and `seed_demo` commits the whole seed once.
 """
 from __future__ import annotations
 
 import math
 import random
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from sqlalchemy import func, select, text
@@ -184,18 +189,33 @@ def seed_demo(count: int, seed: int, until: datetime,
     return logins
 
 
+@dataclass
+class _Run:
+    """What every generated row shares: the writer, the two random streams (`rng` for the marketplace,
+    `extras` for flows, pauses and pulses), the end of history, the id counters, and the (mentee,
+    mentor) pairs that already have an open mentorship."""
+
+    out: _Writer
+    rng: random.Random
+    extras: random.Random
+    until: datetime
+    ids: dict[str, int] = field(default_factory=lambda: dict.fromkeys(
+        ("user", "mentorship", "checkin", "survey", "flow", "pause", "pulse"), 0))
+    open_pairs: set[tuple[int, int]] = field(default_factory=set)
+
+    def new_id(self, kind: str) -> int:
+        self.ids[kind] += 1
+        return self.ids[kind]
+
+
 def _seed(out: _Writer, rng: random.Random, extras: random.Random, count: int, until: datetime,
           progress) -> list[tuple[str, str]]:
+    run = _Run(out, rng, extras, until)
     password_hash = generate_password_hash(DEMO_PASSWORD)
     start = until - HISTORY
-    ids = {"user": 0, "mentorship": 0, "checkin": 0, "survey": 0, "flow": 0, "pause": 0, "pulse": 0}
-
-    def new_id(kind: str) -> int:
-        ids[kind] += 1
-        return ids[kind]
 
     def user(email: str, name: str, role: str) -> int:
-        uid = new_id("user")
+        uid = run.new_id("user")
         out.add(User, dict(id=uid, email=email, name=name, role=role, password_hash=password_hash,
                            session_version=1, created_at=start))
         return uid
@@ -222,7 +242,6 @@ def _seed(out: _Writer, rng: random.Random, extras: random.Random, count: int, u
         (demo_mentee, mentors[1], until - timedelta(days=1), None, "pending"),
         (mentee_ids[1], mentors[0], until - timedelta(hours=30), None, "pending"),
     ]
-    open_pairs: set[tuple[int, int]] = set()
     for i in range(count):
         if i < len(fixed):
             mentee, mentor, applied, decide_after, fate = fixed[i]
@@ -230,33 +249,59 @@ def _seed(out: _Writer, rng: random.Random, extras: random.Random, count: int, u
             mentee, mentor = rng.choice(mentee_ids), rng.choice(mentors)
             applied = start + timedelta(seconds=rng.randrange(int(HISTORY.total_seconds()) - 3600))
             decide_after, fate = timedelta(hours=rng.uniform(1, 72)), None
-        _mentorship(out, rng, extras, new_id, mentee, mentor, applied, decide_after, fate, until, open_pairs)
+        _mentorship(run, mentee, mentor, applied, decide_after, fate)
         if (i + 1) % 50_000 == 0:
             progress(i + 1, count)
     return [("operator", operator_email), ("mentor", "mentor@demo.example"), ("mentee", "mentee@demo.example")]
 
 
-def _mentorship(out, rng, extras, new_id, mentee, mentor: DemoMentor, applied, decide_after, fate, until,
-                open_pairs):
-    category = rng.choice(list(GOAL_CATEGORIES))
-    row = dict(id=new_id("mentorship"), mentee_id=mentee, mentor_id=mentor.id, goal_category=category,
-               goal_text=rng.choice(GOALS[category]), meeting_preference=rng.choice(["video", "in_person", "mixed"]),
-               applied_at=applied, trial_started_at=None, ended_at=None, end_reason=None, ref=None)
+def _mentorship(run: _Run, mentee: int, mentor: DemoMentor, applied: datetime, decide_after: timedelta | None,
+                fate: str | None) -> None:
+    """One application and all that follows it: the mentor's answer, the trial, the paid months, the
+    check-ins, the exit survey, pulses and cancel flows. `fate` forces "pending" or "running"."""
+    row = _application(run, mentee, mentor, applied)
     pair = (mentee, mentor.id)
     decided = applied + decide_after if decide_after else None
-    if fate == "pending" or decided is None or decided > until:
-        if pair in open_pairs:  # one open application per pair: this one was withdrawn at once
+    if fate == "pending" or decided is None or decided > run.until:
+        if pair in run.open_pairs:  # one open application per pair: this one was withdrawn at once
             row.update(ended_at=applied, end_reason="withdrawn")
         else:
-            open_pairs.add(pair)
-        out.add(Mentorship, row)
+            run.open_pairs.add(pair)
+        run.out.add(Mentorship, row)
         return
-    if fate != "running" and rng.random() > mentor.accept_rate:
-        row.update(ended_at=decided, end_reason="withdrawn" if rng.random() < 0.15 else "declined")
-        out.add(Mentorship, row)
+    if fate != "running" and run.rng.random() > mentor.accept_rate:
+        row.update(ended_at=decided, end_reason="withdrawn" if run.rng.random() < 0.15 else "declined")
+        run.out.add(Mentorship, row)
         return
     row["trial_started_at"] = trial_start = decided
-    # Quality lowers trial churn; the rest runs for a number of paid months.
+    end = _end(run, mentor, trial_start, fate, pair)
+    if end is not None:
+        row.update(ended_at=end, end_reason="cancelled")
+    run.out.add(Mentorship, row)
+
+    lift = _checkins(run, row["id"], mentor, trial_start, end or run.until)
+    survey = None
+    if end is not None and run.rng.random() < 0.93:  # the rest: imported cancellations with no survey
+        survey = _survey(run, row["id"], mentor, lift, trial_start, end)
+        run.out.add(ExitSurvey, survey)
+    _pulses(run, row["id"], mentor, lift, trial_start, end or run.until)
+    _cancel_flows(run, row["id"], trial_start, end, survey)
+
+
+def _application(run: _Run, mentee: int, mentor: DemoMentor, applied: datetime) -> dict:
+    """The mentorship row as applied for: a goal, a way to meet, nothing answered yet."""
+    category = run.rng.choice(list(GOAL_CATEGORIES))
+    return dict(id=run.new_id("mentorship"), mentee_id=mentee, mentor_id=mentor.id, goal_category=category,
+                goal_text=run.rng.choice(GOALS[category]),
+                meeting_preference=run.rng.choice(["video", "in_person", "mixed"]),
+                applied_at=applied, trial_started_at=None, ended_at=None, end_reason=None, ref=None)
+
+
+def _end(run: _Run, mentor: DemoMentor, trial_start: datetime, fate: str | None,
+         pair: tuple[int, int]) -> datetime | None:
+    """When an accepted mentorship is cancelled, or None while it still runs at `until` (the pair's
+    open one then). Quality lowers trial churn; the rest runs for a number of paid months."""
+    rng = run.rng
     if fate == "running":
         end = None
     elif rng.random() < 0.32 - 0.25 * mentor.quality:
@@ -266,36 +311,35 @@ def _mentorship(out, rng, extras, new_id, mentee, mentor: DemoMentor, applied, d
         months += 1 if rng.random() < mentor.quality - 0.55 else 0
         end = (trial_start + TRIAL_LENGTH + (months - 1) * PAID_MONTH
                + timedelta(seconds=rng.randrange(int(PAID_MONTH.total_seconds()))))
-    if end is not None and end > until:
+    if end is not None and end > run.until:
         end = None
-    if end is None and pair in open_pairs:
+    if end is None and pair in run.open_pairs:
         end = trial_start + timedelta(hours=1)  # the pair already has an open one: this one ended early
     if end is None:
-        open_pairs.add(pair)
-    else:
-        row.update(ended_at=end, end_reason="cancelled")
-    out.add(Mentorship, row)
+        run.open_pairs.add(pair)
+    return end
 
-    rhythm_name, every, lift = mentor.rhythm if rng.random() < 0.7 else rng.choice(RHYTHMS)
-    last = end or until
+
+def _checkins(run: _Run, mentorship_id: int, mentor: DemoMentor, trial_start: datetime, last: datetime) -> float:
+    """Check-ins from the trial's first days to `last`, mostly in the mentor's rhythm; returns the
+    rhythm's lift on reaching the goal."""
+    rng = run.rng
+    _rhythm_name, every, lift = mentor.rhythm if rng.random() < 0.7 else rng.choice(RHYTHMS)
     moment = trial_start + timedelta(days=rng.uniform(0.5, 3))
     while moment <= last:
-        out.add(CheckIn, dict(id=new_id("checkin"), mentorship_id=row["id"], occurred_at=moment,
-                              mode=rng.choice(["video", "video", "in_person", "phone", "chat"]),
-                              minutes=rng.choice([30, 45, 45, 60, 60, 90]), note="", logged_by_id=mentor.id,
-                              logged_at=moment))
+        run.out.add(CheckIn, dict(id=run.new_id("checkin"), mentorship_id=mentorship_id, occurred_at=moment,
+                                  mode=rng.choice(["video", "video", "in_person", "phone", "chat"]),
+                                  minutes=rng.choice([30, 45, 45, 60, 60, 90]), note="", logged_by_id=mentor.id,
+                                  logged_at=moment))
         gap = every if every else rng.uniform(5, 40)
         moment += timedelta(days=gap * rng.uniform(0.85, 1.2))
-    survey = None
-    if end is not None and rng.random() < 0.93:  # the rest: imported cancellations with no survey
-        survey = _survey(rng, new_id, row["id"], mentor, lift, trial_start, end)
-        out.add(ExitSurvey, survey)
-    _pulses(out, extras, new_id, row["id"], mentor, lift, trial_start, end or until)
-    _cancel_flows(out, extras, new_id, row["id"], trial_start, end, until, survey)
+    return lift
 
 
-def _pulses(out, rng, new_id, mentorship_id, mentor: DemoMentor, lift, trial_start, last) -> None:
+def _pulses(run: _Run, mentorship_id: int, mentor: DemoMentor, lift: float, trial_start: datetime,
+            last: datetime) -> None:
     """About two in three periods get a pulse; progress climbs faster with a better mentor and rhythm."""
+    out, rng, new_id = run.out, run.extras, run.new_id
     speed = max(0.05, 0.12 + 0.35 * mentor.quality + lift)
     for k, _start, end in periods_until(trial_start, last):
         opens = end - (PULSE_OPENS_BEFORE_END[0] if k == 0 else PULSE_OPENS_BEFORE_MONTH_END)
@@ -310,9 +354,11 @@ def _pulses(out, rng, new_id, mentorship_id, mentor: DemoMentor, lift, trial_sta
                             submitted_at=answered))
 
 
-def _cancel_flows(out, rng, new_id, mentorship_id, trial_start, end, until, survey) -> None:
+def _cancel_flows(run: _Run, mentorship_id: int, trial_start: datetime, end: datetime | None,
+                  survey: dict | None) -> None:
     """The flow behind each cancellation with a survey (its offer declined), a few saves (pauses and
     plan reminders taken, a month in or later) and a few flows abandoned half-way."""
+    out, rng, new_id, until = run.out, run.extras, run.new_id, run.until
     paid_from = trial_start + TRIAL_LENGTH
     last = end or until
     if last - paid_from > timedelta(days=20) and rng.random() < 0.1:
@@ -344,7 +390,9 @@ def _cancel_flows(out, rng, new_id, mentorship_id, trial_start, end, until, surv
                                  cancelled_at=end))
 
 
-def _survey(rng, new_id, mentorship_id, mentor: DemoMentor, lift, trial_start, end) -> dict:
+def _survey(run: _Run, mentorship_id: int, mentor: DemoMentor, lift: float, trial_start: datetime,
+            end: datetime) -> dict:
+    rng, new_id = run.rng, run.new_id
     months_in = (end - trial_start - TRIAL_LENGTH) / PAID_MONTH
     in_trial = end < trial_start + TRIAL_LENGTH
     p_yes = 0.05 if in_trial else min(0.9, max(0.03, 0.15 + 0.35 * mentor.quality + lift + 0.05 * months_in))

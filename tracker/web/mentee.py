@@ -94,10 +94,10 @@ def cancel(mentorship_id: int):
     flow_id = int(flow_id) if flow_id.isascii() and flow_id.isdigit() and len(flow_id) < 12 else None
     if form.validate_on_submit():
         try:
-            services.cancel_with_survey(
-                current_user.id, mentorship_id, int(form.stars.data), form.goal_reached.data,
-                form.churn_reason.data, form.feedback_platform.data or "", form.feedback_mentor.data or "",
-                form.feedback_other.data or "", at=at, flow_id=flow_id)
+            answers = services.SurveyAnswers(
+                int(form.stars.data), form.goal_reached.data, form.churn_reason.data,
+                form.feedback_platform.data or "", form.feedback_mentor.data or "", form.feedback_other.data or "")
+            services.cancel_with_survey(current_user.id, mentorship_id, answers, at=at, flow_id=flow_id)
         except services.NotFound:
             abort(404)
         except services.Conflict as error:

@@ -1,9 +1,8 @@
-"""History CSV import and export (INTERFACES.md, "History CSV").
+"""History CSV import (INTERFACES.md, "History CSV"); the export is tracker/reports/history_export.py.
 
 Import is all or nothing: every row of both files is checked first, every problem is reported as
-"FILE, line L, column C: message", and only a clean file is written, in one transaction. Export
-writes the same format back, with formula-like text neutralised (csvfiles.guard), so export then
-import into an empty database gives the same metrics.
+"FILE, line L, column C: message", and only a clean file is written, in one unit of work. Cells the
+export guarded against spreadsheet formulas are read back as they were (csvfiles.unguard).
 """
 from __future__ import annotations
 
@@ -19,17 +18,17 @@ from sqlalchemy import insert, select
 from sqlalchemy.orm import aliased
 
 from tracker.core.extensions import db
-from tracker.data.database import begin_write
+from tracker.data.database import unit_of_work
 from tracker.data.models import CheckIn, ExitSurvey, MentorProfile, Mentorship, User
 from tracker.domain import lifecycle
-from tracker.reports.csvfiles import guard, unguard
+from tracker.domain.lifecycle import CHECKIN_MINUTES_MAX, CHECKIN_MINUTES_MIN
+from tracker.reports.csvfiles import unguard
+from tracker.reports.history_format import CHECKIN_COLUMNS, HISTORY_COLUMNS, Summary
 
-HISTORY_COLUMNS = ["ref", "mentee_email", "mentor_email", "goal_category", "goal_text", "applied_at",
-                   "trial_started_at", "ended_at", "stars", "goal_reached", "churn_reason",
-                   "survey_submitted_at", "feedback_platform", "feedback_mentor", "feedback_other"]
+__all__ = ["CHECKIN_COLUMNS", "HISTORY_COLUMNS", "HistoryError", "Summary", "import_history", "parse_timestamp"]
+
 REQUIRED = ["ref", "mentee_email", "mentor_email", "goal_category", "goal_text", "applied_at"]
 SURVEY = ["stars", "goal_reached", "churn_reason", "survey_submitted_at"]
-CHECKIN_COLUMNS = ["ref", "occurred_at", "mode", "minutes"]
 TEXT_MAX = 10_000
 MAX_ERRORS = 50
 BATCH = 5000
@@ -42,15 +41,6 @@ class HistoryError(Exception):
     def __init__(self, problems: list[str]):
         super().__init__("\n".join(problems))
         self.problems = problems
-
-
-@dataclass
-class Summary:
-    mentorships: int = 0
-    surveys: int = 0
-    checkins: int = 0
-    new_users: int = 0
-    dry_run: bool = False
 
 
 @dataclass
@@ -180,24 +170,37 @@ def _email(row: _Row, column: str, problems: _Problems) -> str | None:
 
 # --- import ----------------------------------------------------------------------------------------
 
-def import_history(path: str, at: datetime, checkins_path: str | None = None, dry_run: bool = False,
-                   progress: Callable[[str], None] = lambda message: None) -> Summary:
-    """Check both files, then write them in one transaction; `at` stamps the users it creates."""
-    problems = _Problems(path)
-    existing_users = {email: (uid, role) for uid, email, role in db.session.execute(
-        select(User.id, User.email, User.role))}
-    existing_refs = set(db.session.scalars(select(Mentorship.ref).where(Mentorship.ref.is_not(None))))
+@dataclass
+class _Known:
+    """What each row is checked against: the database as it is, and the rows of the file so far."""
+
+    users: dict[str, tuple[int, str]]   # email -> (id, role), in the database
+    refs: set[str]                      # refs in the database
+    open_pairs: set[tuple[str, str]]    # (mentee email, mentor email) with an open mentorship
+    roles: dict[str, str] = field(default_factory=dict)      # email -> role, in the file
+    seen_refs: dict[str, int] = field(default_factory=dict)  # ref -> the line it is first used on
+
+
+def _known_from_database() -> _Known:
+    users = {email: (uid, role) for uid, email, role in db.session.execute(select(User.id, User.email, User.role))}
+    refs = set(db.session.scalars(select(Mentorship.ref).where(Mentorship.ref.is_not(None))))
     mentee, mentor = aliased(User), aliased(User)
     open_pairs = {(a, b) for a, b in db.session.execute(
         select(mentee.email, mentor.email).select_from(Mentorship)
         .join(mentee, mentee.id == Mentorship.mentee_id).join(mentor, mentor.id == Mentorship.mentor_id)
         .where(Mentorship.ended_at.is_(None)))}
+    return _Known(users, refs, open_pairs)
+
+
+def import_history(path: str, at: datetime, checkins_path: str | None = None, dry_run: bool = False,
+                   progress: Callable[[str], None] = lambda message: None) -> Summary:
+    """Check both files, then write them in one transaction; `at` stamps the users it creates."""
+    problems = _Problems(path)
+    known = _known_from_database()
 
     mentorships: list[dict] = []
-    roles: dict[str, str] = {}
-    seen_refs: dict[str, int] = {}
     for row in _rows(path, HISTORY_COLUMNS, REQUIRED, problems):
-        record = _mentorship(row, problems, existing_users, roles, existing_refs, seen_refs, open_pairs)
+        record = _mentorship(row, problems, known)
         if record is not None:
             mentorships.append(record)
         if len(mentorships) % 10000 == 0 and mentorships:
@@ -215,43 +218,71 @@ def import_history(path: str, at: datetime, checkins_path: str | None = None, dr
     if problems.items:
         raise HistoryError(problems.items)
 
-    new_users = {email: role for email, role in roles.items() if email not in existing_users}
+    new_users = {email: role for email, role in known.roles.items() if email not in known.users}
     summary = Summary(len(mentorships), sum(1 for m in mentorships if m["survey"]), len(checkins),
                       len(new_users), dry_run)
     if dry_run:
         return summary
     progress(f"writing {summary.mentorships} mentorships, {summary.surveys} surveys, {summary.checkins} check-ins")
-    _write(mentorships, checkins, new_users, existing_users, at)
+    _write(mentorships, checkins, new_users, known.users, at)
     return summary
 
 
-def _mentorship(row, problems, existing_users, roles, existing_refs, seen_refs, open_pairs) -> dict | None:
+# --- one row of the history file ---------------------------------------------------------------------
+
+def _mentorship(row: _Row, problems: _Problems, known: _Known) -> dict | None:
+    """The row as a mentorship record, or None once its problems are reported (in column order)."""
     before = len(problems.items)
+    ref = _ref(row, problems, known)
+    emails = _people(row, problems, known)
+    category = _choice(row, "goal_category", lifecycle.GOAL_CATEGORIES, problems, required=True)
+    goal = _text(row, "goal_text", problems, required=True)
+    applied, started, ended = _dates(row, problems)
+    survey = _survey(row, problems, started, ended)
+    if len(emails) == 2 and ended is None:
+        _one_open_per_pair(row, problems, known, (emails["mentee"], emails["mentor"]))
+    if len(problems.items) > before:
+        return None
+    return dict(ref=ref, mentee=emails["mentee"], mentor=emails["mentor"], goal_category=category,
+                goal_text=goal, applied_at=applied, trial_started_at=started, ended_at=ended,
+                end_reason=None if ended is None else ("cancelled" if started else "declined"), survey=survey)
+
+
+def _ref(row: _Row, problems: _Problems, known: _Known) -> str | None:
+    """The row's ref, used once in the file and not yet in the database."""
     ref = _text(row, "ref", problems, required=True, limit=100)
     if ref is not None:
-        if ref in seen_refs:
-            problems.add(row.line, "ref", f"{ref!r} is already used on line {seen_refs[ref]}")
-        elif ref in existing_refs:
+        if ref in known.seen_refs:
+            problems.add(row.line, "ref", f"{ref!r} is already used on line {known.seen_refs[ref]}")
+        elif ref in known.refs:
             problems.add(row.line, "ref", f"{ref!r} is already in the database")
-        seen_refs.setdefault(ref, row.line)
+        known.seen_refs.setdefault(ref, row.line)
+    return ref
+
+
+def _people(row: _Row, problems: _Problems, known: _Known) -> dict[str, str]:
+    """{"mentee": email, "mentor": email} for the emails that are valid and keep one role each."""
     emails = {}
     parsed = {role: _email(row, column, problems) for column, role in
               (("mentee_email", "mentee"), ("mentor_email", "mentor"))}
     if parsed["mentee"] and parsed["mentee"] == parsed["mentor"]:
         problems.add(row.line, "mentor_email", "the mentor and the mentee are the same person")
-    else:
-        for column, role in (("mentee_email", "mentee"), ("mentor_email", "mentor")):
-            email = parsed[role]
-            if email is None:
-                continue
-            known = existing_users.get(email, (None, roles.get(email)))[1]
-            if known is not None and known != role:
-                problems.add(row.line, column, f"{email} is a {known}, not a {role}")
-                continue
-            roles[email] = role
-            emails[role] = email
-    category = _choice(row, "goal_category", lifecycle.GOAL_CATEGORIES, problems, required=True)
-    goal = _text(row, "goal_text", problems, required=True)
+        return emails
+    for column, role in (("mentee_email", "mentee"), ("mentor_email", "mentor")):
+        email = parsed[role]
+        if email is None:
+            continue
+        known_role = known.users.get(email, (None, known.roles.get(email)))[1]
+        if known_role is not None and known_role != role:
+            problems.add(row.line, column, f"{email} is a {known_role}, not a {role}")
+            continue
+        known.roles[email] = role
+        emails[role] = email
+    return emails
+
+
+def _dates(row: _Row, problems: _Problems) -> tuple[datetime | None, datetime | None, datetime | None]:
+    """(applied_at, trial_started_at, ended_at), in that order in time."""
     applied = _timestamp(row, "applied_at", problems, required=True)
     started = _timestamp(row, "trial_started_at", problems)
     ended = _timestamp(row, "ended_at", problems)
@@ -259,7 +290,12 @@ def _mentorship(row, problems, existing_users, roles, existing_refs, seen_refs, 
         problems.add(row.line, "trial_started_at", "is before applied_at")
     if applied and ended and ended < (started or applied):
         problems.add(row.line, "ended_at", f"is before {'trial_started_at' if started else 'applied_at'}")
+    return applied, started, ended
 
+
+def _survey(row: _Row, problems: _Problems, started: datetime | None, ended: datetime | None) -> dict | None:
+    """The row's exit survey with its feedback texts, or None: all of SURVEY or none of it, and
+    feedback only with a survey."""
     survey = None
     given = [column for column in SURVEY if row.values.get(column, "").strip()]
     if given and len(given) < len(SURVEY):
@@ -282,20 +318,19 @@ def _mentorship(row, problems, existing_users, roles, existing_refs, seen_refs, 
         problems.add(row.line, "feedback_platform", "feedback comes with an exit survey (stars, goal_reached, ...)")
     if survey is not None:
         survey.update({column: text or "" for column, text in texts.items()})
-
-    if len(emails) == 2 and ended is None:
-        pair = (emails["mentee"], emails["mentor"])
-        if pair in open_pairs:
-            problems.add(row.line, "ended_at", f"{pair[0]} already has an open mentorship with {pair[1]}")
-        open_pairs.add(pair)
-    if len(problems.items) > before:
-        return None
-    return dict(ref=ref, mentee=emails["mentee"], mentor=emails["mentor"], goal_category=category,
-                goal_text=goal, applied_at=applied, trial_started_at=started, ended_at=ended,
-                end_reason=None if ended is None else ("cancelled" if started else "declined"), survey=survey)
+    return survey
 
 
-def _checkin(row, problems, by_ref) -> dict | None:
+def _one_open_per_pair(row: _Row, problems: _Problems, known: _Known, pair: tuple[str, str]) -> None:
+    """A mentee has at most one open mentorship with a mentor, in the database and the file together."""
+    if pair in known.open_pairs:
+        problems.add(row.line, "ended_at", f"{pair[0]} already has an open mentorship with {pair[1]}")
+    known.open_pairs.add(pair)
+
+
+# --- one row of the check-ins file -------------------------------------------------------------------
+
+def _checkin(row: _Row, problems: _Problems, by_ref: dict[str, dict]) -> dict | None:
     before = len(problems.items)
     ref = row.values.get("ref", "").strip()
     mentorship = by_ref.get(ref)
@@ -303,7 +338,7 @@ def _checkin(row, problems, by_ref) -> dict | None:
         problems.add(row.line, "ref", f"{ref!r} is not a mentorship in the history file")
     occurred = _timestamp(row, "occurred_at", problems, required=True)
     mode = _choice(row, "mode", lifecycle.CHECKIN_MODES, problems, required=True)
-    minutes = _whole(row, "minutes", 1, 600, problems)
+    minutes = _whole(row, "minutes", CHECKIN_MINUTES_MIN, CHECKIN_MINUTES_MAX, problems)
     if mentorship is not None and occurred is not None:
         if mentorship["trial_started_at"] is None:
             problems.add(row.line, "ref", f"{ref!r} never started a trial, so it has no check-ins")
@@ -316,19 +351,15 @@ def _checkin(row, problems, by_ref) -> dict | None:
     return dict(ref=ref, occurred_at=occurred, mode=mode, minutes=minutes)
 
 
+# --- the write ---------------------------------------------------------------------------------------
+
 def _write(mentorships: list[dict], checkins: list[dict], new_users: dict, existing_users: dict,
            at: datetime) -> None:
-    begin_write()
-    try:
+    """Everything checked, in one unit of work: the new users, then mentorships, surveys and
+    check-ins as bulk inserts of BATCH rows."""
+    with unit_of_work():
         ids = {email: uid for email, (uid, _) in existing_users.items()}
-        for email, role in new_users.items():
-            user = User(email=email, name=email.split("@")[0], role=role, password_hash=None, created_at=at)
-            if role == "mentor":  # imported mentors cannot log in yet: keep them out of the directory
-                user.mentor_profile = MentorProfile(accepting_applications=False)
-            db.session.add(user)
-        db.session.flush()
-        ids.update({u.email: u.id for u in db.session.scalars(select(User).where(User.email.in_(list(new_users))))}
-                   if new_users else {})
+        ids.update(_add_users(new_users, at))
         mentorship_ids: dict[str, int] = {}
         for start in range(0, len(mentorships), BATCH):
             batch = mentorships[start:start + BATCH]
@@ -346,51 +377,16 @@ def _write(mentorships: list[dict], checkins: list[dict], new_users: dict, exist
                      minutes=c["minutes"], note="", logged_by_id=None, logged_at=c["occurred_at"]) for c in checkins]
         for start in range(0, len(rows), BATCH):
             db.session.execute(insert(CheckIn), rows[start:start + BATCH])
-        db.session.commit()
-    except BaseException:
-        db.session.rollback()
-        raise
 
 
-# --- export ------------------------------------------------------------------------------------------
-
-def _iso(moment: datetime | None) -> str:
-    return "" if moment is None else moment.isoformat()
-
-
-def export_history(path: str, checkins_path: str | None = None) -> Summary:
-    mentee, mentor = aliased(User), aliased(User)
-    stmt = (select(Mentorship, mentee.email, mentor.email, ExitSurvey)
-            .join(mentee, mentee.id == Mentorship.mentee_id).join(mentor, mentor.id == Mentorship.mentor_id)
-            .outerjoin(ExitSurvey, ExitSurvey.mentorship_id == Mentorship.id).order_by(Mentorship.id))
-    summary = Summary()
-    refs: dict[int, str] = {}
-    used = set(db.session.scalars(select(Mentorship.ref).where(Mentorship.ref.is_not(None))))
-    with open(path, "w", newline="", encoding="utf-8") as handle:
-        writer = csv.writer(handle)
-        writer.writerow(HISTORY_COLUMNS)
-        for m, mentee_email, mentor_email, survey in db.session.execute(stmt.execution_options(yield_per=2000)):
-            ref = m.ref
-            if ref is None:  # made in this app: a ref that no imported one uses
-                ref = f"tracker-{m.id}"
-                while ref in used:
-                    ref += "-x"
-                used.add(ref)
-            refs[m.id] = ref
-            survey_cells = ([survey.stars, survey.goal_reached, survey.churn_reason, _iso(survey.submitted_at),
-                             guard(survey.feedback_platform), guard(survey.feedback_mentor),
-                             guard(survey.feedback_other)] if survey else [""] * 7)
-            writer.writerow([guard(ref), mentee_email, mentor_email, m.goal_category, guard(m.goal_text),
-                             _iso(m.applied_at), _iso(m.trial_started_at), _iso(m.ended_at), *survey_cells])
-            summary.mentorships += 1
-            summary.surveys += survey is not None
-    if checkins_path:
-        with open(checkins_path, "w", newline="", encoding="utf-8") as handle:
-            writer = csv.writer(handle)
-            writer.writerow(CHECKIN_COLUMNS)
-            stmt = select(CheckIn).order_by(CheckIn.mentorship_id, CheckIn.occurred_at, CheckIn.id)
-            for checkin in db.session.scalars(stmt.execution_options(yield_per=5000)):
-                writer.writerow([guard(refs[checkin.mentorship_id]), _iso(checkin.occurred_at), checkin.mode,
-                                 checkin.minutes])
-                summary.checkins += 1
-    return summary
+def _add_users(new_users: dict[str, str], at: datetime) -> dict[str, int]:
+    """Create the file's new users (no password yet) and return their ids by email."""
+    if not new_users:
+        return {}
+    for email, role in new_users.items():
+        user = User(email=email, name=email.split("@")[0], role=role, password_hash=None, created_at=at)
+        if role == "mentor":  # imported mentors cannot log in yet: keep them out of the directory
+            user.mentor_profile = MentorProfile(accepting_applications=False)
+        db.session.add(user)
+    db.session.flush()
+    return {u.email: u.id for u in db.session.scalars(select(User).where(User.email.in_(list(new_users))))}

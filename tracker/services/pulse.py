@@ -1,0 +1,38 @@
+"""The monthly pulse: the mentee's progress and how useful the month was, once per period."""
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+
+from tracker.core.extensions import db
+from tracker.data.database import unit_of_work
+from tracker.data.models import Mentorship, Pulse
+from tracker.domain import lifecycle
+from tracker.services.errors import Conflict, Invalid, NotFound
+
+
+def answer_pulse(mentee_id: int, mentorship_id: int, period: int, progress: int | None,
+                 usefulness: int | None, at: datetime) -> Pulse:
+    """Store the mentee's pulse for `period`; both answers may be empty (a skip)."""
+    if progress is not None and not 0 <= progress <= 100:
+        raise Invalid("Progress is a percentage from 0 to 100.", field="progress")
+    if usefulness is not None and not 1 <= usefulness <= 5:
+        raise Invalid("Choose from 1 to 5.", field="usefulness")
+    with unit_of_work():
+        m = db.session.get(Mentorship, mentorship_id)
+        if m is None or m.mentee_id != mentee_id:
+            raise NotFound("No such mentorship.")
+        answered = set(db.session.scalars(select(Pulse.period).where(Pulse.mentorship_id == m.id)))
+        due = lifecycle.pulse_due(m.trial_started_at, m.state(at), answered, at) if m.trial_started_at else None
+        if due != period:
+            raise Conflict("These questions are not open any more; thank you all the same.")
+        pulse = Pulse(mentorship_id=m.id, period=period, progress=progress, usefulness=usefulness,
+                      submitted_at=at)
+        db.session.add(pulse)
+        try:
+            db.session.flush()
+        except IntegrityError:
+            raise Conflict("You have already answered for this month.") from None
+    return pulse
