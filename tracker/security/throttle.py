@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+import redis
 from flask import current_app
 from sqlalchemy import delete, func, select
 
@@ -40,7 +41,6 @@ def _redis():
         return None
     client = current_app.extensions.get("tracker_redis")
     if client is None:
-        import redis
         client = current_app.extensions["tracker_redis"] = redis.Redis.from_url(url, socket_timeout=2)
     return client
 
