@@ -21,15 +21,14 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from tracker.core import clock
 from tracker.core.extensions import db
-from tracker.domain.lifecycle import (
+from tracker.domain.lifecycle import END_REASONS, state_as_of
+from tracker.domain.vocabulary import (
     CHECKIN_MODES,
     CHURN_REASONS,
-    END_REASONS,
     GOAL_CATEGORIES,
     GOAL_REACHED,
     MEETING_PREFERENCES,
     OFFERS,
-    state_as_of,
 )
 
 ROLES = ("mentee", "mentor", "operator")

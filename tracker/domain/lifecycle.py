@@ -1,4 +1,4 @@
-"""Pure time rules of a mentorship (METRICS.md, "Vocabulary").
+"""Pure time rules of a mentorship: its states, periods, stages, offers and pulse windows.
 
 No Flask, no database, no clock: every function takes the moment it is asked about.
 A timestamp later than that moment is treated as not having happened yet, so the state
@@ -9,42 +9,26 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+# The vocabulary (codes and their labels) lives in vocabulary.py. Re-exported here only for
+# tracker.services, which still reads it as lifecycle.X until its split lands: new code imports vocabulary.
+from tracker.domain.vocabulary import (  # noqa: F401
+    CHECKIN_MODES,
+    CHURN_REASONS,
+    GOAL_CATEGORIES,
+    GOAL_REACHED,
+    MEETING_PREFERENCES,
+    OFFERS,
+)
+
 TRIAL_LENGTH = timedelta(days=7)
 PAID_MONTH = timedelta(days=30)
 
-GOAL_CATEGORIES = {
-    "change_careers": "Change careers",
-    "extend_skillset": "Extend my skill set",
-    "get_promoted": "Get promoted",
-    "land_first_job": "Land my first job",
-    "start_business": "Start a business",
-    "other": "Something else",
-}
-MEETING_PREFERENCES = {"video": "Video calls", "in_person": "In person", "mixed": "A mix of both"}
-CHECKIN_MODES = {"video": "Video", "in_person": "In person", "phone": "Phone", "chat": "Chat"}
-GOAL_REACHED = {"yes": "Yes", "partly": "Partly", "no": "No"}
-CHURN_REASONS = {
-    "goal_reached": "I reached my goal",
-    "too_expensive": "It is too expensive",
-    "no_time": "I don't have the time right now",
-    "mentor_fit": "The mentor was not the right fit",
-    "mentor_unresponsive": "The mentor was unresponsive",
-    "switched_mentor": "I am switching to another mentor",
-    "platform_issue": "A problem with the platform",
-    "other": "Something else",
-}
 STAGES = ("trial", "month_1", "months_2_3", "later")
 # A check-in lasts from 1 to 600 minutes (forms, services, the history import and the table's check).
 CHECKIN_MINUTES_MIN, CHECKIN_MINUTES_MAX = 1, 600
 END_REASONS = ("declined", "withdrawn", "cancelled")
 
 # --- the cancel flow's save offers (docs/RETENTION.md) ---
-OFFERS = {
-    "none": "No offer: straight to the exit survey",
-    "pause": "Pause for one or two months",
-    "switch_mentor": "Switch to another mentor in the same field",
-    "plan_reminder": "Remind them what the plan includes",
-}
 # What each reason is offered until an operator changes it. "I reached my goal" is a success and
 # never gets an offer: it is congratulated and goes straight to the survey.
 DEFAULT_OFFERS = {

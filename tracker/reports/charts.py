@@ -8,7 +8,8 @@ from html import escape
 
 import plotly.graph_objects as go
 
-from tracker.domain.lifecycle import CHURN_REASONS, STAGES
+from tracker.domain.lifecycle import STAGES
+from tracker.domain.vocabulary import CHURN_REASONS
 
 BRAND, GOOD, MUTED, GRID = "#3a4fd7", "#17784a", "#8a93a6", "#dde2ea"
 REASON_COLOURS = {"goal_reached": GOOD, "too_expensive": "#d98c00", "no_time": "#a0a8ba",

@@ -12,7 +12,8 @@ from dataclasses import dataclass
 from typing import NamedTuple
 
 from tracker.domain.health import CADENCE_DAYS, CADENCE_MIN_CHECKINS
-from tracker.domain.lifecycle import CHURN_REASONS, GOAL_CATEGORIES, MEETING_PREFERENCES, STAGES
+from tracker.domain.lifecycle import STAGES
+from tracker.domain.vocabulary import CHURN_REASONS, GOAL_CATEGORIES, MEETING_PREFERENCES
 
 Z95 = 1.959963984540054
 BAYES_C = 5  # prior weight, in surveys, of the platform's mean stars

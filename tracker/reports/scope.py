@@ -12,7 +12,7 @@ from datetime import date, datetime, time, timedelta, timezone
 
 from werkzeug.datastructures import MultiDict
 
-from tracker.domain.lifecycle import GOAL_CATEGORIES
+from tracker.domain.vocabulary import GOAL_CATEGORIES
 from tracker.reports.queries import Scope
 
 PARAMETERS = ("from", "to", "as_of", "goal_category", "mentor")

@@ -21,15 +21,14 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Email, EqualTo, InputRequired, Length, Optional, ValidationError
 from wtforms.widgets import HiddenInput, NumberInput
 
-from tracker.domain.lifecycle import (
+from tracker.domain.lifecycle import FIXED_OFFERS, PAUSE_MONTHS
+from tracker.domain.vocabulary import (
     CHECKIN_MODES,
     CHURN_REASONS,
-    FIXED_OFFERS,
     GOAL_CATEGORIES,
     GOAL_REACHED,
     MEETING_PREFERENCES,
     OFFERS,
-    PAUSE_MONTHS,
 )
 
 GOAL_TEXT_MIN, GOAL_TEXT_MAX = 20, 2000

@@ -14,7 +14,7 @@ from flask_login import current_user
 
 from tracker import services
 from tracker.core import clock
-from tracker.domain import health, lifecycle
+from tracker.domain import health, lifecycle, vocabulary
 from tracker.reports import charts, metrics, queries, scope
 from tracker.reports.csvfiles import guard
 from tracker.web.access import role_required, safe_next_url
@@ -93,7 +93,7 @@ def ratings():
 
 def _feedback_filters():
     """The reading filters of the feedback page; unknown values are ignored, not an error."""
-    reason = request.args.get("reason") if request.args.get("reason") in lifecycle.CHURN_REASONS else None
+    reason = request.args.get("reason") if request.args.get("reason") in vocabulary.CHURN_REASONS else None
     stars = request.args.get("stars", "")
     stars = int(stars) if stars in ("1", "2", "3", "4", "5") else None
     words = "".join(c for c in request.args.get("q", "") if c.isprintable()).strip()[:100] or None
