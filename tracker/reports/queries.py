@@ -38,6 +38,7 @@ from tracker.domain.health import (
 )
 from tracker.domain.lifecycle import FLOW_ABANDONED_AFTER, PAID_MONTH, SAVE_LASTS, TRIAL_LENGTH
 from tracker.reports.metrics import DAY, Counts, Ending, MonthOne
+from tracker.reports.scope import Scope
 
 
 def mentor_directory() -> list[User]:
@@ -135,21 +136,6 @@ def _s(column):
 
 def _int(value: int):
     return literal(value, BigInteger)
-
-
-@dataclass(frozen=True)
-class Scope:
-    """What a metric is asked about: the as-of moment T, the window [start, end), the filters."""
-
-    as_of: datetime
-    start: datetime
-    end: datetime
-    goal_category: str | None = None
-    mentor_id: int | None = None
-
-    @property
-    def t(self) -> int:
-        return int(self.as_of.timestamp())
 
 
 def _filters(scope: Scope) -> list:
