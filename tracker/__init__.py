@@ -156,6 +156,6 @@ def register_template_helpers(app: Flask) -> None:
         GOAL_CATEGORIES=vocabulary.GOAL_CATEGORIES, CHURN_REASONS=vocabulary.CHURN_REASONS,
         CHECKIN_MODES=vocabulary.CHECKIN_MODES, GOAL_REACHED=vocabulary.GOAL_REACHED,
         MEETING_PREFERENCES=vocabulary.MEETING_PREFERENCES, OFFERS=vocabulary.OFFERS,
-        RISK_RULES=health.RULES, PROGRESS_TIERS=metrics.PROGRESS_TIERS,
+        RISK_RULE_TEXTS=health.RISK_RULE_TEXTS, PROGRESS_TIERS=metrics.PROGRESS_TIERS,
         CADENCES=metrics.CADENCES, now=clock.now)
     app.jinja_env.filters.update(presenters.FILTERS)

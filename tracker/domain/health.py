@@ -19,7 +19,8 @@ LOW_USEFULNESS = 2  # a pulse of 1 or 2 out of 5
 CADENCE_MIN_CHECKINS = 3
 CADENCE_DAYS = {"weekly": 10, "biweekly": 21, "monthly": 45}
 
-RULES = {
+# What each at-risk rule says, for people (the rules themselves are `flags` below).
+RISK_RULE_TEXTS = {
     "no_checkin": f"No check-in in the last {NO_CHECKIN_DAYS} days",
     "low_pulse": f"The last pulse rated the month {LOW_USEFULNESS} or less out of 5",
     "progress_falling": "Progress towards the goal fell two months running",
@@ -34,7 +35,7 @@ class Flag:
 
     @property
     def text(self) -> str:
-        return RULES[self.rule]
+        return RISK_RULE_TEXTS[self.rule]
 
 
 @dataclass(frozen=True)

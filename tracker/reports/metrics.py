@@ -370,7 +370,8 @@ def month_one_prediction(groups: dict[MonthOne, int]) -> dict:
 
 # --- health rules judged on how mentorships ended, and research views ---------------------------------
 
-RISK_RULES = ("no_checkin", "trial_silent", "low_pulse", "progress_falling")
+# The at-risk rules judged on a cancellation's whole run: the first fields of Ending, in this order.
+ENDING_FLAGS = ("no_checkin", "trial_silent", "low_pulse", "progress_falling")
 CADENCES = {"weekly": f"Weekly (a check-in every {CADENCE_DAYS['weekly']} days or less on average)",
             "biweekly": f"Bi-weekly (every {CADENCE_DAYS['weekly'] + 1}-{CADENCE_DAYS['biweekly']} days)",
             "monthly": f"Monthly (every {CADENCE_DAYS['biweekly'] + 1}-{CADENCE_DAYS['monthly']} days)",
@@ -380,7 +381,7 @@ CADENCES = {"weekly": f"Weekly (a check-in every {CADENCE_DAYS['weekly']} days o
 
 class Ending(NamedTuple):
     """A group of cancellations by what their whole run looked like (queries.ending_groups). The first
-    four fields are the at-risk rules of RISK_RULES, in that order: whether each held at any time."""
+    four fields are the at-risk rules of ENDING_FLAGS, in that order: whether each held at any time."""
 
     no_checkin: bool
     trial_silent: bool
@@ -394,7 +395,7 @@ class Ending(NamedTuple):
 
     @property
     def flags(self) -> tuple[bool, ...]:
-        return self[:len(RISK_RULES)]
+        return self[:len(ENDING_FLAGS)]
 
 
 def _outcomes(rows: list[tuple[Ending, int]]) -> dict:
@@ -414,7 +415,7 @@ def risk_history(groups: dict[Ending, int]) -> dict:
     never = [(k, n) for k, n in items if not any(k.flags)]
     table = {rule: {"flagged": _outcomes([(k, n) for k, n in items if getattr(k, rule)]),
                     "unflagged": _outcomes(never)}
-             for rule in RISK_RULES}
+             for rule in ENDING_FLAGS}
     table["any"] = {"flagged": _outcomes([(k, n) for k, n in items if any(k.flags)]), "unflagged": _outcomes(never)}
     return table
 
