@@ -17,7 +17,13 @@ LOW_USEFULNESS = 2  # a pulse of 1 or 2 out of 5
 # Check-in cadence, for the research view: from the average gap between check-ins, (last - first) /
 # (n - 1); "irregular" when one gap is over twice that average. Fewer than 3 check-ins: too few to tell.
 CADENCE_MIN_CHECKINS = 3
+IRREGULAR_GAP_FACTOR = 2
 CADENCE_DAYS = {"weekly": 10, "biweekly": 21, "monthly": 45}
+
+# Success tiers of the progress a mentee reports (0-100% of the goal): each tier from its floor up,
+# the first that fits; below the last floor, LOWEST_PROGRESS_TIER.
+PROGRESS_TIER_FLOORS = {"highly": 81, "somewhat": 61}
+LOWEST_PROGRESS_TIER = "less"
 
 # What each at-risk rule says, for people (the rules themselves are `flags` below).
 RISK_RULE_TEXTS = {
@@ -69,6 +75,27 @@ def flags(state: State | None, trial_started_at: datetime | None, last_checkin_a
     if len(progress) >= 3 and progress[-3].progress > progress[-2].progress > progress[-1].progress:
         found.append(Flag("progress_falling", progress[-1].submitted_at))
     return found
+
+
+def progress_tier(progress: int | None) -> str | None:
+    """The success tier of a progress answer; None without one."""
+    if progress is None:
+        return None
+    return next((tier for tier, floor in PROGRESS_TIER_FLOORS.items() if progress >= floor), LOWEST_PROGRESS_TIER)
+
+
+def cadence(checkins: list[datetime]) -> str:
+    """How regularly check-ins happened over a whole run: a key of CADENCE_DAYS, "irregular" or "too_few"."""
+    times = sorted(checkins)
+    n = len(times)
+    if n < CADENCE_MIN_CHECKINS:
+        return "too_few"
+    span = times[-1] - times[0]
+    longest = max(later - earlier for earlier, later in zip(times, times[1:]))
+    if longest * (n - 1) > IRREGULAR_GAP_FACTOR * span:
+        return "irregular"
+    return next((name for name, days in CADENCE_DAYS.items() if span <= timedelta(days=days) * (n - 1)),
+                "irregular")
 
 
 def unhandled(found: list[Flag], handled_at: datetime | None) -> list[Flag]:

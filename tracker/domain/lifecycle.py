@@ -21,9 +21,18 @@ from tracker.domain.vocabulary import (  # noqa: F401
 )
 
 TRIAL_LENGTH = timedelta(days=7)
-PAID_MONTH = timedelta(days=30)
+PAID_MONTH = timedelta(days=30)  # the one definition of a month: reports and charts derive from it
+# The end of paid month 1 and of paid month 3, counted from the start of the trial.
+MONTH_1_ENDS = TRIAL_LENGTH + PAID_MONTH
+MONTH_3_ENDS = TRIAL_LENGTH + 3 * PAID_MONTH
 
-STAGES = ("trial", "month_1", "months_2_3", "later")
+# What `state_as_of` can answer, in the order reports list them.
+STATUSES = ("pending", "trial", "paid", "paused", "ended", "closed")
+# The stage a mentorship ended in, by how long after the start of its trial it ended: the first stage
+# whose end is later than that, else LAST_STAGE. The SQL of the reports is built from the same list.
+STAGE_ENDS = (("trial", TRIAL_LENGTH), ("month_1", MONTH_1_ENDS), ("months_2_3", MONTH_3_ENDS))
+LAST_STAGE = "later"
+STAGES = (*(stage for stage, _ in STAGE_ENDS), LAST_STAGE)
 # A check-in lasts from 1 to 600 minutes (forms, services, the history import and the table's check).
 CHECKIN_MINUTES_MIN, CHECKIN_MINUTES_MAX = 1, 600
 END_REASONS = ("declined", "withdrawn", "cancelled")
@@ -85,14 +94,13 @@ def converted(trial_started_at: datetime, ended_at: datetime | None) -> bool:
 
 
 def stage_of_end(trial_started_at: datetime, ended_at: datetime) -> str:
-    end = trial_end(trial_started_at)
-    if ended_at < end:
-        return "trial"
-    if ended_at < end + PAID_MONTH:
-        return "month_1"
-    if ended_at < end + 3 * PAID_MONTH:
-        return "months_2_3"
-    return "later"
+    lived = ended_at - trial_started_at
+    return next((stage for stage, end in STAGE_ENDS if lived < end), LAST_STAGE)
+
+
+def ended_early(trial_started_at: datetime, ended_at: datetime) -> bool:
+    """Ended in the trial or in paid month 1."""
+    return ended_at - trial_started_at < MONTH_1_ENDS
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,7 @@ from html import escape
 
 import plotly.graph_objects as go
 
-from tracker.domain.lifecycle import STAGES
+from tracker.domain.lifecycle import PAID_MONTH, STAGES
 from tracker.domain.vocabulary import CHURN_REASONS
 
 BRAND, GOOD, MUTED, GRID = "#3a4fd7", "#17784a", "#8a93a6", "#dde2ea"
@@ -91,7 +91,7 @@ def cohort_heatmap(cohorts: list[dict]) -> dict:
     width = max((len(c["retained"]) for c in cohorts), default=0)
     z = [c["retained"] + [None] * (width - len(c["retained"])) for c in cohorts]
     fig = go.Figure(go.Heatmap(
-        z=z, x=[f"+{30 * m} d" for m in range(width)], y=[c["month"] for c in cohorts],
+        z=z, x=[f"+{PAID_MONTH.days * m} d" for m in range(width)], y=[c["month"] for c in cohorts],
         colorscale=[[0, "#f6f7fb"], [1, BRAND]], zmin=0, zmax=1, colorbar={"tickformat": ".0%"},
         hovertemplate="%{y}, %{x}: %{z:.1%}<extra></extra>"))
     fig.update_yaxes(autorange="reversed", type="category")

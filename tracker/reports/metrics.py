@@ -11,14 +11,14 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import NamedTuple
 
-from tracker.domain.health import CADENCE_DAYS, CADENCE_MIN_CHECKINS
-from tracker.domain.lifecycle import STAGES
+from tracker.domain.health import CADENCE_DAYS, CADENCE_MIN_CHECKINS, LOWEST_PROGRESS_TIER, PROGRESS_TIER_FLOORS
+from tracker.domain.lifecycle import PAID_MONTH, STAGES
 from tracker.domain.vocabulary import CHURN_REASONS, GOAL_CATEGORIES, MEETING_PREFERENCES
 
 Z95 = 1.959963984540054
 BAYES_C = 5  # prior weight, in surveys, of the platform's mean stars
 DAY = 86400
-MONTH = 30 * DAY
+MONTH = int(PAID_MONTH.total_seconds())
 SURVIVAL_DAYS = (7, 30, 90, 180)
 
 
@@ -320,8 +320,10 @@ def saves_report(groups: dict[tuple, int]) -> dict:
 
 # --- the monthly pulse --------------------------------------------------------------------------------
 
-PROGRESS_TIERS = {"highly": "Highly successful (81% or more of the goal)",
-                  "somewhat": "Somewhat successful (61-80%)", "less": "Less (60% or under)"}
+_HIGHLY, _SOMEWHAT = PROGRESS_TIER_FLOORS["highly"], PROGRESS_TIER_FLOORS["somewhat"]
+PROGRESS_TIERS = {"highly": f"Highly successful ({_HIGHLY}% or more of the goal)",
+                  "somewhat": f"Somewhat successful ({_SOMEWHAT}-{_HIGHLY - 1}%)",
+                  LOWEST_PROGRESS_TIER: f"Less ({_SOMEWHAT - 1}% or under)"}
 USEFULNESS_BANDS = {"low": (1, 2), "middle": (3, 3), "high": (4, 5)}
 
 
