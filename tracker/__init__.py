@@ -157,5 +157,5 @@ def register_template_helpers(app: Flask) -> None:
         CHECKIN_MODES=vocabulary.CHECKIN_MODES, GOAL_REACHED=vocabulary.GOAL_REACHED,
         MEETING_PREFERENCES=vocabulary.MEETING_PREFERENCES, OFFERS=vocabulary.OFFERS,
         RISK_RULE_TEXTS=health.RISK_RULE_TEXTS, PROGRESS_TIERS=metrics.PROGRESS_TIERS,
-        CADENCES=metrics.CADENCES, now=clock.now)
+        USEFULNESS_BANDS=metrics.USEFULNESS_BAND_LABELS, CADENCES=metrics.CADENCES, now=clock.now)
     app.jinja_env.filters.update(presenters.FILTERS)

@@ -259,6 +259,23 @@ def better_than_share(table: list[dict], mentor: str) -> float | None:
     return sum(1 for row in table if row["mentor"] != mentor and row["bayesian_mean"] < mine) / (len(table) - 1)
 
 
+def churn_summary(report: dict) -> dict:
+    """For the churn page: how many surveys the report counts, and the share that gave a reason other
+    than reaching the goal ("bad churn"), with its interval."""
+    surveys = report["survey_response_rate"]["numerator"]
+    good = report["churn_reasons"]["goal_reached"]["count"]
+    return {"surveys": surveys, "other_reasons": wilson(surveys - good, surveys).as_dict()}
+
+
+# Below this many exit surveys, a comment could point at the one mentee who wrote it.
+FEEDBACK_MIN_SURVEYS = 3
+
+
+def feedback_visible(surveys: int) -> bool:
+    """Whether a mentor with this many exit surveys (all time) may read the comments about them."""
+    return surveys >= FEEDBACK_MIN_SURVEYS
+
+
 # --- Kaplan-Meier median with its interval ------------------------------------------------------
 
 def median_interval(groups: Iterable[tuple[int, int, int]], z: float = Z95) -> tuple[int | None, int | None]:
@@ -325,6 +342,15 @@ PROGRESS_TIERS = {"highly": f"Highly successful ({_HIGHLY}% or more of the goal)
                   "somewhat": f"Somewhat successful ({_SOMEWHAT}-{_HIGHLY - 1}%)",
                   LOWEST_PROGRESS_TIER: f"Less ({_SOMEWHAT - 1}% or under)"}
 USEFULNESS_BANDS = {"low": (1, 2), "middle": (3, 3), "high": (4, 5)}
+USEFULNESS_MAX = 5
+
+
+def _usefulness_label(low: int, high: int) -> str:
+    return f"Useful {low} of {USEFULNESS_MAX}" if low == high else f"Useful {low}-{high} of {USEFULNESS_MAX}"
+
+
+# The bands as pages list them, most useful first.
+USEFULNESS_BAND_LABELS = {band: _usefulness_label(*USEFULNESS_BANDS[band]) for band in reversed(USEFULNESS_BANDS)}
 
 
 def pulse_tiers(groups: dict[str | None, int]) -> dict:

@@ -68,8 +68,7 @@ def home():
 def churn():
     def extra(counts, report):
         series = metrics.by_month(counts)
-        surveys, good = report["survey_response_rate"]["numerator"], report["churn_reasons"]["goal_reached"]["count"]
-        return {"series": series, "other_reasons": metrics.wilson(surveys - good, surveys).as_dict(),
+        return {"series": series, **metrics.churn_summary(report),
                 "figures": {"reasons": charts.reason_shares(report),
                                               "by_month": charts.reasons_by_month(series),
                                               "by_stage": charts.reasons_by_stage(report)}}
