@@ -514,20 +514,20 @@ def ending_groups(scope: Scope) -> dict[Ending, int]:
     progress = (select(p.mentorship_id, p.progress, lag1.label("before"), lag2.label("before_that"))
                 .join(population, population.c.id == p.mentorship_id)
                 .join(m, m.id == p.mentorship_id)
-                .where(p.progress.is_not(None), p.submitted_at <= m.ended_at).subquery())
+                .where(p.progress.is_not(None), p.submitted_at < m.ended_at).subquery())
     falling = (select(progress.c.mentorship_id).where(progress.c.before_that > progress.c.before,
                                                       progress.c.before > progress.c.progress)
                .distinct().subquery())
     low = (select(p.mentorship_id).join(population, population.c.id == p.mentorship_id)
            .join(m, m.id == p.mentorship_id)
-           .where(p.usefulness <= LOW_USEFULNESS, p.submitted_at <= m.ended_at).distinct().subquery())
+           .where(p.usefulness <= LOW_USEFULNESS, p.submitted_at < m.ended_at).distinct().subquery())
 
     start, end = _s(m.trial_started_at), _s(m.ended_at)
     quiet = _int(NO_CHECKIN_DAYS * DAY)
-    no_checkin = or_(visits.c.n.is_(None) & (end - start >= quiet),
-                     visits.c.first - start >= quiet, visits.c.max_gap >= quiet, end - visits.c.last >= quiet)
+    no_checkin = or_(visits.c.n.is_(None) & (end - start > quiet),
+                     visits.c.first - start > quiet, visits.c.max_gap > quiet, end - visits.c.last > quiet)
     silent_by = start + _int(TRIAL_SILENT_DAYS * DAY)
-    trial_silent = and_(end >= silent_by, or_(visits.c.n.is_(None), visits.c.first > silent_by))
+    trial_silent = and_(end > silent_by, or_(visits.c.n.is_(None), visits.c.first > silent_by))
     early = end - start < _int(_seconds(MONTH_1_ENDS))  # lifecycle.ended_early
     n, span = visits.c.n, visits.c.last - visits.c.first
     cadence = case(
