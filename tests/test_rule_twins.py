@@ -44,8 +44,8 @@ class Rows:
         mentor = User(email=f"mentor{self.n}@example.com", role="mentor", name=f"Mentor {self.n}",
                       password_hash="x", created_at=T - 1000 * DAY)
         reason = None if ended_at is None else ("cancelled" if trial_started_at else "declined")
-        m = Mentorship(mentee=mentee, mentor=mentor, goal_category="change_careers", goal_text="A goal of twenty chars",
-                       meeting_preference="video", applied_at=applied_at, trial_started_at=trial_started_at,
+        m = Mentorship(mentee=mentee, mentor=mentor, goal_category="change_careers",
+                       goal_text="A goal of twenty chars", meeting_preference="video", applied_at=applied_at, trial_started_at=trial_started_at,
                        ended_at=ended_at, end_reason=reason)
         db.session.add_all([mentee, mentor, m])
         db.session.flush()
@@ -182,12 +182,16 @@ def _run_rows(rows: Rows, rng: random.Random) -> None:
         rows.mentorship(start, start, start + silent + nudge)  # a silent trial ends around day 3
         rows.mentorship(start, start, start + 5 * DAY, checkins=[start + silent + nudge])  # first check-in on day 3
         rows.mentorship(start, start, start + quiet + nudge)  # no check-in at all, ends around day 14
-        rows.mentorship(start, start, start + 40 * DAY, checkins=[start + quiet + nudge])  # first check-in day 14
-        rows.mentorship(start, start, start + 40 * DAY,  # a gap around 14 days
-                        checkins=[start + DAY, start + DAY + quiet + nudge, start + 20 * DAY])
+        rows.mentorship(start, start, start + quiet + 3 * DAY,  # first check-in around day 14
+                        checkins=[start + quiet + nudge, start + quiet + 2 * DAY])
+        gap_end = start + DAY + quiet + nudge
+        rows.mentorship(start, start, gap_end + 3 * DAY,  # a gap around 14 days
+                        checkins=[start + DAY, gap_end, gap_end + 2 * DAY])
         rows.mentorship(start, start, start + 2 * DAY + quiet + nudge, checkins=[start + DAY, start + 2 * DAY])
         rows.mentorship(start, start, lifecycle.trial_end(start) + lifecycle.PAID_MONTH + nudge,  # ended early?
                         checkins=[start + DAY * k for k in range(1, 37, 5)])
+        rows.mentorship(start, start, start + 10 * DAY,  # one gap around twice the average
+                        checkins=[start + DAY, start + 2 * DAY, start + 3 * DAY, start + 7 * DAY + nudge])
         ended = start + 70 * DAY
         rows.mentorship(start, start, ended, checkins=[start + DAY * k for k in range(1, 70, 7)],
                         pulses=[(ended - 9 * DAY, 60, 3), (ended - 3 * DAY, 50, 3), (ended + nudge, 40, 2)])
@@ -228,8 +232,8 @@ def test_a_whole_run_in_sql_is_judged_as_health_judges_it(app):
             assert list(groups.values()) == [1], m.id
             ending = next(iter(groups))
             held = _held_during_run(m, checkins, pulses)
-            python = (*(held[rule] for rule in metrics.ENDING_FLAGS), lifecycle.ended_early(m.trial_started_at, m.ended_at),
-                      health.cadence(checkins))
+            python = (*(held[rule] for rule in metrics.ENDING_FLAGS),
+                      lifecycle.ended_early(m.trial_started_at, m.ended_at), health.cadence(checkins))
             assert (*ending.flags, ending.ended_early, ending.cadence) == python, (m.id, checkins, pulses)
             seen.update([ending.cadence, *(rule for rule in metrics.ENDING_FLAGS if held[rule])])
         # the generated rows reach every cadence and every rule, held and not
@@ -246,7 +250,8 @@ def test_a_whole_run_in_sql_is_judged_as_health_judges_it(app):
     ([T, T + 46 * DAY, T + 92 * DAY], "irregular"),
     ([T, T + DAY, T + 2 * DAY + SECOND], "weekly"),
     ([T, T + DAY, T + 2 * DAY, T + 10 * DAY], "irregular"),
-    ([T, T + 3 * DAY, T + 6 * DAY, T + 12 * DAY], "weekly"),
+    ([T, T + DAY, T + 2 * DAY, T + 6 * DAY], "weekly"),
+    ([T, T + DAY, T + 2 * DAY, T + 6 * DAY + SECOND], "irregular"),
 ])
 def test_cadence_at_its_boundaries(checkins, expected):
     assert health.cadence(checkins) == expected
