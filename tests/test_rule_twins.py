@@ -19,7 +19,7 @@ from sqlalchemy import select
 
 from tracker.core.extensions import db
 from tracker.data.models import CheckIn, ExitSurvey, Mentorship, Pause, Pulse, User
-from tracker.domain import health, lifecycle
+from tracker.domain import health, lifecycle, vocabulary
 from tracker.domain.health import PulseAnswer
 from tracker.reports import metrics, queries
 from tracker.reports.scope import Scope
@@ -255,3 +255,7 @@ def test_a_whole_run_in_sql_is_judged_as_health_judges_it(app):
 ])
 def test_cadence_at_its_boundaries(checkins, expected):
     assert health.cadence(checkins) == expected
+
+
+def test_every_stage_has_a_name():
+    assert tuple(vocabulary.STAGE_NAMES) == lifecycle.STAGES

@@ -58,7 +58,7 @@ def flags(state: State | None, trial_started_at: datetime | None, last_checkin_a
     judged: pending, paused and ended mentorships have no health flags.
 
     `last_checkin_at` and `pulses` must already leave out anything after `at`."""
-    if state is None or state.status not in ("trial", "paid"):
+    if state is None or not state.is_running:
         return []
     found = []
     if state.status == "trial" and last_checkin_at is None \

@@ -233,7 +233,7 @@ def pulse_due(trial_started_at: datetime, state: State, answered: set[int], at: 
     """The period whose pulse the mentee can answer now, or None.
 
     Only while the mentorship runs (trial or paid, not paused, not ended); each period once."""
-    if state is None or state.status not in ("trial", "paid"):
+    if state is None or not state.is_running:
         return None
     current = period_at(trial_started_at, at)
     for period in (current - 1, current):

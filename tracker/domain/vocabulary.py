@@ -25,6 +25,7 @@ CHURN_REASONS = {
     "platform_issue": "A problem with the platform",
     "other": "Something else",
 }
+STAGE_NAMES = {"trial": "Trial", "month_1": "Month 1", "months_2_3": "Months 2-3", "later": "Later"}
 
 # --- the cancel flow's save offers (docs/RETENTION.md) ---
 OFFERS = {
