@@ -13,6 +13,7 @@ from tracker.domain.lifecycle import State
 NO_CHECKIN_DAYS = 14
 TRIAL_SILENT_DAYS = 3
 LOW_USEFULNESS = 2  # a pulse of 1 or 2 out of 5
+FALLING_ANSWERS = 3  # progress falling two months running: the last three answers strictly decrease
 
 # Check-in cadence, for the research view: from the average gap between check-ins, (last - first) /
 # (n - 1); "irregular" when one gap is over twice that average. Fewer than 3 check-ins: too few to tell.
@@ -71,9 +72,9 @@ def flags(state: State | None, trial_started_at: datetime | None, last_checkin_a
     rated = [p for p in ordered if p.usefulness is not None]
     if rated and rated[-1].usefulness <= LOW_USEFULNESS:
         found.append(Flag("low_pulse", rated[-1].submitted_at))
-    progress = [p for p in ordered if p.progress is not None]
-    if len(progress) >= 3 and progress[-3].progress > progress[-2].progress > progress[-1].progress:
-        found.append(Flag("progress_falling", progress[-1].submitted_at))
+    recent = [p for p in ordered if p.progress is not None][-FALLING_ANSWERS:]
+    if len(recent) == FALLING_ANSWERS and all(a.progress > b.progress for a, b in zip(recent, recent[1:])):
+        found.append(Flag("progress_falling", recent[-1].submitted_at))
     return found
 
 

@@ -31,6 +31,7 @@ from tracker.data.models import (
 from tracker.domain.health import (
     CADENCE_DAYS,
     CADENCE_MIN_CHECKINS,
+    FALLING_ANSWERS,
     IRREGULAR_GAP_FACTOR,
     LOW_USEFULNESS,
     LOWEST_PROGRESS_TIER,
@@ -509,14 +510,16 @@ def ending_groups(scope: Scope) -> dict[Ending, int]:
     visits = (select(ordered.c.mentorship_id, func.count().label("n"), func.min(ordered.c.at).label("first"),
                      func.max(ordered.c.at).label("last"), func.max(ordered.c.gap).label("max_gap"))
               .group_by(ordered.c.mentorship_id).subquery())
-    lag1 = func.lag(p.progress, 1).over(partition_by=p.mentorship_id, order_by=p.period)
-    lag2 = func.lag(p.progress, 2).over(partition_by=p.mentorship_id, order_by=p.period)
-    progress = (select(p.mentorship_id, p.progress, lag1.label("before"), lag2.label("before_that"))
+    # back_k: the progress answer k periods with an answer back (back_0 is this one)
+    back = [p.progress.label("back_0")] + [
+        func.lag(p.progress, k).over(partition_by=p.mentorship_id, order_by=p.period).label(f"back_{k}")
+        for k in range(1, FALLING_ANSWERS)]
+    progress = (select(p.mentorship_id, *back)
                 .join(population, population.c.id == p.mentorship_id)
                 .join(m, m.id == p.mentorship_id)
                 .where(p.progress.is_not(None), p.submitted_at < m.ended_at).subquery())
-    falling = (select(progress.c.mentorship_id).where(progress.c.before_that > progress.c.before,
-                                                      progress.c.before > progress.c.progress)
+    falling = (select(progress.c.mentorship_id).where(*(progress.c[f"back_{k + 1}"] > progress.c[f"back_{k}"]
+                                                        for k in range(FALLING_ANSWERS - 1)))
                .distinct().subquery())
     low = (select(p.mentorship_id).join(population, population.c.id == p.mentorship_id)
            .join(m, m.id == p.mentorship_id)
