@@ -94,7 +94,7 @@ def test_seed_demo_is_reproducible_and_prints_logins(app):
 def test_seed_demo_is_believable(app):
     run(app, "seed-demo", "--mentorships", "1500", "--seed", "3", "--until", "2026-06-30")
     until = datetime(2026, 6, 30, tzinfo=timezone.utc)
-    from tracker.domain import lifecycle
+    from tracker.domain import lifecycle, vocabulary
     with app.app_context():
         ms = db.session.scalars(select(Mentorship)).all()
         assert len(ms) == 1500
@@ -108,7 +108,7 @@ def test_seed_demo_is_believable(app):
         assert share["months_2_3"] > share["later"]  # most paid mentorships end after 2-3 months
         assert 0.6 < len(started) / len(ms) < 0.9    # most applications are accepted
         reasons = {s.churn_reason for s in db.session.scalars(select(ExitSurvey))}
-        assert reasons == set(lifecycle.CHURN_REASONS)
+        assert reasons == set(vocabulary.CHURN_REASONS)
         assert db.session.query(CheckIn).count() > len(started)
         demo = db.session.scalar(select(User).where(User.email == "mentee@demo.example"))
         states = sorted(m.state(until).status for m in ms if m.mentee_id == demo.id)

@@ -9,7 +9,7 @@ from sqlalchemy import select
 from tracker import services
 from tracker.core.extensions import db
 from tracker.data.models import ExitSurvey, Mentorship, User
-from tracker.domain import lifecycle
+from tracker.domain import lifecycle, vocabulary
 from tracker.services.seed import seed_demo
 
 UNTIL = datetime(2026, 6, 30, tzinfo=timezone.utc)
@@ -79,7 +79,7 @@ def test_pipeline_matches_an_independent_computation(app, seeded):
     _check_rate(body["survey_response_rate"], len(surveys), len(cancelled))
     _check_rate(body["success_rate"], sum(sv.goal_reached == "yes" for sv in surveys), len(surveys))
     _check_rate(body["partly_rate"], sum(sv.goal_reached == "partly" for sv in surveys), len(surveys))
-    for reason in lifecycle.CHURN_REASONS:
+    for reason in vocabulary.CHURN_REASONS:
         k = sum(sv.churn_reason == reason for sv in surveys)
         assert body["churn_reasons"][reason] == {"count": k, "share": k / len(surveys)}
     mean = sum(sv.stars for sv in surveys) / len(surveys)

@@ -9,7 +9,7 @@ from tracker.core.extensions import db
 from tracker.data.models import CancelFlow, Pulse
 from tracker.reports import metrics, queries
 from tracker.reports.metrics import wilson
-from tracker.reports.queries import Scope
+from tracker.reports.scope import Scope
 
 from .conftest import T0
 from .factories import mentorship, user

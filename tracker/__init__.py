@@ -148,14 +148,15 @@ def register_errorhandlers(app: Flask) -> None:
 
 def register_template_helpers(app: Flask) -> None:
     from tracker.core import clock
-    from tracker.domain import health, lifecycle
+    from tracker.domain import health, lifecycle, vocabulary
     from tracker.reports import metrics
     from tracker.web import presenters
 
     app.jinja_env.globals.update(
-        GOAL_CATEGORIES=lifecycle.GOAL_CATEGORIES, CHURN_REASONS=lifecycle.CHURN_REASONS,
-        CHECKIN_MODES=lifecycle.CHECKIN_MODES, GOAL_REACHED=lifecycle.GOAL_REACHED,
-        MEETING_PREFERENCES=lifecycle.MEETING_PREFERENCES, OFFERS=lifecycle.OFFERS,
-        RISK_RULES=health.RULES, PROGRESS_TIERS=metrics.PROGRESS_TIERS,
-        CADENCES=metrics.CADENCES, now=clock.now)
+        GOAL_CATEGORIES=vocabulary.GOAL_CATEGORIES, CHURN_REASONS=vocabulary.CHURN_REASONS,
+        CHECKIN_MODES=vocabulary.CHECKIN_MODES, GOAL_REACHED=vocabulary.GOAL_REACHED,
+        MEETING_PREFERENCES=vocabulary.MEETING_PREFERENCES, OFFERS=vocabulary.OFFERS,
+        STAGE_NAMES=vocabulary.STAGE_NAMES, PAID_MONTH_DAYS=lifecycle.PAID_MONTH.days,
+        RISK_RULE_TEXTS=health.RISK_RULE_TEXTS, PROGRESS_TIERS=metrics.PROGRESS_TIERS,
+        USEFULNESS_BANDS=metrics.USEFULNESS_BAND_LABELS, CADENCES=metrics.CADENCES, now=clock.now)
     app.jinja_env.filters.update(presenters.FILTERS)

@@ -21,15 +21,14 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from tracker.core import clock
 from tracker.core.extensions import db
-from tracker.domain.lifecycle import (
+from tracker.domain.lifecycle import CHECKIN_MINUTES_MAX, CHECKIN_MINUTES_MIN, END_REASONS, state_as_of
+from tracker.domain.vocabulary import (
     CHECKIN_MODES,
     CHURN_REASONS,
-    END_REASONS,
     GOAL_CATEGORIES,
     GOAL_REACHED,
     MEETING_PREFERENCES,
     OFFERS,
-    state_as_of,
 )
 
 ROLES = ("mentee", "mentor", "operator")
@@ -159,7 +158,7 @@ class CheckIn(db.Model):
     __tablename__ = "checkins"
     __table_args__ = (
         CheckConstraint(one_of("mode", CHECKIN_MODES), name="mode"),
-        CheckConstraint("minutes BETWEEN 1 AND 600", name="minutes"),
+        CheckConstraint(f"minutes BETWEEN {CHECKIN_MINUTES_MIN} AND {CHECKIN_MINUTES_MAX}", name="minutes"),
         Index("ix_checkins_mentorship_id_occurred_at", "mentorship_id", "occurred_at"),
     )
 

@@ -13,13 +13,21 @@ from tracker.domain.lifecycle import State
 NO_CHECKIN_DAYS = 14
 TRIAL_SILENT_DAYS = 3
 LOW_USEFULNESS = 2  # a pulse of 1 or 2 out of 5
+FALLING_ANSWERS = 3  # progress falling two months running: the last three answers strictly decrease
 
 # Check-in cadence, for the research view: from the average gap between check-ins, (last - first) /
 # (n - 1); "irregular" when one gap is over twice that average. Fewer than 3 check-ins: too few to tell.
 CADENCE_MIN_CHECKINS = 3
+IRREGULAR_GAP_FACTOR = 2
 CADENCE_DAYS = {"weekly": 10, "biweekly": 21, "monthly": 45}
 
-RULES = {
+# Success tiers of the progress a mentee reports (0-100% of the goal): each tier from its floor up,
+# the first that fits; below the last floor, LOWEST_PROGRESS_TIER.
+PROGRESS_TIER_FLOORS = {"highly": 81, "somewhat": 61}
+LOWEST_PROGRESS_TIER = "less"
+
+# What each at-risk rule says, for people (the rules themselves are `flags` below).
+RISK_RULE_TEXTS = {
     "no_checkin": f"No check-in in the last {NO_CHECKIN_DAYS} days",
     "low_pulse": f"The last pulse rated the month {LOW_USEFULNESS} or less out of 5",
     "progress_falling": "Progress towards the goal fell two months running",
@@ -34,7 +42,7 @@ class Flag:
 
     @property
     def text(self) -> str:
-        return RULES[self.rule]
+        return RISK_RULE_TEXTS[self.rule]
 
 
 @dataclass(frozen=True)
@@ -51,7 +59,7 @@ def flags(state: State | None, trial_started_at: datetime | None, last_checkin_a
     judged: pending, paused and ended mentorships have no health flags.
 
     `last_checkin_at` and `pulses` must already leave out anything after `at`."""
-    if state is None or state.status not in ("trial", "paid"):
+    if state is None or not state.is_running:
         return []
     found = []
     if state.status == "trial" and last_checkin_at is None \
@@ -64,10 +72,31 @@ def flags(state: State | None, trial_started_at: datetime | None, last_checkin_a
     rated = [p for p in ordered if p.usefulness is not None]
     if rated and rated[-1].usefulness <= LOW_USEFULNESS:
         found.append(Flag("low_pulse", rated[-1].submitted_at))
-    progress = [p for p in ordered if p.progress is not None]
-    if len(progress) >= 3 and progress[-3].progress > progress[-2].progress > progress[-1].progress:
-        found.append(Flag("progress_falling", progress[-1].submitted_at))
+    recent = [p for p in ordered if p.progress is not None][-FALLING_ANSWERS:]
+    if len(recent) == FALLING_ANSWERS and all(a.progress > b.progress for a, b in zip(recent, recent[1:])):
+        found.append(Flag("progress_falling", recent[-1].submitted_at))
     return found
+
+
+def progress_tier(progress: int | None) -> str | None:
+    """The success tier of a progress answer; None without one."""
+    if progress is None:
+        return None
+    return next((tier for tier, floor in PROGRESS_TIER_FLOORS.items() if progress >= floor), LOWEST_PROGRESS_TIER)
+
+
+def cadence(checkins: list[datetime]) -> str:
+    """How regularly check-ins happened over a whole run: a key of CADENCE_DAYS, "irregular" or "too_few"."""
+    times = sorted(checkins)
+    n = len(times)
+    if n < CADENCE_MIN_CHECKINS:
+        return "too_few"
+    span = times[-1] - times[0]
+    longest = max(later - earlier for earlier, later in zip(times, times[1:]))
+    if longest * (n - 1) > IRREGULAR_GAP_FACTOR * span:
+        return "irregular"
+    return next((name for name, days in CADENCE_DAYS.items() if span <= timedelta(days=days) * (n - 1)),
+                "irregular")
 
 
 def unhandled(found: list[Flag], handled_at: datetime | None) -> list[Flag]:

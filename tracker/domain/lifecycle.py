@@ -1,4 +1,4 @@
-"""Pure time rules of a mentorship (METRICS.md, "Vocabulary").
+"""Pure time rules of a mentorship: its states, periods, stages, offers and pulse windows.
 
 No Flask, no database, no clock: every function takes the moment it is asked about.
 A timestamp later than that moment is treated as not having happened yet, so the state
@@ -9,42 +9,35 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-TRIAL_LENGTH = timedelta(days=7)
-PAID_MONTH = timedelta(days=30)
+# The vocabulary (codes and their labels) lives in vocabulary.py. Re-exported here only for
+# tracker.services, which still reads it as lifecycle.X until its split lands: new code imports vocabulary.
+from tracker.domain.vocabulary import (  # noqa: F401
+    CHECKIN_MODES,
+    CHURN_REASONS,
+    GOAL_CATEGORIES,
+    GOAL_REACHED,
+    MEETING_PREFERENCES,
+    OFFERS,
+)
 
-GOAL_CATEGORIES = {
-    "change_careers": "Change careers",
-    "extend_skillset": "Extend my skill set",
-    "get_promoted": "Get promoted",
-    "land_first_job": "Land my first job",
-    "start_business": "Start a business",
-    "other": "Something else",
-}
-MEETING_PREFERENCES = {"video": "Video calls", "in_person": "In person", "mixed": "A mix of both"}
-CHECKIN_MODES = {"video": "Video", "in_person": "In person", "phone": "Phone", "chat": "Chat"}
-GOAL_REACHED = {"yes": "Yes", "partly": "Partly", "no": "No"}
-CHURN_REASONS = {
-    "goal_reached": "I reached my goal",
-    "too_expensive": "It is too expensive",
-    "no_time": "I don't have the time right now",
-    "mentor_fit": "The mentor was not the right fit",
-    "mentor_unresponsive": "The mentor was unresponsive",
-    "switched_mentor": "I am switching to another mentor",
-    "platform_issue": "A problem with the platform",
-    "other": "Something else",
-}
-STAGES = ("trial", "month_1", "months_2_3", "later")
+TRIAL_LENGTH = timedelta(days=7)
+PAID_MONTH = timedelta(days=30)  # the one definition of a month: reports and charts derive from it
+# The end of paid month 1 and of paid month 3, counted from the start of the trial.
+MONTH_1_ENDS = TRIAL_LENGTH + PAID_MONTH
+MONTH_3_ENDS = TRIAL_LENGTH + 3 * PAID_MONTH
+
+# What `state_as_of` can answer, in the order reports list them.
+STATUSES = ("pending", "trial", "paid", "paused", "ended", "closed")
+# The stage a mentorship ended in, by how long after the start of its trial it ended: the first stage
+# whose end is later than that, else LAST_STAGE. The SQL of the reports is built from the same list.
+STAGE_ENDS = (("trial", TRIAL_LENGTH), ("month_1", MONTH_1_ENDS), ("months_2_3", MONTH_3_ENDS))
+LAST_STAGE = "later"
+STAGES = (*(stage for stage, _ in STAGE_ENDS), LAST_STAGE)
 # A check-in lasts from 1 to 600 minutes (forms, services, the history import and the table's check).
 CHECKIN_MINUTES_MIN, CHECKIN_MINUTES_MAX = 1, 600
 END_REASONS = ("declined", "withdrawn", "cancelled")
 
 # --- the cancel flow's save offers (docs/RETENTION.md) ---
-OFFERS = {
-    "none": "No offer: straight to the exit survey",
-    "pause": "Pause for one or two months",
-    "switch_mentor": "Switch to another mentor in the same field",
-    "plan_reminder": "Remind them what the plan includes",
-}
 # What each reason is offered until an operator changes it. "I reached my goal" is a success and
 # never gets an offer: it is congratulated and goes straight to the survey.
 DEFAULT_OFFERS = {
@@ -101,14 +94,13 @@ def converted(trial_started_at: datetime, ended_at: datetime | None) -> bool:
 
 
 def stage_of_end(trial_started_at: datetime, ended_at: datetime) -> str:
-    end = trial_end(trial_started_at)
-    if ended_at < end:
-        return "trial"
-    if ended_at < end + PAID_MONTH:
-        return "month_1"
-    if ended_at < end + 3 * PAID_MONTH:
-        return "months_2_3"
-    return "later"
+    lived = ended_at - trial_started_at
+    return next((stage for stage, end in STAGE_ENDS if lived < end), LAST_STAGE)
+
+
+def ended_early(trial_started_at: datetime, ended_at: datetime) -> bool:
+    """Ended in the trial or in paid month 1."""
+    return ended_at - trial_started_at < MONTH_1_ENDS
 
 
 @dataclass(frozen=True)
@@ -241,7 +233,7 @@ def pulse_due(trial_started_at: datetime, state: State, answered: set[int], at: 
     """The period whose pulse the mentee can answer now, or None.
 
     Only while the mentorship runs (trial or paid, not paused, not ended); each period once."""
-    if state is None or state.status not in ("trial", "paid"):
+    if state is None or not state.is_running:
         return None
     current = period_at(trial_started_at, at)
     for period in (current - 1, current):

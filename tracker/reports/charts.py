@@ -8,13 +8,13 @@ from html import escape
 
 import plotly.graph_objects as go
 
-from tracker.domain.lifecycle import CHURN_REASONS, STAGES
+from tracker.domain.lifecycle import PAID_MONTH, STAGE_ENDS, STAGES
+from tracker.domain.vocabulary import CHURN_REASONS, STAGE_NAMES
 
 BRAND, GOOD, MUTED, GRID = "#3a4fd7", "#17784a", "#8a93a6", "#dde2ea"
 REASON_COLOURS = {"goal_reached": GOOD, "too_expensive": "#d98c00", "no_time": "#a0a8ba",
                   "mentor_fit": "#b3261e", "mentor_unresponsive": "#e0675f", "switched_mentor": "#7b61c4",
                   "platform_issue": "#2c7fb8", "other": "#5b6475"}
-STAGE_NAMES = {"trial": "Trial", "month_1": "Month 1", "months_2_3": "Months 2-3", "later": "Later"}
 
 
 def _layout(fig: go.Figure, title: str, y_title: str = "", percent: bool = False, height: int = 340) -> dict:
@@ -79,7 +79,7 @@ def survival(curve: list[tuple[float, float]]) -> dict:
     fig = go.Figure(go.Scatter(x=[d for d, _ in curve], y=[s for _, s in curve], mode="lines",
                                line={"shape": "hv", "color": BRAND}, name="Still going",
                                hovertemplate="day %{x:.1f}: %{y:.1%}<extra></extra>"))
-    for day in (7, 37, 97):
+    for day in (end.days for _, end in STAGE_ENDS):  # where each stage ends
         fig.add_vline(x=day, line={"color": GRID, "dash": "dot"})
     figure = _layout(fig, "Share of mentorships still going (Kaplan-Meier)", percent=True)
     figure["layout"]["xaxis"]["title"] = {"text": "days since the trial started"}
@@ -90,7 +90,7 @@ def cohort_heatmap(cohorts: list[dict]) -> dict:
     width = max((len(c["retained"]) for c in cohorts), default=0)
     z = [c["retained"] + [None] * (width - len(c["retained"])) for c in cohorts]
     fig = go.Figure(go.Heatmap(
-        z=z, x=[f"+{30 * m} d" for m in range(width)], y=[c["month"] for c in cohorts],
+        z=z, x=[f"+{PAID_MONTH.days * m} d" for m in range(width)], y=[c["month"] for c in cohorts],
         colorscale=[[0, "#f6f7fb"], [1, BRAND]], zmin=0, zmax=1, colorbar={"tickformat": ".0%"},
         hovertemplate="%{y}, %{x}: %{z:.1%}<extra></extra>"))
     fig.update_yaxes(autorange="reversed", type="category")

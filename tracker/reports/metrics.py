@@ -11,13 +11,14 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import NamedTuple
 
-from tracker.domain.health import CADENCE_DAYS, CADENCE_MIN_CHECKINS
-from tracker.domain.lifecycle import CHURN_REASONS, GOAL_CATEGORIES, MEETING_PREFERENCES, STAGES
+from tracker.domain.health import CADENCE_DAYS, CADENCE_MIN_CHECKINS, LOWEST_PROGRESS_TIER, PROGRESS_TIER_FLOORS
+from tracker.domain.lifecycle import PAID_MONTH, STAGES
+from tracker.domain.vocabulary import CHURN_REASONS, GOAL_CATEGORIES, MEETING_PREFERENCES
 
 Z95 = 1.959963984540054
 BAYES_C = 5  # prior weight, in surveys, of the platform's mean stars
 DAY = 86400
-MONTH = 30 * DAY
+MONTH = int(PAID_MONTH.total_seconds())
 SURVIVAL_DAYS = (7, 30, 90, 180)
 
 
@@ -258,6 +259,23 @@ def better_than_share(table: list[dict], mentor: str) -> float | None:
     return sum(1 for row in table if row["mentor"] != mentor and row["bayesian_mean"] < mine) / (len(table) - 1)
 
 
+def churn_summary(report: dict) -> dict:
+    """For the churn page: how many surveys the report counts, and the share that gave a reason other
+    than reaching the goal ("bad churn"), with its interval."""
+    surveys = report["survey_response_rate"]["numerator"]
+    good = report["churn_reasons"]["goal_reached"]["count"]
+    return {"surveys": surveys, "other_reasons": wilson(surveys - good, surveys).as_dict()}
+
+
+# Below this many exit surveys, a comment could point at the one mentee who wrote it.
+FEEDBACK_MIN_SURVEYS = 3
+
+
+def feedback_visible(surveys: int) -> bool:
+    """Whether a mentor with this many exit surveys (all time) may read the comments about them."""
+    return surveys >= FEEDBACK_MIN_SURVEYS
+
+
 # --- Kaplan-Meier median with its interval ------------------------------------------------------
 
 def median_interval(groups: Iterable[tuple[int, int, int]], z: float = Z95) -> tuple[int | None, int | None]:
@@ -319,9 +337,20 @@ def saves_report(groups: dict[tuple, int]) -> dict:
 
 # --- the monthly pulse --------------------------------------------------------------------------------
 
-PROGRESS_TIERS = {"highly": "Highly successful (81% or more of the goal)",
-                  "somewhat": "Somewhat successful (61-80%)", "less": "Less (60% or under)"}
+_HIGHLY, _SOMEWHAT = PROGRESS_TIER_FLOORS["highly"], PROGRESS_TIER_FLOORS["somewhat"]
+PROGRESS_TIERS = {"highly": f"Highly successful ({_HIGHLY}% or more of the goal)",
+                  "somewhat": f"Somewhat successful ({_SOMEWHAT}-{_HIGHLY - 1}%)",
+                  LOWEST_PROGRESS_TIER: f"Less ({_SOMEWHAT - 1}% or under)"}
 USEFULNESS_BANDS = {"low": (1, 2), "middle": (3, 3), "high": (4, 5)}
+USEFULNESS_MAX = 5
+
+
+def _usefulness_label(low: int, high: int) -> str:
+    return f"Useful {low} of {USEFULNESS_MAX}" if low == high else f"Useful {low}-{high} of {USEFULNESS_MAX}"
+
+
+# The bands as pages list them, most useful first.
+USEFULNESS_BAND_LABELS = {band: _usefulness_label(*USEFULNESS_BANDS[band]) for band in reversed(USEFULNESS_BANDS)}
 
 
 def pulse_tiers(groups: dict[str | None, int]) -> dict:
@@ -369,7 +398,8 @@ def month_one_prediction(groups: dict[MonthOne, int]) -> dict:
 
 # --- health rules judged on how mentorships ended, and research views ---------------------------------
 
-RISK_RULES = ("no_checkin", "trial_silent", "low_pulse", "progress_falling")
+# The at-risk rules judged on a cancellation's whole run: the first fields of Ending, in this order.
+ENDING_FLAGS = ("no_checkin", "trial_silent", "low_pulse", "progress_falling")
 CADENCES = {"weekly": f"Weekly (a check-in every {CADENCE_DAYS['weekly']} days or less on average)",
             "biweekly": f"Bi-weekly (every {CADENCE_DAYS['weekly'] + 1}-{CADENCE_DAYS['biweekly']} days)",
             "monthly": f"Monthly (every {CADENCE_DAYS['biweekly'] + 1}-{CADENCE_DAYS['monthly']} days)",
@@ -379,7 +409,7 @@ CADENCES = {"weekly": f"Weekly (a check-in every {CADENCE_DAYS['weekly']} days o
 
 class Ending(NamedTuple):
     """A group of cancellations by what their whole run looked like (queries.ending_groups). The first
-    four fields are the at-risk rules of RISK_RULES, in that order: whether each held at any time."""
+    four fields are the at-risk rules of ENDING_FLAGS, in that order: whether each held at any time."""
 
     no_checkin: bool
     trial_silent: bool
@@ -393,7 +423,7 @@ class Ending(NamedTuple):
 
     @property
     def flags(self) -> tuple[bool, ...]:
-        return self[:len(RISK_RULES)]
+        return self[:len(ENDING_FLAGS)]
 
 
 def _outcomes(rows: list[tuple[Ending, int]]) -> dict:
@@ -413,7 +443,7 @@ def risk_history(groups: dict[Ending, int]) -> dict:
     never = [(k, n) for k, n in items if not any(k.flags)]
     table = {rule: {"flagged": _outcomes([(k, n) for k, n in items if getattr(k, rule)]),
                     "unflagged": _outcomes(never)}
-             for rule in RISK_RULES}
+             for rule in ENDING_FLAGS}
     table["any"] = {"flagged": _outcomes([(k, n) for k, n in items if any(k.flags)]), "unflagged": _outcomes(never)}
     return table
 

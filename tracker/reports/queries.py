@@ -31,13 +31,28 @@ from tracker.data.models import (
 from tracker.domain.health import (
     CADENCE_DAYS,
     CADENCE_MIN_CHECKINS,
+    FALLING_ANSWERS,
+    IRREGULAR_GAP_FACTOR,
     LOW_USEFULNESS,
+    LOWEST_PROGRESS_TIER,
     NO_CHECKIN_DAYS,
+    PROGRESS_TIER_FLOORS,
     TRIAL_SILENT_DAYS,
     PulseAnswer,
 )
-from tracker.domain.lifecycle import FLOW_ABANDONED_AFTER, PAID_MONTH, SAVE_LASTS, TRIAL_LENGTH
+from tracker.domain.lifecycle import (
+    FLOW_ABANDONED_AFTER,
+    LAST_STAGE,
+    MONTH_1_ENDS,
+    MONTH_3_ENDS,
+    PAID_MONTH,
+    SAVE_LASTS,
+    STAGE_ENDS,
+    STATUSES,
+    TRIAL_LENGTH,
+)
 from tracker.reports.metrics import DAY, Counts, Ending, MonthOne
+from tracker.reports.scope import Scope
 
 
 def mentor_directory() -> list[User]:
@@ -88,20 +103,26 @@ def _paused_at(at: datetime):
                                   Pause.ends_at > at).exists()
 
 
-def counts_by_status(at: datetime) -> dict[str, int]:
-    """How many mentorships stand in each state as of `at`, in one grouped pass."""
+def status_expression(at: datetime):
+    """A mentorship's status as of `at`, as SQL: the twin of lifecycle.state_as_of(...).status for the
+    mentorships applied for by `at` (tests/test_rule_twins.py holds them to each other)."""
     m = Mentorship
     started = and_(m.trial_started_at.is_not(None), m.trial_started_at <= at)
     ended = and_(m.ended_at.is_not(None), m.ended_at <= at)
-    status = case(
+    return case(
         (and_(~started, ~ended), "pending"),
         (~started, "closed"),
         (ended, "ended"),
         (m.trial_started_at > at - TRIAL_LENGTH, "trial"),
         (_paused_at(at), "paused"),
         else_="paid")
-    rows = db.session.execute(select(status, func.count()).where(m.applied_at <= at).group_by(status))
-    counts = {"pending": 0, "trial": 0, "paid": 0, "paused": 0, "ended": 0, "closed": 0}
+
+
+def counts_by_status(at: datetime) -> dict[str, int]:
+    """How many mentorships stand in each state as of `at`, in one grouped pass."""
+    status = status_expression(at)
+    rows = db.session.execute(select(status, func.count()).where(Mentorship.applied_at <= at).group_by(status))
+    counts = dict.fromkeys(STATUSES, 0)
     counts.update({name: n for name, n in rows})
     return counts
 
@@ -137,19 +158,8 @@ def _int(value: int):
     return literal(value, BigInteger)
 
 
-@dataclass(frozen=True)
-class Scope:
-    """What a metric is asked about: the as-of moment T, the window [start, end), the filters."""
-
-    as_of: datetime
-    start: datetime
-    end: datetime
-    goal_category: str | None = None
-    mentor_id: int | None = None
-
-    @property
-    def t(self) -> int:
-        return int(self.as_of.timestamp())
+def _seconds(duration) -> int:
+    return int(duration.total_seconds())
 
 
 def _filters(scope: Scope) -> list:
@@ -188,7 +198,7 @@ def trial_counts(scope: Scope) -> tuple[int, int]:
     """(decided, converted) for trials started in the window: decided means trial end <= T, or
     ended before trial end by T."""
     m = Mentorship
-    trial = int(TRIAL_LENGTH.total_seconds())
+    trial = _seconds(TRIAL_LENGTH)
     ended_early = _s(m.ended_at) - _s(m.trial_started_at) < trial
     churned = and_(m.ended_at <= scope.as_of, ended_early)
     decided = or_(_s(m.trial_started_at) <= _int(scope.t - trial), churned)
@@ -198,11 +208,11 @@ def trial_counts(scope: Scope) -> tuple[int, int]:
     return decided_n, decided_n - churned_n
 
 
-def _stage(m):
+def stage_expression(m=Mentorship):
+    """The stage an ended mentorship ended in, as SQL, from lifecycle.STAGE_ENDS: the twin of
+    lifecycle.stage_of_end."""
     lived = _s(m.ended_at) - _s(m.trial_started_at)
-    trial, month = int(TRIAL_LENGTH.total_seconds()), int(PAID_MONTH.total_seconds())
-    return case((lived < trial, "trial"), (lived < trial + month, "month_1"),
-                (lived < trial + 3 * month, "months_2_3"), else_="later")
+    return case(*((lived < _seconds(end), stage) for stage, end in STAGE_ENDS), else_=LAST_STAGE)
 
 
 def _cancellations(scope: Scope):
@@ -215,7 +225,7 @@ def _cancellations(scope: Scope):
 def cancellation_groups(scope: Scope) -> dict[tuple, dict]:
     """{(month ended, stage, reason, goal_reached, stars): count}; reason etc. None without a survey."""
     m, s, survey, where = _cancellations(scope)
-    month, stage = utc_month(m.ended_at), _stage(m)
+    month, stage = utc_month(m.ended_at), stage_expression(m)
     stmt = (select(month, stage, s.churn_reason, s.goal_reached, s.stars, func.count())
             .select_from(m).outerjoin(s, survey).where(*where)
             .group_by(month, stage, s.churn_reason, s.goal_reached, s.stars))
@@ -252,7 +262,7 @@ def cohort_groups(scope: Scope) -> dict[str, tuple[int, int, dict[int, int]]]:
     the start itself); those not ended by T are counted in size only.
     """
     m = Mentorship
-    month_secs = int(PAID_MONTH.total_seconds())
+    month_secs = _seconds(PAID_MONTH)
     lived = _s(m.ended_at) - _s(m.trial_started_at)
     # `//` is integer division in SQLAlchemy 2 (`/` would be true division).
     bucket = case((m.ended_at <= scope.as_of, (lived + (month_secs - 1)) // month_secs - 1), else_=None)
@@ -424,9 +434,9 @@ def save_groups(scope: Scope) -> dict[tuple, int]:
     kept = aliased(Mentorship)
     t = scope.as_of
     accepted, cancelled = f.offer_accepted_at <= t, f.cancelled_at <= t
-    abandoned = _s(f.started_at) + _int(int(FLOW_ABANDONED_AFTER.total_seconds())) <= _int(scope.t)
+    abandoned = _s(f.started_at) + _int(_seconds(FLOW_ABANDONED_AFTER)) <= _int(scope.t)
     outcome = case((accepted, "accepted"), (cancelled, "cancelled"), (abandoned, "abandoned"), else_="open")
-    check = _s(f.offer_accepted_at) + _int(int(SAVE_LASTS.total_seconds()))
+    check = _s(f.offer_accepted_at) + _int(_seconds(SAVE_LASTS))
     save = case((~accepted | f.offer_accepted_at.is_(None), None),
                 (check > _int(scope.t), "too_soon"),
                 (and_(_s(kept.trial_started_at) <= check,
@@ -443,8 +453,11 @@ def save_groups(scope: Scope) -> dict[tuple, int]:
     return {(reason, bool(sh), bool(de), out, sv): int(n) for reason, sh, de, out, sv, n in db.session.execute(stmt)}
 
 
-def _progress_tier(column):
-    return case((column.is_(None), None), (column >= 81, "highly"), (column >= 61, "somewhat"), else_="less")
+def progress_tier_expression(column):
+    """The success tier of a progress column, as SQL, from health.PROGRESS_TIER_FLOORS: the twin of
+    health.progress_tier."""
+    return case((column.is_(None), None), *((column >= floor, tier) for tier, floor in PROGRESS_TIER_FLOORS.items()),
+                else_=LOWEST_PROGRESS_TIER)
 
 
 def pulse_tier_groups(scope: Scope) -> dict[str | None, int]:
@@ -455,7 +468,7 @@ def pulse_tier_groups(scope: Scope) -> dict[str | None, int]:
               .where(p.progress.is_not(None), p.submitted_at <= scope.as_of)
               .group_by(p.mentorship_id).subquery())
     answer = aliased(Pulse)
-    tier = _progress_tier(answer.progress)
+    tier = progress_tier_expression(answer.progress)
     stmt = (select(tier, func.count()).select_from(m)
             .outerjoin(latest, latest.c.mentorship_id == m.id)
             .outerjoin(answer, and_(answer.mentorship_id == m.id, answer.period == latest.c.period))
@@ -467,10 +480,10 @@ def month_one_groups(scope: Scope) -> dict[MonthOne, int]:
     """{MonthOne(usefulness, progress tier, goal reached, observed to the end of month 3, ended before it):
     count} for trials started in the window by T whose month-1 pulse was answered by T."""
     m, p, s = Mentorship, Pulse, ExitSurvey
-    month_3_end = _s(m.trial_started_at) + _int(int((TRIAL_LENGTH + 3 * PAID_MONTH).total_seconds()))
+    month_3_end = _s(m.trial_started_at) + _int(_seconds(MONTH_3_ENDS))
     observed = month_3_end <= _int(scope.t)
     ended_before = and_(m.ended_at <= scope.as_of, _s(m.ended_at) < month_3_end)
-    columns = (p.usefulness, _progress_tier(p.progress), s.goal_reached,
+    columns = (p.usefulness, progress_tier_expression(p.progress), s.goal_reached,
                case((observed, True), else_=False), case((ended_before, True), else_=False))
     stmt = (select(*columns, func.count()).select_from(m)
             .join(p, and_(p.mentorship_id == m.id, p.period == 1, p.submitted_at <= scope.as_of))
@@ -497,30 +510,32 @@ def ending_groups(scope: Scope) -> dict[Ending, int]:
     visits = (select(ordered.c.mentorship_id, func.count().label("n"), func.min(ordered.c.at).label("first"),
                      func.max(ordered.c.at).label("last"), func.max(ordered.c.gap).label("max_gap"))
               .group_by(ordered.c.mentorship_id).subquery())
-    lag1 = func.lag(p.progress, 1).over(partition_by=p.mentorship_id, order_by=p.period)
-    lag2 = func.lag(p.progress, 2).over(partition_by=p.mentorship_id, order_by=p.period)
-    progress = (select(p.mentorship_id, p.progress, lag1.label("before"), lag2.label("before_that"))
+    # back_k: the progress answer k periods with an answer back (back_0 is this one)
+    back = [p.progress.label("back_0")] + [
+        func.lag(p.progress, k).over(partition_by=p.mentorship_id, order_by=p.period).label(f"back_{k}")
+        for k in range(1, FALLING_ANSWERS)]
+    progress = (select(p.mentorship_id, *back)
                 .join(population, population.c.id == p.mentorship_id)
                 .join(m, m.id == p.mentorship_id)
-                .where(p.progress.is_not(None), p.submitted_at <= m.ended_at).subquery())
-    falling = (select(progress.c.mentorship_id).where(progress.c.before_that > progress.c.before,
-                                                      progress.c.before > progress.c.progress)
+                .where(p.progress.is_not(None), p.submitted_at < m.ended_at).subquery())
+    falling = (select(progress.c.mentorship_id).where(*(progress.c[f"back_{k + 1}"] > progress.c[f"back_{k}"]
+                                                        for k in range(FALLING_ANSWERS - 1)))
                .distinct().subquery())
     low = (select(p.mentorship_id).join(population, population.c.id == p.mentorship_id)
            .join(m, m.id == p.mentorship_id)
-           .where(p.usefulness <= LOW_USEFULNESS, p.submitted_at <= m.ended_at).distinct().subquery())
+           .where(p.usefulness <= LOW_USEFULNESS, p.submitted_at < m.ended_at).distinct().subquery())
 
     start, end = _s(m.trial_started_at), _s(m.ended_at)
     quiet = _int(NO_CHECKIN_DAYS * DAY)
-    no_checkin = or_(visits.c.n.is_(None) & (end - start >= quiet),
-                     visits.c.first - start >= quiet, visits.c.max_gap >= quiet, end - visits.c.last >= quiet)
+    no_checkin = or_(visits.c.n.is_(None) & (end - start > quiet),
+                     visits.c.first - start > quiet, visits.c.max_gap > quiet, end - visits.c.last > quiet)
     silent_by = start + _int(TRIAL_SILENT_DAYS * DAY)
-    trial_silent = and_(end >= silent_by, or_(visits.c.n.is_(None), visits.c.first > silent_by))
-    early = end - start < _int(int((TRIAL_LENGTH + PAID_MONTH).total_seconds()))
+    trial_silent = and_(end > silent_by, or_(visits.c.n.is_(None), visits.c.first > silent_by))
+    early = end - start < _int(_seconds(MONTH_1_ENDS))  # lifecycle.ended_early
     n, span = visits.c.n, visits.c.last - visits.c.first
     cadence = case(
         (or_(n.is_(None), n < CADENCE_MIN_CHECKINS), "too_few"),
-        (visits.c.max_gap * (n - 1) > 2 * span, "irregular"),
+        (visits.c.max_gap * (n - 1) > IRREGULAR_GAP_FACTOR * span, "irregular"),
         *((span <= days * DAY * (n - 1), name) for name, days in CADENCE_DAYS.items()),
         else_="irregular")
     columns = (case((no_checkin, True), else_=False), case((trial_silent, True), else_=False),

@@ -1,4 +1,4 @@
-"""Reading the metrics parameters (window, as-of moment, filters) from a query string.
+"""What a metric is asked about (`Scope`), and reading it from a query string (window, as-of moment, filters).
 
 The API and the dashboard share this, so a bookmarked dashboard URL and an API call with the same
 parameters describe the same numbers. Every bad parameter is named in the error.
@@ -12,8 +12,7 @@ from datetime import date, datetime, time, timedelta, timezone
 
 from werkzeug.datastructures import MultiDict
 
-from tracker.domain.lifecycle import GOAL_CATEGORIES
-from tracker.reports.queries import Scope
+from tracker.domain.vocabulary import GOAL_CATEGORIES
 
 PARAMETERS = ("from", "to", "as_of", "goal_category", "mentor")
 DEFAULT_WINDOW_DAYS = 90
@@ -30,8 +29,24 @@ class ScopeError(ValueError):
 
 
 @dataclass(frozen=True)
-class Request:
-    """A parsed scope, with what to echo back: the window as dates and the filters as given."""
+class Scope:
+    """What a metric is asked about: the as-of moment T, the window [start, end), the filters."""
+
+    as_of: datetime
+    start: datetime
+    end: datetime
+    goal_category: str | None = None
+    mentor_id: int | None = None
+
+    @property
+    def t(self) -> int:
+        return int(self.as_of.timestamp())
+
+
+@dataclass(frozen=True)
+class Asked:
+    """What a page or an API call asked for: the parsed scope, with what to echo back (the window as
+    dates and the filters as given)."""
 
     scope: Scope
     window_from: date
@@ -46,7 +61,7 @@ class Request:
                 "filters": {"goal_category": self.goal_category, "mentor": self.mentor_email}}
 
     def query_args(self) -> dict:
-        """The parameters that rebuild this request, for links and bookmarks."""
+        """The parameters that ask for this again, for links and bookmarks."""
         args = {"from": self.window_from.isoformat(), "to": self.window_to.isoformat()}
         if self.as_of_given:
             args["as_of"] = self.scope.as_of.isoformat()
@@ -100,7 +115,7 @@ def parse_moment(name: str, text: str, naive_is_utc: bool = False) -> datetime:
 
 
 def parse(args, now: datetime, mentor_id_by_email: Callable[[str], int | None],
-          naive_is_utc: bool = False, default_days: int = DEFAULT_WINDOW_DAYS) -> Request:
+          naive_is_utc: bool = False, default_days: int = DEFAULT_WINDOW_DAYS) -> Asked:
     """Read the metrics parameters; raise ScopeError naming the first bad one."""
     raw = {name: _one(args, name) for name in PARAMETERS}
     as_of = parse_moment("as_of", raw["as_of"], naive_is_utc) if raw["as_of"] else now
@@ -124,12 +139,12 @@ def parse(args, now: datetime, mentor_id_by_email: Callable[[str], int | None],
     midnight = lambda d: datetime.combine(d, time(), tzinfo=timezone.utc)  # noqa: E731
     scope = Scope(as_of=as_of, start=midnight(window_from), end=midnight(window_to),
                   goal_category=category, mentor_id=mentor_id)
-    return Request(scope, window_from, window_to, category, mentor_email, as_of_given=raw["as_of"] is not None)
+    return Asked(scope, window_from, window_to, category, mentor_email, as_of_given=raw["as_of"] is not None)
 
 
 def parse_or_defaults(args, now: datetime, mentor_id_by_email: Callable[[str], int | None],
                       naive_is_utc: bool = False, default_days: int = DEFAULT_WINDOW_DAYS
-                      ) -> tuple[Request, str | None]:
+                      ) -> tuple[Asked, str | None]:
     """For pages: the parameters asked for, or on a bad one the defaults and the message naming it."""
     try:
         return parse(args, now, mentor_id_by_email, naive_is_utc, default_days), None

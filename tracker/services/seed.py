@@ -23,9 +23,7 @@ from werkzeug.security import generate_password_hash
 from tracker.core.extensions import db
 from tracker.data.models import CancelFlow, CheckIn, ExitSurvey, MentorProfile, Mentorship, Pause, Pulse, User
 from tracker.domain.lifecycle import (
-    CHURN_REASONS,
     DEFAULT_OFFERS,
-    GOAL_CATEGORIES,
     PAID_MONTH,
     PULSE_OPENS_BEFORE_END,
     PULSE_OPENS_BEFORE_MONTH_END,
@@ -33,6 +31,7 @@ from tracker.domain.lifecycle import (
     offer_for,
     periods_until,
 )
+from tracker.domain.vocabulary import CHURN_REASONS, GOAL_CATEGORIES
 
 DEMO_PASSWORD = "demo-password"
 HISTORY = timedelta(days=540)

@@ -21,15 +21,14 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Email, EqualTo, InputRequired, Length, Optional, ValidationError
 from wtforms.widgets import HiddenInput, NumberInput
 
-from tracker.domain.lifecycle import (
+from tracker.domain.lifecycle import CHECKIN_MINUTES_MAX, CHECKIN_MINUTES_MIN, FIXED_OFFERS, PAUSE_MONTHS
+from tracker.domain.vocabulary import (
     CHECKIN_MODES,
     CHURN_REASONS,
-    FIXED_OFFERS,
     GOAL_CATEGORIES,
     GOAL_REACHED,
     MEETING_PREFERENCES,
     OFFERS,
-    PAUSE_MONTHS,
 )
 
 GOAL_TEXT_MIN, GOAL_TEXT_MAX = 20, 2000
@@ -173,7 +172,7 @@ class CheckInForm(FlaskForm):
     occurred_at = UTCDateTimeLocalField("When (UTC)", validators=[InputRequired("Enter when you met.")])
     mode = SelectField("How", choices=_choices(CHECKIN_MODES),
                        validators=[InputRequired("Choose how you met.")])
-    minutes = WholeNumberField("Minutes", minimum=1, maximum=600,
+    minutes = WholeNumberField("Minutes", minimum=CHECKIN_MINUTES_MIN, maximum=CHECKIN_MINUTES_MAX,
                                validators=[InputRequired("Enter how many minutes it lasted.")])
     note = TextAreaField("Note (optional)", validators=[
         Optional(), Length(max=2000, message="Keep the note under 2000 characters."),

@@ -82,7 +82,6 @@ def decline(mentorship_id: int):
 
 
 ALL_TIME_FROM = date(2000, 1, 1)
-FEEDBACK_MIN_SURVEYS = 3  # below this, a comment could point at the one mentee who wrote it
 
 
 @bp.get("/ratings")
@@ -100,14 +99,15 @@ def ratings():
     ranked = next((row for row in platform["mentors"] if row["mentor"] == current_user.email), None)
     quarters = metrics.by_quarter(mine_counts)
     surveys_all_time = queries.survey_count_of_mentor(current_user.id, at)
-    texts = []
-    if surveys_all_time >= FEEDBACK_MIN_SURVEYS:
+    texts, feedback_visible = [], metrics.feedback_visible(surveys_all_time)
+    if feedback_visible:
         texts = queries.mentor_feedback_for_mentor(current_user.id, at)
         random.shuffle(texts)
     return render_template(
         "mentor/ratings.html", asked=asked, problem=problem, mine=mine, platform=platform, ranked=ranked,
         better_than=metrics.better_than_share(platform["mentors"], current_user.email),
         mentors_ranked=len(platform["mentors"]), quarters=quarters, texts=texts,
-        surveys_all_time=surveys_all_time, feedback_min=FEEDBACK_MIN_SURVEYS,
+        surveys_all_time=surveys_all_time, feedback_visible=feedback_visible,
+        feedback_min=metrics.FEEDBACK_MIN_SURVEYS,
         figures={"stars": charts.star_distribution(mine), "trend": charts.quarterly_success(quarters)},
     ), (400 if problem else 200)

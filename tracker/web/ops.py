@@ -14,9 +14,10 @@ from flask_login import current_user
 
 from tracker import services
 from tracker.core import clock
-from tracker.domain import health, lifecycle
-from tracker.reports import charts, metrics, queries, scope
+from tracker.domain import health, lifecycle, vocabulary
+from tracker.reports import charts, metrics, queries
 from tracker.reports.csvfiles import guard
+from tracker.reports.scope import parse_or_defaults
 from tracker.web.access import role_required, safe_next_url
 from tracker.web.forms import CreateUserForm, HandleRiskForm, HideFeedbackForm, OfferSettingsForm
 from tracker.web.pages import form_page, show_service_error
@@ -29,8 +30,8 @@ DASHBOARD_DEFAULT_DAYS = 365
 
 def _asked():
     """The filters in the URL; on a bad one, the defaults and a message saying what was wrong."""
-    return scope.parse_or_defaults(request.args, clock.now(), queries.mentor_id_by_email, naive_is_utc=True,
-                                   default_days=DASHBOARD_DEFAULT_DAYS)
+    return parse_or_defaults(request.args, clock.now(), queries.mentor_id_by_email, naive_is_utc=True,
+                             default_days=DASHBOARD_DEFAULT_DAYS)
 
 
 def _dashboard(template: str, extra=lambda counts, report: {}):
@@ -67,8 +68,7 @@ def home():
 def churn():
     def extra(counts, report):
         series = metrics.by_month(counts)
-        surveys, good = report["survey_response_rate"]["numerator"], report["churn_reasons"]["goal_reached"]["count"]
-        return {"series": series, "other_reasons": metrics.wilson(surveys - good, surveys).as_dict(),
+        return {"series": series, **metrics.churn_summary(report),
                 "figures": {"reasons": charts.reason_shares(report),
                                               "by_month": charts.reasons_by_month(series),
                                               "by_stage": charts.reasons_by_stage(report)}}
@@ -93,7 +93,7 @@ def ratings():
 
 def _feedback_filters():
     """The reading filters of the feedback page; unknown values are ignored, not an error."""
-    reason = request.args.get("reason") if request.args.get("reason") in lifecycle.CHURN_REASONS else None
+    reason = request.args.get("reason") if request.args.get("reason") in vocabulary.CHURN_REASONS else None
     stars = request.args.get("stars", "")
     stars = int(stars) if stars in ("1", "2", "3", "4", "5") else None
     words = "".join(c for c in request.args.get("q", "") if c.isprintable()).strip()[:100] or None
@@ -209,25 +209,25 @@ def users():
 @bp.get("/saves")
 @role_required("operator")
 def saves():
-    return _scoped("ops/saves.html", lambda scope_: {"saves": metrics.saves_report(queries.save_groups(scope_)),
-                                                     "offers": lifecycle.offers_in_force(queries.offer_settings())})
+    return _scoped("ops/saves.html", lambda scope: {"saves": metrics.saves_report(queries.save_groups(scope)),
+                                                    "offers": lifecycle.offers_in_force(queries.offer_settings())})
 
 
 @bp.get("/health")
 @role_required("operator")
 def health_dashboard():
-    def numbers(scope_):
-        return {"tiers": metrics.pulse_tiers(queries.pulse_tier_groups(scope_)),
-                "month_one": metrics.month_one_prediction(queries.month_one_groups(scope_)),
-                "risk": metrics.risk_history(queries.ending_groups(scope_))}
+    def numbers(scope):
+        return {"tiers": metrics.pulse_tiers(queries.pulse_tier_groups(scope)),
+                "month_one": metrics.month_one_prediction(queries.month_one_groups(scope)),
+                "risk": metrics.risk_history(queries.ending_groups(scope))}
     return _scoped("ops/health.html", numbers)
 
 
 @bp.get("/research")
 @role_required("operator")
 def research():
-    return _scoped("ops/research.html", lambda scope_: {"research": metrics.research(
-        queries.ending_groups(scope_), queries.duration_groups_by_category(scope_))})
+    return _scoped("ops/research.html", lambda scope: {"research": metrics.research(
+        queries.ending_groups(scope), queries.duration_groups_by_category(scope))})
 
 
 AT_RISK_SHOWN = 200
