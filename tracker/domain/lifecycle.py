@@ -9,17 +9,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-# The vocabulary (codes and their labels) lives in vocabulary.py. Re-exported here only for
-# tracker.services, which still reads it as lifecycle.X until its split lands: new code imports vocabulary.
-from tracker.domain.vocabulary import (  # noqa: F401
-    CHECKIN_MODES,
-    CHURN_REASONS,
-    GOAL_CATEGORIES,
-    GOAL_REACHED,
-    MEETING_PREFERENCES,
-    OFFERS,
-)
-
 TRIAL_LENGTH = timedelta(days=7)
 PAID_MONTH = timedelta(days=30)  # the one definition of a month: reports and charts derive from it
 # The end of paid month 1 and of paid month 3, counted from the start of the trial.

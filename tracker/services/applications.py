@@ -10,7 +10,7 @@ from sqlalchemy.exc import IntegrityError
 from tracker.core.extensions import db
 from tracker.data.database import unit_of_work
 from tracker.data.models import CheckIn, Mentorship, User
-from tracker.domain import lifecycle
+from tracker.domain import vocabulary
 from tracker.domain.lifecycle import CHECKIN_MINUTES_MAX, CHECKIN_MINUTES_MIN
 from tracker.services.errors import Conflict, Invalid, NotFound
 
@@ -24,9 +24,9 @@ def locked_mentorship(mentorship_id: int) -> Mentorship | None:
 
 def apply(mentee_id: int, mentor_id: int, goal_category: str, goal_text: str,
           meeting_preference: str, at: datetime) -> Mentorship:
-    if goal_category not in lifecycle.GOAL_CATEGORIES:
+    if goal_category not in vocabulary.GOAL_CATEGORIES:
         raise Invalid("Choose one of the goal categories.", field="goal_category")
-    if meeting_preference not in lifecycle.MEETING_PREFERENCES:
+    if meeting_preference not in vocabulary.MEETING_PREFERENCES:
         raise Invalid("Choose how you would like to meet.", field="meeting_preference")
     with unit_of_work():
         mentor = db.session.get(User, mentor_id)
@@ -88,7 +88,7 @@ def decline(mentor_id: int, mentorship_id: int, at: datetime) -> Mentorship:
 
 def log_checkin(user_id: int, mentorship_id: int, occurred_at: datetime, mode: str, minutes: int,
                 note: str, at: datetime) -> CheckIn:
-    if mode not in lifecycle.CHECKIN_MODES:
+    if mode not in vocabulary.CHECKIN_MODES:
         raise Invalid("Choose how you met.", field="mode")
     if not CHECKIN_MINUTES_MIN <= minutes <= CHECKIN_MINUTES_MAX:
         raise Invalid(f"Minutes must be between {CHECKIN_MINUTES_MIN} and {CHECKIN_MINUTES_MAX}.", field="minutes")

@@ -11,7 +11,7 @@ from sqlalchemy.exc import IntegrityError
 from tracker.core.extensions import db
 from tracker.data.database import unit_of_work
 from tracker.data.models import CancelFlow, ExitSurvey, Mentorship, Pause
-from tracker.domain import lifecycle
+from tracker.domain import lifecycle, vocabulary
 from tracker.reports.queries import offer_settings, switch_suggestions
 from tracker.services.applications import locked_mentorship
 from tracker.services.errors import Conflict, Invalid, NotFound
@@ -50,9 +50,9 @@ def cancellation_blocker(mentorship: Mentorship, at: datetime) -> str | None:
 def _check_answers(answers: SurveyAnswers) -> None:
     if not 1 <= answers.stars <= 5:
         raise Invalid("Choose from 1 to 5 stars.", field="stars")
-    if answers.goal_reached not in lifecycle.GOAL_REACHED:
+    if answers.goal_reached not in vocabulary.GOAL_REACHED:
         raise Invalid("Say whether you reached your goal.", field="goal_reached")
-    if answers.churn_reason not in lifecycle.CHURN_REASONS:
+    if answers.churn_reason not in vocabulary.CHURN_REASONS:
         raise Invalid("Choose the main reason you are leaving.", field="churn_reason")
 
 
@@ -124,7 +124,7 @@ def _flow_of(m: Mentorship, flow_id: int, at: datetime) -> CancelFlow:
 
 def start_cancel_flow(mentee_id: int, mentorship_id: int, reason: str, at: datetime) -> CancelFlow:
     """Record that the mentee set out to cancel for `reason`, and which offer they are shown."""
-    if reason not in lifecycle.CHURN_REASONS:
+    if reason not in vocabulary.CHURN_REASONS:
         raise Invalid("Choose the main reason you are leaving.", field="churn_reason")
     with unit_of_work():
         m = _owned_mentorship(mentee_id, mentorship_id, at)

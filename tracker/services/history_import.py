@@ -20,7 +20,7 @@ from sqlalchemy.orm import aliased
 from tracker.core.extensions import db
 from tracker.data.database import unit_of_work
 from tracker.data.models import CheckIn, ExitSurvey, MentorProfile, Mentorship, User
-from tracker.domain import lifecycle
+from tracker.domain import vocabulary
 from tracker.domain.lifecycle import CHECKIN_MINUTES_MAX, CHECKIN_MINUTES_MIN
 from tracker.reports.csvfiles import unguard
 from tracker.reports.history_format import CHECKIN_COLUMNS, HISTORY_COLUMNS, Summary
@@ -235,7 +235,7 @@ def _mentorship(row: _Row, problems: _Problems, known: _Known) -> dict | None:
     before = len(problems.items)
     ref = _ref(row, problems, known)
     emails = _people(row, problems, known)
-    category = _choice(row, "goal_category", lifecycle.GOAL_CATEGORIES, problems, required=True)
+    category = _choice(row, "goal_category", vocabulary.GOAL_CATEGORIES, problems, required=True)
     goal = _text(row, "goal_text", problems, required=True)
     applied, started, ended = _dates(row, problems)
     survey = _survey(row, problems, started, ended)
@@ -303,8 +303,8 @@ def _survey(row: _Row, problems: _Problems, started: datetime | None, ended: dat
         problems.add(row.line, missing[0], f"an exit survey needs all of {', '.join(SURVEY)}")
     elif given:
         stars = _whole(row, "stars", 1, 5, problems)
-        reached = _choice(row, "goal_reached", lifecycle.GOAL_REACHED, problems)
-        reason = _choice(row, "churn_reason", lifecycle.CHURN_REASONS, problems)
+        reached = _choice(row, "goal_reached", vocabulary.GOAL_REACHED, problems)
+        reason = _choice(row, "churn_reason", vocabulary.CHURN_REASONS, problems)
         submitted = _timestamp(row, "survey_submitted_at", problems)
         if not (started and ended):
             problems.add(row.line, "stars", "an exit survey belongs to a cancellation: "
@@ -337,7 +337,7 @@ def _checkin(row: _Row, problems: _Problems, by_ref: dict[str, dict]) -> dict | 
     if mentorship is None:
         problems.add(row.line, "ref", f"{ref!r} is not a mentorship in the history file")
     occurred = _timestamp(row, "occurred_at", problems, required=True)
-    mode = _choice(row, "mode", lifecycle.CHECKIN_MODES, problems, required=True)
+    mode = _choice(row, "mode", vocabulary.CHECKIN_MODES, problems, required=True)
     minutes = _whole(row, "minutes", CHECKIN_MINUTES_MIN, CHECKIN_MINUTES_MAX, problems)
     if mentorship is not None and occurred is not None:
         if mentorship["trial_started_at"] is None:

@@ -7,18 +7,17 @@ from datetime import datetime
 from tracker.core.extensions import db
 from tracker.data.database import unit_of_work
 from tracker.data.models import ExitSurvey, Mentorship, OfferSetting, RiskReview
-from tracker.domain import lifecycle
+from tracker.domain import lifecycle, vocabulary
 from tracker.services.errors import Invalid, NotFound
-
 
 # --- offers and at-risk reviews -----------------------------------------------------------------------
 
 def set_offers(operator_id: int, offers: dict[str, str], at: datetime) -> None:
     """Choose the offer for each churn reason (the fixed ones cannot be changed)."""
     for reason, offer in offers.items():
-        if reason not in lifecycle.CHURN_REASONS or reason in lifecycle.FIXED_OFFERS:
+        if reason not in vocabulary.CHURN_REASONS or reason in lifecycle.FIXED_OFFERS:
             raise Invalid(f"The offer for {reason!r} cannot be chosen.", field=reason)
-        if offer not in lifecycle.OFFERS:
+        if offer not in vocabulary.OFFERS:
             raise Invalid("Choose one of the offers.", field=reason)
     with unit_of_work():
         for reason, offer in offers.items():
