@@ -45,7 +45,8 @@ class Rows:
                       password_hash="x", created_at=T - 1000 * DAY)
         reason = None if ended_at is None else ("cancelled" if trial_started_at else "declined")
         m = Mentorship(mentee=mentee, mentor=mentor, goal_category="change_careers",
-                       goal_text="A goal of twenty chars", meeting_preference="video", applied_at=applied_at, trial_started_at=trial_started_at,
+                       goal_text="A goal of twenty chars", meeting_preference="video", applied_at=applied_at,
+                       trial_started_at=trial_started_at,
                        ended_at=ended_at, end_reason=reason)
         db.session.add_all([mentee, mentor, m])
         db.session.flush()
