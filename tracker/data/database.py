@@ -1,6 +1,6 @@
 """How we talk to the engine: SQLite tuned for several processes, and write transactions.
 
-SQLite (see shared/FIELD-NOTES.md): WAL and a busy timeout on every connection; write
+SQLite (the measurements are in docs/LIFECYCLE.md): WAL and a busy timeout on every connection; write
 transactions take the write lock at BEGIN (BEGIN IMMEDIATE), because a deferred BEGIN that
 upgrades to a write later either loses updates or fails with "database is locked"; and a
 connection returned to the pool still inside a transaction is rolled back, so a failed COMMIT

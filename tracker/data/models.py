@@ -37,7 +37,7 @@ ROLES = ("mentee", "mentor", "operator")
 class UTCDateTime(TypeDecorator):
     """Aware UTC datetimes in Python, stored as whole seconds since 1970-01-01 UTC.
 
-    Integers make every duration an exact subtraction in SQL on both engines (METRICS.md works
+    Integers make every duration an exact subtraction in SQL on both engines (docs/METRICS.md works
     to the second), with no engine-specific date functions and no time-zone ambiguity.
     """
 

@@ -1,4 +1,4 @@
-"""History CSV export (INTERFACES.md, "History CSV"): every mentorship, its exit survey and its
+"""History CSV export (docs/INTERFACES.md, "History CSV"): every mentorship, its exit survey and its
 check-ins in the format the import reads, with formula-like text neutralised (csvfiles.guard), so
 export then import into an empty database gives the same metrics."""
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""The history CSV format (INTERFACES.md, "History CSV"), shared by the import
+"""The history CSV format (docs/INTERFACES.md, "History CSV"), shared by the import
 (tracker/services/history_import.py) and the export (tracker/reports/history_export.py): the columns
 of both files and the counts either reports."""
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""The numbers, by the definitions of METRICS.md, on plain numbers: no SQL, no Flask.
+"""The numbers, by the definitions of docs/METRICS.md, on plain numbers: no SQL, no Flask.
 
 queries.py hands over grouped counts; this module turns them into rates with Wilson intervals,
 Kaplan-Meier survival, cohort retention and Bayesian means, and assembles the one report that
@@ -145,7 +145,7 @@ class Counts:
 
 
 def report(counts: Counts, as_of: str, window: dict, filters: dict) -> dict:
-    """The metrics body of INTERFACES.md, every key always present."""
+    """The metrics body of docs/INTERFACES.md, every key always present."""
     cancellations = counts.cancellations or {}
     by_stage = {stage: 0 for stage in STAGES}
     reasons = {reason: 0 for reason in CHURN_REASONS}

@@ -295,7 +295,7 @@ def mentor_emails() -> list[str]:
 
 
 def _surveys(scope: Scope, reason: str | None = None, stars: int | None = None, words: str | None = None):
-    """Exit surveys of the scope's cancellations (METRICS.md), with extra reading filters."""
+    """Exit surveys of the scope's cancellations (docs/METRICS.md), with extra reading filters."""
     m, s, survey, where = _cancellations(scope)
     mentee, mentor = aliased(User), aliased(User)
     stmt = (select(s, m, mentee.email, mentee.name, mentor.email, mentor.name)

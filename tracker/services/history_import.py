@@ -1,4 +1,4 @@
-"""History CSV import (INTERFACES.md, "History CSV"); the export is tracker/reports/history_export.py.
+"""History CSV import (docs/INTERFACES.md, "History CSV"); the export is tracker/reports/history_export.py.
 
 Import is all or nothing: every row of both files is checked first, every problem is reported as
 "FILE, line L, column C: message", and only a clean file is written, in one unit of work. Cells the
