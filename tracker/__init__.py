@@ -7,6 +7,7 @@ from flask import Flask, abort, jsonify, render_template, request
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import BadRequest
 
+from tracker import services
 from tracker.core import config as config_module
 from tracker.core.extensions import csrf, db, login, migrate
 from tracker.security import log as security_log
@@ -123,6 +124,8 @@ def register_errorhandlers(app: Flask) -> None:
 
     for code in messages:
         app.register_error_handler(code, lambda e, code=code: render_error(code))
+    # A service's NotFound ("does not exist or is not yours") is the same 404 as abort(404), once for every view.
+    app.register_error_handler(services.NotFound, lambda e: render_error(404))
 
     @app.errorhandler(400)
     def bad_request(error):

@@ -11,7 +11,7 @@ from tracker.reports import queries
 from tracker.web import presenters
 from tracker.web.access import role_required, visible_mentorship_or_404
 from tracker.web.forms import AcceptOfferForm, ApplicationForm, CancelReasonForm, ExitSurveyForm
-from tracker.web.pages import form_page, show_service_error
+from tracker.web.pages import attempt, form_page, show_service_error
 
 bp = Blueprint("mentee", __name__)
 
@@ -52,13 +52,7 @@ def mentor_profile(mentor_id: int):
 @bp.post("/mentorships/<int:mentorship_id>/withdraw")
 @role_required("mentee")
 def withdraw(mentorship_id: int):
-    try:
-        services.withdraw(current_user.id, mentorship_id, at=clock.now())
-    except services.NotFound:
-        abort(404)
-    except services.ServiceError as error:
-        show_service_error(error)
-    else:
+    if attempt(services.withdraw, current_user.id, mentorship_id, at=clock.now()):
         flash("Your application was withdrawn.", "info")
     return redirect(url_for("mentorship.show", mentorship_id=mentorship_id))
 
@@ -98,8 +92,6 @@ def cancel(mentorship_id: int):
                 current_user.id, mentorship_id, int(form.stars.data), form.goal_reached.data,
                 form.churn_reason.data, form.feedback_platform.data or "", form.feedback_mentor.data or "",
                 form.feedback_other.data or "", at=at, flow_id=flow_id)
-        except services.NotFound:
-            abort(404)
         except services.Conflict as error:
             flash(error.message, "info")
             return _back_to(mentorship_id)
@@ -125,8 +117,6 @@ def start_cancel(mentorship_id: int):
     if form.validate_on_submit():
         try:
             flow = services.start_cancel_flow(current_user.id, mentorship_id, form.churn_reason.data, at=at)
-        except services.NotFound:
-            abort(404)
         except services.ServiceError as error:
             show_service_error(error, form)
         else:
@@ -178,8 +168,6 @@ def accept_offer(mentorship_id: int, flow_id: int):
     try:
         flow = services.accept_offer(current_user.id, mentorship_id, flow_id, at=at, months=months,
                                      mentor_id=form.mentor_id.data)
-    except services.NotFound:
-        abort(404)
     except services.Conflict as error:
         flash(error.message, "info")
         return redirect(url_for("mentee.cancel_flow", mentorship_id=mentorship_id, flow_id=flow_id))
@@ -205,24 +193,13 @@ def decline_offer(mentorship_id: int, flow_id: int):
     _mentorship, _flow, away = _own_flow(mentorship_id, flow_id, at)
     if away:
         return away
-    try:
-        services.decline_offer(current_user.id, mentorship_id, flow_id, at=at)
-    except services.NotFound:
-        abort(404)
-    except services.ServiceError as error:
-        flash(error.message, "info")
+    attempt(services.decline_offer, current_user.id, mentorship_id, flow_id, at=at, flash_as="info")
     return redirect(url_for("mentee.cancel_flow", mentorship_id=mentorship_id, flow_id=flow_id) + "#survey")
 
 
 @bp.post("/mentorships/<int:mentorship_id>/resume")
 @role_required("mentee")
 def resume(mentorship_id: int):
-    try:
-        services.resume(current_user.id, mentorship_id, at=clock.now())
-    except services.NotFound:
-        abort(404)
-    except services.ServiceError as error:
-        flash(error.message, "info")
-    else:
+    if attempt(services.resume, current_user.id, mentorship_id, at=clock.now(), flash_as="info"):
         flash("Welcome back: your mentorship is running again.", "success")
     return _back_to(mentorship_id)

@@ -59,8 +59,6 @@ def log_checkin(mentorship_id: int):
         try:
             services.log_checkin(current_user.id, mentorship_id, form.occurred_at.data, form.mode.data,
                                  form.minutes.data, form.note.data or "", at=at)
-        except services.NotFound:
-            abort(404)
         except services.ServiceError as error:
             show_service_error(error, form)
         else:
@@ -82,8 +80,6 @@ def pulse(mentorship_id: int):
         try:
             services.answer_pulse(current_user.id, mentorship_id, form.period.data, form.progress.data,
                                   usefulness, at=at)
-        except services.NotFound:
-            abort(404)
         except services.Conflict as error:
             flash(error.message, "info")
             return redirect(url_for("mentorship.show", mentorship_id=mentorship_id))

@@ -9,7 +9,7 @@ from __future__ import annotations
 import csv
 import io
 
-from flask import Blueprint, Response, abort, flash, redirect, render_template, request, stream_with_context, url_for
+from flask import Blueprint, Response, flash, redirect, render_template, request, stream_with_context, url_for
 from flask_login import current_user
 
 from tracker import services
@@ -124,10 +124,7 @@ def hide_feedback(survey_id: int):
     if not form.validate_on_submit():
         flash("; ".join(form.reason.errors) or "Say why the comment is hidden.", "error")
     else:
-        try:
-            services.hide_mentor_feedback(current_user.id, survey_id, form.reason.data, at=clock.now())
-        except services.NotFound:
-            abort(404)
+        services.hide_mentor_feedback(current_user.id, survey_id, form.reason.data, at=clock.now())
         flash("The comment is hidden from the mentor. It stays in the data and the exports.", "success")
     return redirect(_back_to_feedback())
 
@@ -135,10 +132,7 @@ def hide_feedback(survey_id: int):
 @bp.post("/surveys/<int:survey_id>/unhide")
 @role_required("operator")
 def unhide_feedback(survey_id: int):
-    try:
-        services.show_mentor_feedback(survey_id)
-    except services.NotFound:
-        abort(404)
+    services.show_mentor_feedback(survey_id)
     flash("The comment is visible to the mentor again.", "success")
     return redirect(_back_to_feedback())
 
@@ -255,10 +249,7 @@ def mark_handled(mentorship_id: int):
     form = HandleRiskForm()
     if not form.validate_on_submit():
         return _at_risk_page(form, form_for=mentorship_id)
-    try:
-        services.mark_risk_handled(current_user.id, mentorship_id, form.note.data or "", at=clock.now())
-    except services.NotFound:
-        abort(404)
+    services.mark_risk_handled(current_user.id, mentorship_id, form.note.data or "", at=clock.now())
     flash("Marked as handled. It comes back here if a new flag is raised.", "success")
     return redirect(url_for("ops.at_risk"))
 
