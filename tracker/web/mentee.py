@@ -9,7 +9,7 @@ from tracker import services
 from tracker.core import clock
 from tracker.reports import queries
 from tracker.web import presenters
-from tracker.web.access import role_required, visible_mentorship_or_404
+from tracker.web.access import own_mentorship_or_404, role_required
 from tracker.web.forms import AcceptOfferForm, ApplicationForm, CancelReasonForm, ExitSurveyForm
 from tracker.web.pages import attempt, form_page, show_service_error
 
@@ -59,9 +59,7 @@ def withdraw(mentorship_id: int):
 
 def _own_cancellable(mentorship_id: int, at):
     """The logged-in mentee's mentorship, or a redirect to its page when it cannot be cancelled."""
-    mentorship = visible_mentorship_or_404(mentorship_id)
-    if mentorship.mentee_id != current_user.id:
-        abort(404)
+    mentorship = own_mentorship_or_404(mentorship_id)
     blocker = services.cancellation_blocker(mentorship, at)
     if blocker:
         flash(blocker, "info")
@@ -84,8 +82,7 @@ def cancel(mentorship_id: int):
     if request.method == "GET":
         return form_page("mentee/cancel_reason.html", CancelReasonForm(), mentorship=mentorship)
     form = ExitSurveyForm()
-    flow_id = request.form.get("flow_id", "")
-    flow_id = int(flow_id) if flow_id.isascii() and flow_id.isdigit() and len(flow_id) < 12 else None
+    flow_id = form.flow_id.data
     if form.validate_on_submit():
         try:
             services.cancel_with_survey(

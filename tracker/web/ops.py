@@ -18,7 +18,13 @@ from tracker.domain import health, lifecycle
 from tracker.reports import charts, metrics, queries, scope
 from tracker.reports.csvfiles import guard
 from tracker.web.access import role_required, safe_next_url
-from tracker.web.forms import CreateUserForm, HandleRiskForm, HideFeedbackForm, OfferSettingsForm
+from tracker.web.forms import (
+    CreateUserForm,
+    FeedbackFilterForm,
+    HandleRiskForm,
+    HideFeedbackForm,
+    OfferSettingsForm,
+)
 from tracker.web.pages import form_page, show_service_error
 
 bp = Blueprint("ops", __name__, url_prefix="/ops")
@@ -91,21 +97,11 @@ def ratings():
         "figures": {"stars": charts.star_distribution(report)}})
 
 
-def _feedback_filters():
-    """The reading filters of the feedback page; unknown values are ignored, not an error."""
-    reason = request.args.get("reason") if request.args.get("reason") in lifecycle.CHURN_REASONS else None
-    stars = request.args.get("stars", "")
-    stars = int(stars) if stars in ("1", "2", "3", "4", "5") else None
-    words = "".join(c for c in request.args.get("q", "") if c.isprintable()).strip()[:100] or None
-    page = request.args.get("page", "1")
-    page = int(page) if page.isascii() and page.isdigit() and 0 < int(page) < 100000 else 1
-    return reason, stars, words, page
-
-
 @bp.get("/feedback")
 @role_required("operator")
 def feedback():
-    reason, stars, words, page = _feedback_filters()
+    filters = FeedbackFilterForm(request.args)
+    reason, stars, words, page = filters.reason.data, filters.stars.data, filters.q.data, filters.page.data
     reading = {"reason": reason, "stars": stars, "q": words}
     asked, problem = _asked()
     rows = queries.feedback_page(asked.scope, reason, stars, words, limit=FEEDBACK_PAGE_SIZE + 1,
