@@ -54,6 +54,10 @@ def mentor_profile(mentor_id: int):
 def withdraw(mentorship_id: int):
     if attempt(services.withdraw, current_user.id, mentorship_id, at=clock.now()):
         flash("Your application was withdrawn.", "info")
+    return _back_to(mentorship_id)
+
+
+def _back_to(mentorship_id: int):
     return redirect(url_for("mentorship.show", mentorship_id=mentorship_id))
 
 
@@ -63,12 +67,8 @@ def _own_cancellable(mentorship_id: int, at):
     blocker = services.cancellation_blocker(mentorship, at)
     if blocker:
         flash(blocker, "info")
-        return mentorship, redirect(url_for("mentorship.show", mentorship_id=mentorship_id))
+        return mentorship, _back_to(mentorship_id)
     return mentorship, None
-
-
-def _back_to(mentorship_id: int):
-    return redirect(url_for("mentorship.show", mentorship_id=mentorship_id))
 
 
 @bp.route("/mentorships/<int:mentorship_id>/cancel", methods=["GET", "POST"])
