@@ -11,7 +11,7 @@ from tracker.reports import queries
 from tracker.web import presenters
 from tracker.web.access import own_mentorship_or_404, role_required
 from tracker.web.forms import AcceptOfferForm, ApplicationForm, CancelReasonForm, ExitSurveyForm
-from tracker.web.pages import attempt, form_page, show_service_error
+from tracker.web.pages import REFUSALS, attempt, form_page, show_service_error
 
 bp = Blueprint("mentee", __name__)
 
@@ -92,7 +92,7 @@ def cancel(mentorship_id: int):
         except services.Conflict as error:
             flash(error.message, "info")
             return _back_to(mentorship_id)
-        except services.ServiceError as error:
+        except REFUSALS as error:
             show_service_error(error, form)
         else:
             flash("Your mentorship is cancelled. Thank you for telling us how it went.", "success")
@@ -114,7 +114,7 @@ def start_cancel(mentorship_id: int):
     if form.validate_on_submit():
         try:
             flow = services.start_cancel_flow(current_user.id, mentorship_id, form.churn_reason.data, at=at)
-        except services.ServiceError as error:
+        except REFUSALS as error:
             show_service_error(error, form)
         else:
             return redirect(url_for("mentee.cancel_flow", mentorship_id=mentorship_id, flow_id=flow.id))
@@ -168,7 +168,7 @@ def accept_offer(mentorship_id: int, flow_id: int):
     except services.Conflict as error:
         flash(error.message, "info")
         return redirect(url_for("mentee.cancel_flow", mentorship_id=mentorship_id, flow_id=flow_id))
-    except services.ServiceError as error:
+    except REFUSALS as error:
         show_service_error(error, form)
         return _flow_page(mentorship, flow, at, form)
     kept = flow.kept_mentorship

@@ -11,7 +11,7 @@ from tracker.reports import charts, queries
 from tracker.web import presenters
 from tracker.web.access import own_mentorship_or_404, role_required, visible_mentorship_or_404
 from tracker.web.forms import CheckInForm, PulseForm
-from tracker.web.pages import show_service_error
+from tracker.web.pages import REFUSALS, show_service_error
 
 bp = Blueprint("mentorship", __name__, url_prefix="/mentorships")
 
@@ -59,7 +59,7 @@ def log_checkin(mentorship_id: int):
         try:
             services.log_checkin(current_user.id, mentorship_id, form.occurred_at.data, form.mode.data,
                                  form.minutes.data, form.note.data or "", at=at)
-        except services.ServiceError as error:
+        except REFUSALS as error:
             show_service_error(error, form)
         else:
             flash("Check-in logged.", "success")
@@ -81,7 +81,7 @@ def pulse(mentorship_id: int):
         except services.Conflict as error:
             flash(error.message, "info")
             return redirect(url_for("mentorship.show", mentorship_id=mentorship_id))
-        except services.ServiceError as error:
+        except REFUSALS as error:
             show_service_error(error, form)
         else:
             flash("Thank you: your answers are saved." if form.progress.data is not None or usefulness

@@ -5,7 +5,11 @@ from __future__ import annotations
 from flask import flash, render_template
 from flask_wtf import FlaskForm
 
-from tracker.services import NotFound, ServiceError
+from tracker.services import Conflict, Invalid, ServiceError
+
+# The service errors a view shows to the person, next to a field or flashed: every one but NotFound,
+# which is left to the application's error handler (the same 404 as abort(404)).
+REFUSALS = (Conflict, Invalid)
 
 
 def show_service_error(error: ServiceError, form: FlaskForm | None = None) -> None:
@@ -22,9 +26,7 @@ def attempt(action, *args, flash_as: str = "error", **kwargs):
     `flash_as`) and return None. NotFound goes on to the 404 handler."""
     try:
         return action(*args, **kwargs)
-    except NotFound:
-        raise
-    except ServiceError as error:
+    except REFUSALS as error:
         flash(error.message, flash_as)
         return None
 
