@@ -9,6 +9,7 @@ from wtforms import (
     BooleanField,
     DateTimeLocalField,
     EmailField,
+    HiddenField,
     PasswordField,
     RadioField,
     SelectField,
@@ -82,14 +83,12 @@ class WholeNumberField(Field):
             raise ValidationError(f"Enter a number from {self.minimum} to {self.maximum}.")
 
 
-class OptionalIdField(Field):
-    """An id a page sends back in a hidden input it writes itself: 1 to 11 ASCII digits, anything
-    else counts as absent (None), never as an error. Not rendered by hidden_tag (no HiddenInput)."""
-
-    def process_formdata(self, valuelist):
-        # The first text value: a file upload under the same name is not the id.
-        text = next((value for value in valuelist if isinstance(value, str)), "")
-        self.data = int(text) if text.isascii() and text.isdigit() and len(text) < 12 else None
+def optional_id(value) -> int | None:
+    """A HiddenField filter for an id the page sent back: 1 to 11 ASCII digits; anything else counts
+    as absent (None), never as an error."""
+    if isinstance(value, str) and value.isascii() and value.isdigit() and len(value) < 12:
+        return int(value)
+    return None
 
 
 class LenientField(Field):
@@ -220,7 +219,8 @@ class ExitSurveyForm(FlaskForm):
     feedback_platform = _feedback("What could the platform do better? (optional)")
     feedback_mentor = _feedback("What could your mentor do better? (optional)")
     feedback_other = _feedback("Anything else? (optional)")
-    flow_id = OptionalIdField()  # the cancel flow the survey closes; the template writes its input
+    # The cancel flow the survey closes; the page writes its input from the flow it checked.
+    flow_id = HiddenField(filters=[optional_id])
     submit = SubmitField("Cancel the mentorship and send")
 
 
