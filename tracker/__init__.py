@@ -6,10 +6,18 @@ import os
 from flask import Flask, abort, jsonify, render_template, request
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import BadRequest
+from werkzeug.middleware.proxy_fix import ProxyFix
 
+from tracker import services
+from tracker.cli.commands import register_cli
+from tracker.core import clock
 from tracker.core import config as config_module
-from tracker.core.extensions import csrf, db, login, migrate
+from tracker.core.extensions import csrf, db, login, migrate, talisman
+from tracker.data.database import configure_engine
+from tracker.domain import health, lifecycle, vocabulary
+from tracker.reports import metrics, queries
 from tracker.security import log as security_log
+from tracker.web import api, assets, auth, mentee, mentor, mentorship, ops, presenters
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -23,7 +31,6 @@ def create_app(config: dict | None = None) -> Flask:
     os.makedirs(app.instance_path, exist_ok=True)
 
     if app.config["TRUSTED_PROXIES"]:
-        from werkzeug.middleware.proxy_fix import ProxyFix
         hops = app.config["TRUSTED_PROXIES"]
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
 
@@ -32,16 +39,11 @@ def create_app(config: dict | None = None) -> Flask:
     register_blueprints(app)
     register_errorhandlers(app)
     register_template_helpers(app)
-
-    from tracker.cli.commands import register_cli
     register_cli(app)
     return app
 
 
 def register_extensions(app: Flask) -> None:
-    from tracker.data.database import configure_engine
-    from tracker.data.models import User
-
     db.init_app(app)
     with app.app_context():
         configure_engine(db.engine)
@@ -60,7 +62,7 @@ def register_extensions(app: Flask) -> None:
             uid, version = (int(part) for part in user_id.split(":"))
         except ValueError:
             return None
-        user = db.session.get(User, uid)
+        user = queries.user_by_id(uid)
         if user is None or user.session_version != version or user.password_hash is None:
             return None
         return user
@@ -82,8 +84,6 @@ CONTENT_SECURITY_POLICY = {
 
 def register_security_headers(app: Flask) -> None:
     """CSP, nosniff, referrer policy, frame denial on every response; HTTPS and HSTS in production."""
-    from tracker.core.extensions import talisman
-
     production = app.config["TRACKER_ENV"] == "production"
     talisman.init_app(
         app, force_https=app.config["FORCE_HTTPS"], strict_transport_security=production,
@@ -94,7 +94,6 @@ def register_security_headers(app: Flask) -> None:
 
 
 def register_blueprints(app: Flask) -> None:
-    from tracker.web import api, assets, auth, mentee, mentor, mentorship, ops
     for module in (auth, mentee, mentor, mentorship, ops, api, assets):
         app.register_blueprint(module.bp)
 
@@ -123,6 +122,8 @@ def register_errorhandlers(app: Flask) -> None:
 
     for code in messages:
         app.register_error_handler(code, lambda e, code=code: render_error(code))
+    # A service's NotFound ("does not exist or is not yours") is the same 404 as abort(404), once for every view.
+    app.register_error_handler(services.NotFound, lambda e: render_error(404))
 
     @app.errorhandler(400)
     def bad_request(error):
@@ -147,11 +148,6 @@ def register_errorhandlers(app: Flask) -> None:
 
 
 def register_template_helpers(app: Flask) -> None:
-    from tracker.core import clock
-    from tracker.domain import health, lifecycle, vocabulary
-    from tracker.reports import metrics
-    from tracker.web import presenters
-
     app.jinja_env.globals.update(
         GOAL_CATEGORIES=vocabulary.GOAL_CATEGORIES, CHURN_REASONS=vocabulary.CHURN_REASONS,
         CHECKIN_MODES=vocabulary.CHECKIN_MODES, GOAL_REACHED=vocabulary.GOAL_REACHED,

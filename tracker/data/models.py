@@ -21,6 +21,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from tracker.core import clock
 from tracker.core.extensions import db
+from tracker.domain.accounts import ROLES
 from tracker.domain.lifecycle import CHECKIN_MINUTES_MAX, CHECKIN_MINUTES_MIN, END_REASONS, state_as_of
 from tracker.domain.vocabulary import (
     CHECKIN_MODES,
@@ -30,8 +31,6 @@ from tracker.domain.vocabulary import (
     MEETING_PREFERENCES,
     OFFERS,
 )
-
-ROLES = ("mentee", "mentor", "operator")
 
 
 class UTCDateTime(TypeDecorator):

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import BigInteger, String, and_, case, func, literal, or_, select, type_coerce
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import aliased, joinedload
 from sqlalchemy.sql.expression import FunctionElement
@@ -589,3 +590,23 @@ def duration_groups_by_category(scope: Scope) -> dict[str, list[tuple[int, int, 
     for category, d, e, c in db.session.execute(stmt):
         groups.setdefault(category, []).append((int(d), int(e), int(c)))
     return groups
+
+
+# --- single rows looked up by id, and whether the database answers (for the web layer) -----------------
+
+def mentorship_by_id(mentorship_id: int) -> Mentorship | None:
+    return db.session.get(Mentorship, mentorship_id)
+
+
+def user_by_id(user_id: int) -> User | None:
+    return db.session.get(User, user_id)
+
+
+def database_answers() -> bool:
+    """The health check's `SELECT 1`; False, with the session rolled back, when the database fails."""
+    try:
+        db.session.execute(select(literal(1)))
+    except SQLAlchemyError:
+        db.session.rollback()
+        return False
+    return True

@@ -11,7 +11,8 @@ from werkzeug.security import check_password_hash, generate_password_hash
 
 from tracker.core.extensions import db
 from tracker.data.database import unit_of_work
-from tracker.data.models import ROLES, ApiToken, MentorProfile, User
+from tracker.data.models import ApiToken, MentorProfile, User
+from tracker.domain.accounts import ROLES
 from tracker.services.errors import Conflict, Invalid, NotFound
 
 DUMMY_HASH = generate_password_hash("not-a-real-password")

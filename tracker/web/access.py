@@ -7,8 +7,7 @@ from urllib.parse import urlsplit
 from flask import abort
 from flask_login import current_user, login_required
 
-from tracker.core.extensions import db
-from tracker.data.models import Mentorship
+from tracker.reports.queries import mentorship_by_id
 
 
 def role_required(*roles: str):
@@ -24,14 +23,22 @@ def role_required(*roles: str):
     return decorator
 
 
-def can_see_mentorship(user, mentorship: Mentorship) -> bool:
+def can_see_mentorship(user, mentorship) -> bool:
     return user.role == "operator" or user.id in (mentorship.mentee_id, mentorship.mentor_id)
 
 
-def visible_mentorship_or_404(mentorship_id: int) -> Mentorship:
+def visible_mentorship_or_404(mentorship_id: int):
     """404 whether the mentorship does not exist or belongs to someone else: ids leak nothing."""
-    mentorship = db.session.get(Mentorship, mentorship_id)
+    mentorship = mentorship_by_id(mentorship_id)
     if mentorship is None or not can_see_mentorship(current_user, mentorship):
+        abort(404)
+    return mentorship
+
+
+def own_mentorship_or_404(mentorship_id: int):
+    """The logged-in mentee's own mentorship; 404 for any other, as for one that does not exist."""
+    mentorship = mentorship_by_id(mentorship_id)
+    if mentorship is None or mentorship.mentee_id != current_user.id:
         abort(404)
     return mentorship
 

@@ -5,12 +5,10 @@ from functools import wraps
 
 from flask import Blueprint, jsonify, request
 from flask_login import current_user
-from sqlalchemy import text
-from sqlalchemy.exc import SQLAlchemyError
 
 from tracker import services
 from tracker.core import clock
-from tracker.core.extensions import csrf, db
+from tracker.core.extensions import csrf
 from tracker.reports import metrics, queries, scope
 from tracker.security import log as security_log
 
@@ -59,9 +57,6 @@ def metrics_v1():
 
 @bp.get("/healthz")
 def healthz():
-    try:
-        db.session.execute(text("SELECT 1"))
-    except SQLAlchemyError:
-        db.session.rollback()
+    if not queries.database_answers():
         return jsonify(status="unavailable"), 503
     return jsonify(status="ok")

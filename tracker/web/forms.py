@@ -9,6 +9,7 @@ from wtforms import (
     BooleanField,
     DateTimeLocalField,
     EmailField,
+    HiddenField,
     PasswordField,
     RadioField,
     SelectField,
@@ -21,6 +22,7 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Email, EqualTo, InputRequired, Length, Optional, ValidationError
 from wtforms.widgets import HiddenInput, NumberInput
 
+from tracker.domain.accounts import PASSWORD_MAX, PASSWORD_MIN
 from tracker.domain.lifecycle import CHECKIN_MINUTES_MAX, CHECKIN_MINUTES_MIN, FIXED_OFFERS, PAUSE_MONTHS
 from tracker.domain.vocabulary import (
     CHECKIN_MODES,
@@ -33,7 +35,6 @@ from tracker.domain.vocabulary import (
 
 GOAL_TEXT_MIN, GOAL_TEXT_MAX = 20, 2000
 FEEDBACK_MAX = 2000
-PASSWORD_MIN, PASSWORD_MAX = 8, 128
 
 
 def plain_text(multiline: bool = False):
@@ -79,6 +80,26 @@ class WholeNumberField(Field):
         if (self.minimum is not None and self.data < self.minimum) or \
                 (self.maximum is not None and self.data > self.maximum):
             raise ValidationError(f"Enter a number from {self.minimum} to {self.maximum}.")
+
+
+def optional_id(value) -> int | None:
+    """A HiddenField filter for an id the page sent back: 1 to 11 ASCII digits; anything else counts
+    as absent (None), never as an error."""
+    if isinstance(value, str) and value.isascii() and value.isdigit() and len(value) < 12:
+        return int(value)
+    return None
+
+
+class LenientField(Field):
+    """A reading filter from a URL: `parse` turns the first value sent (or `absent`) into data, and a
+    value it does not know into its default; an unknown value is ignored, never an error."""
+
+    def __init__(self, parse, absent: str = "", **kwargs):
+        super().__init__(default=parse(absent), **kwargs)
+        self.parse, self.absent = parse, absent
+
+    def process_formdata(self, valuelist):
+        self.data = self.parse(valuelist[0] if valuelist else self.absent)
 
 
 class UTCDateTimeLocalField(DateTimeLocalField):
@@ -197,6 +218,8 @@ class ExitSurveyForm(FlaskForm):
     feedback_platform = _feedback("What could the platform do better? (optional)")
     feedback_mentor = _feedback("What could your mentor do better? (optional)")
     feedback_other = _feedback("Anything else? (optional)")
+    # The cancel flow the survey closes; the page writes its input from the flow it checked.
+    flow_id = HiddenField(filters=[optional_id])
     submit = SubmitField("Cancel the mentorship and send")
 
 
@@ -262,3 +285,32 @@ for _reason in OfferSettingsForm.reasons():
 class HandleRiskForm(FlaskForm):
     note = StringField("Note (optional)", validators=[
         Optional(), Length(max=200, message="Keep the note under 200 characters."), plain_text()])
+
+
+def _known_reason(text: str) -> str | None:
+    return text if text in CHURN_REASONS else None
+
+
+def _star_count(text: str) -> int | None:
+    return int(text) if text in ("1", "2", "3", "4", "5") else None
+
+
+def _search_words(text: str) -> str | None:
+    return "".join(c for c in text if c.isprintable()).strip()[:100] or None
+
+
+def _page_number(text: str) -> int:
+    return int(text) if text.isascii() and text.isdigit() and 0 < int(text) < 100000 else 1
+
+
+class FeedbackFilterForm(FlaskForm):
+    """The reading filters of the operators' feedback page, read from the URL (a GET: no CSRF token).
+    Construct it with request.args; unknown values are ignored, not an error."""
+
+    class Meta:
+        csrf = False
+
+    reason = LenientField(_known_reason)
+    stars = LenientField(_star_count)
+    q = LenientField(_search_words)
+    page = LenientField(_page_number, absent="1")

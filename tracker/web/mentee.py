@@ -9,9 +9,9 @@ from tracker import services
 from tracker.core import clock
 from tracker.reports import queries
 from tracker.web import presenters
-from tracker.web.access import role_required, visible_mentorship_or_404
+from tracker.web.access import own_mentorship_or_404, role_required
 from tracker.web.forms import AcceptOfferForm, ApplicationForm, CancelReasonForm, ExitSurveyForm
-from tracker.web.pages import form_page, show_service_error
+from tracker.web.pages import REFUSALS, attempt, form_page, show_service_error
 
 bp = Blueprint("mentee", __name__)
 
@@ -52,31 +52,23 @@ def mentor_profile(mentor_id: int):
 @bp.post("/mentorships/<int:mentorship_id>/withdraw")
 @role_required("mentee")
 def withdraw(mentorship_id: int):
-    try:
-        services.withdraw(current_user.id, mentorship_id, at=clock.now())
-    except services.NotFound:
-        abort(404)
-    except services.ServiceError as error:
-        show_service_error(error)
-    else:
+    if attempt(services.withdraw, current_user.id, mentorship_id, at=clock.now()):
         flash("Your application was withdrawn.", "info")
+    return _back_to(mentorship_id)
+
+
+def _back_to(mentorship_id: int):
     return redirect(url_for("mentorship.show", mentorship_id=mentorship_id))
 
 
 def _own_cancellable(mentorship_id: int, at):
     """The logged-in mentee's mentorship, or a redirect to its page when it cannot be cancelled."""
-    mentorship = visible_mentorship_or_404(mentorship_id)
-    if mentorship.mentee_id != current_user.id:
-        abort(404)
+    mentorship = own_mentorship_or_404(mentorship_id)
     blocker = services.cancellation_blocker(mentorship, at)
     if blocker:
         flash(blocker, "info")
-        return mentorship, redirect(url_for("mentorship.show", mentorship_id=mentorship_id))
+        return mentorship, _back_to(mentorship_id)
     return mentorship, None
-
-
-def _back_to(mentorship_id: int):
-    return redirect(url_for("mentorship.show", mentorship_id=mentorship_id))
 
 
 @bp.route("/mentorships/<int:mentorship_id>/cancel", methods=["GET", "POST"])
@@ -90,20 +82,17 @@ def cancel(mentorship_id: int):
     if request.method == "GET":
         return form_page("mentee/cancel_reason.html", CancelReasonForm(), mentorship=mentorship)
     form = ExitSurveyForm()
-    flow_id = request.form.get("flow_id", "")
-    flow_id = int(flow_id) if flow_id.isascii() and flow_id.isdigit() and len(flow_id) < 12 else None
+    flow_id = form.flow_id.data
     if form.validate_on_submit():
         try:
             answers = services.SurveyAnswers(
                 int(form.stars.data), form.goal_reached.data, form.churn_reason.data,
                 form.feedback_platform.data or "", form.feedback_mentor.data or "", form.feedback_other.data or "")
             services.cancel_with_survey(current_user.id, mentorship_id, answers, at=at, flow_id=flow_id)
-        except services.NotFound:
-            abort(404)
         except services.Conflict as error:
             flash(error.message, "info")
             return _back_to(mentorship_id)
-        except services.ServiceError as error:
+        except REFUSALS as error:
             show_service_error(error, form)
         else:
             flash("Your mentorship is cancelled. Thank you for telling us how it went.", "success")
@@ -125,9 +114,7 @@ def start_cancel(mentorship_id: int):
     if form.validate_on_submit():
         try:
             flow = services.start_cancel_flow(current_user.id, mentorship_id, form.churn_reason.data, at=at)
-        except services.NotFound:
-            abort(404)
-        except services.ServiceError as error:
+        except REFUSALS as error:
             show_service_error(error, form)
         else:
             return redirect(url_for("mentee.cancel_flow", mentorship_id=mentorship_id, flow_id=flow.id))
@@ -178,12 +165,10 @@ def accept_offer(mentorship_id: int, flow_id: int):
     try:
         flow = services.accept_offer(current_user.id, mentorship_id, flow_id, at=at, months=months,
                                      mentor_id=form.mentor_id.data)
-    except services.NotFound:
-        abort(404)
     except services.Conflict as error:
         flash(error.message, "info")
         return redirect(url_for("mentee.cancel_flow", mentorship_id=mentorship_id, flow_id=flow_id))
-    except services.ServiceError as error:
+    except REFUSALS as error:
         show_service_error(error, form)
         return _flow_page(mentorship, flow, at, form)
     kept = flow.kept_mentorship
@@ -205,24 +190,13 @@ def decline_offer(mentorship_id: int, flow_id: int):
     _mentorship, _flow, away = _own_flow(mentorship_id, flow_id, at)
     if away:
         return away
-    try:
-        services.decline_offer(current_user.id, mentorship_id, flow_id, at=at)
-    except services.NotFound:
-        abort(404)
-    except services.ServiceError as error:
-        flash(error.message, "info")
+    attempt(services.decline_offer, current_user.id, mentorship_id, flow_id, at=at, flash_as="info")
     return redirect(url_for("mentee.cancel_flow", mentorship_id=mentorship_id, flow_id=flow_id) + "#survey")
 
 
 @bp.post("/mentorships/<int:mentorship_id>/resume")
 @role_required("mentee")
 def resume(mentorship_id: int):
-    try:
-        services.resume(current_user.id, mentorship_id, at=clock.now())
-    except services.NotFound:
-        abort(404)
-    except services.ServiceError as error:
-        flash(error.message, "info")
-    else:
+    if attempt(services.resume, current_user.id, mentorship_id, at=clock.now(), flash_as="info"):
         flash("Welcome back: your mentorship is running again.", "success")
     return _back_to(mentorship_id)

@@ -5,7 +5,7 @@ import dataclasses
 import random
 from datetime import date
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from werkzeug.datastructures import MultiDict
 
@@ -15,7 +15,7 @@ from tracker.domain import health
 from tracker.reports import charts, metrics, queries, scope
 from tracker.web.access import role_required
 from tracker.web.forms import MentorProfileForm
-from tracker.web.pages import form_page, show_service_error
+from tracker.web.pages import attempt, form_page, show_service_error
 
 bp = Blueprint("mentor", __name__, url_prefix="/mentor")
 
@@ -58,13 +58,7 @@ def profile():
 
 
 def _decide(mentorship_id: int, decision, done_message: str):
-    try:
-        decision(current_user.id, mentorship_id, at=clock.now())
-    except services.NotFound:
-        abort(404)
-    except services.ServiceError as error:
-        show_service_error(error)
-    else:
+    if attempt(decision, current_user.id, mentorship_id, at=clock.now()):
         flash(done_message, "success")
     return redirect(url_for("mentorship.show", mentorship_id=mentorship_id))
 

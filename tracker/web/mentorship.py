@@ -1,7 +1,7 @@
 """The mentorship page both sides share (and operators can read): state, check-ins, the ending."""
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, redirect, render_template, url_for
+from flask import Blueprint, flash, redirect, render_template, url_for
 from flask_login import current_user
 
 from tracker import services
@@ -9,9 +9,9 @@ from tracker.core import clock
 from tracker.domain import lifecycle
 from tracker.reports import charts, queries
 from tracker.web import presenters
-from tracker.web.access import role_required, visible_mentorship_or_404
+from tracker.web.access import own_mentorship_or_404, role_required, visible_mentorship_or_404
 from tracker.web.forms import CheckInForm, PulseForm
-from tracker.web.pages import show_service_error
+from tracker.web.pages import REFUSALS, show_service_error
 
 bp = Blueprint("mentorship", __name__, url_prefix="/mentorships")
 
@@ -59,9 +59,7 @@ def log_checkin(mentorship_id: int):
         try:
             services.log_checkin(current_user.id, mentorship_id, form.occurred_at.data, form.mode.data,
                                  form.minutes.data, form.note.data or "", at=at)
-        except services.NotFound:
-            abort(404)
-        except services.ServiceError as error:
+        except REFUSALS as error:
             show_service_error(error, form)
         else:
             flash("Check-in logged.", "success")
@@ -72,9 +70,7 @@ def log_checkin(mentorship_id: int):
 @bp.post("/<int:mentorship_id>/pulse")
 @role_required("mentee")
 def pulse(mentorship_id: int):
-    mentorship = visible_mentorship_or_404(mentorship_id)
-    if mentorship.mentee_id != current_user.id:
-        abort(404)
+    mentorship = own_mentorship_or_404(mentorship_id)
     at = clock.now()
     form = PulseForm()
     if form.validate_on_submit():
@@ -82,12 +78,10 @@ def pulse(mentorship_id: int):
         try:
             services.answer_pulse(current_user.id, mentorship_id, form.period.data, form.progress.data,
                                   usefulness, at=at)
-        except services.NotFound:
-            abort(404)
         except services.Conflict as error:
             flash(error.message, "info")
             return redirect(url_for("mentorship.show", mentorship_id=mentorship_id))
-        except services.ServiceError as error:
+        except REFUSALS as error:
             show_service_error(error, form)
         else:
             flash("Thank you: your answers are saved." if form.progress.data is not None or usefulness

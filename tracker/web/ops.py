@@ -9,17 +9,23 @@ from __future__ import annotations
 import csv
 import io
 
-from flask import Blueprint, Response, abort, flash, redirect, render_template, request, stream_with_context, url_for
+from flask import Blueprint, Response, flash, redirect, render_template, request, stream_with_context, url_for
 from flask_login import current_user
 
 from tracker import services
 from tracker.core import clock
-from tracker.domain import health, lifecycle, vocabulary
+from tracker.domain import health, lifecycle
 from tracker.reports import charts, metrics, queries
 from tracker.reports.csvfiles import guard
 from tracker.reports.scope import parse_or_defaults
 from tracker.web.access import role_required, safe_next_url
-from tracker.web.forms import CreateUserForm, HandleRiskForm, HideFeedbackForm, OfferSettingsForm
+from tracker.web.forms import (
+    CreateUserForm,
+    FeedbackFilterForm,
+    HandleRiskForm,
+    HideFeedbackForm,
+    OfferSettingsForm,
+)
 from tracker.web.pages import form_page, show_service_error
 
 bp = Blueprint("ops", __name__, url_prefix="/ops")
@@ -91,21 +97,11 @@ def ratings():
         "figures": {"stars": charts.star_distribution(report)}})
 
 
-def _feedback_filters():
-    """The reading filters of the feedback page; unknown values are ignored, not an error."""
-    reason = request.args.get("reason") if request.args.get("reason") in vocabulary.CHURN_REASONS else None
-    stars = request.args.get("stars", "")
-    stars = int(stars) if stars in ("1", "2", "3", "4", "5") else None
-    words = "".join(c for c in request.args.get("q", "") if c.isprintable()).strip()[:100] or None
-    page = request.args.get("page", "1")
-    page = int(page) if page.isascii() and page.isdigit() and 0 < int(page) < 100000 else 1
-    return reason, stars, words, page
-
-
 @bp.get("/feedback")
 @role_required("operator")
 def feedback():
-    reason, stars, words, page = _feedback_filters()
+    filters = FeedbackFilterForm(request.args)
+    reason, stars, words, page = filters.reason.data, filters.stars.data, filters.q.data, filters.page.data
     reading = {"reason": reason, "stars": stars, "q": words}
     asked, problem = _asked()
     rows = queries.feedback_page(asked.scope, reason, stars, words, limit=FEEDBACK_PAGE_SIZE + 1,
@@ -124,10 +120,7 @@ def hide_feedback(survey_id: int):
     if not form.validate_on_submit():
         flash("; ".join(form.reason.errors) or "Say why the comment is hidden.", "error")
     else:
-        try:
-            services.hide_mentor_feedback(current_user.id, survey_id, form.reason.data, at=clock.now())
-        except services.NotFound:
-            abort(404)
+        services.hide_mentor_feedback(current_user.id, survey_id, form.reason.data, at=clock.now())
         flash("The comment is hidden from the mentor. It stays in the data and the exports.", "success")
     return redirect(_back_to_feedback())
 
@@ -135,10 +128,7 @@ def hide_feedback(survey_id: int):
 @bp.post("/surveys/<int:survey_id>/unhide")
 @role_required("operator")
 def unhide_feedback(survey_id: int):
-    try:
-        services.show_mentor_feedback(survey_id)
-    except services.NotFound:
-        abort(404)
+    services.show_mentor_feedback(survey_id)
     flash("The comment is visible to the mentor again.", "success")
     return redirect(_back_to_feedback())
 
@@ -255,10 +245,7 @@ def mark_handled(mentorship_id: int):
     form = HandleRiskForm()
     if not form.validate_on_submit():
         return _at_risk_page(form, form_for=mentorship_id)
-    try:
-        services.mark_risk_handled(current_user.id, mentorship_id, form.note.data or "", at=clock.now())
-    except services.NotFound:
-        abort(404)
+    services.mark_risk_handled(current_user.id, mentorship_id, form.note.data or "", at=clock.now())
     flash("Marked as handled. It comes back here if a new flag is raised.", "success")
     return redirect(url_for("ops.at_risk"))
 
