@@ -1,4 +1,4 @@
-"""The JSON API for other programs (INTERFACES.md) and the health check."""
+"""The JSON API for other programs (docs/INTERFACES.md) and the health check."""
 from __future__ import annotations
 
 from functools import wraps
