@@ -1,10 +1,9 @@
 """Fixtures: an app on a real database (SQLite by default, PostgreSQL with TEST_DATABASE_URL),
 its schema built by the real migrations once per run, emptied after every test; a frozen clock;
-and clients logged in as each role."""
+and clients logged in as each role. Helpers that test modules import live in helpers.py."""
 from __future__ import annotations
 
 import os
-from datetime import datetime, timezone
 
 import pytest
 from flask_migrate import upgrade
@@ -16,8 +15,7 @@ from tracker.core.config import normalise_database_url
 from tracker.core.extensions import db
 
 from . import factories
-
-T0 = datetime(2026, 3, 2, 9, 0, 0, tzinfo=timezone.utc)  # a Monday, 09:00 UTC
+from .helpers import T0, empty_tables, log_in
 
 
 def _database_url(tmp_path_factory) -> str:
@@ -48,17 +46,6 @@ def _drop_all_tables() -> None:
                 "SELECT name FROM sqlite_master WHERE type='table' AND name NOT LIKE 'sqlite_%'")]
             for name in names:
                 conn.exec_driver_sql(f'DROP TABLE IF EXISTS "{name}"')
-
-
-def empty_tables() -> None:
-    db.session.remove()
-    tables = [t.name for t in reversed(db.metadata.sorted_tables)]
-    with db.engine.begin() as conn:
-        if conn.dialect.name == "postgresql":
-            conn.execute(text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
-        else:
-            for name in tables:
-                conn.execute(text(f"DELETE FROM {name}"))
 
 
 @pytest.fixture
@@ -103,14 +90,9 @@ def client(app):
 
 @pytest.fixture
 def login(app):
-    """login(user) -> a test client with that user's session."""
-    def as_user(user):
-        c = app.test_client()
-        if user is not None:
-            response = c.post("/login", data={"email": user.email, "password": factories.PASSWORD})
-            assert response.status_code == 302, response.data
-        return c
-    return as_user
+    """login(user) -> a test client with that user's session (set directly, see helpers.log_in);
+    login(None) -> an anonymous client."""
+    return lambda user: log_in(app, user)
 
 
 @pytest.hookimpl(hookwrapper=True)

@@ -75,7 +75,7 @@ def _fingerprint(app) -> str:
 
 
 def test_seed_demo_is_reproducible_and_prints_logins(app):
-    from .conftest import empty_tables
+    from .helpers import empty_tables
     result = run(app, "seed-demo", "--mentorships", "300", "--seed", "7", "--until", "2026-06-30")
     assert result.exit_code == 0, result.output
     for login in ("operator@demo.example", "mentor@demo.example", "mentee@demo.example"):
