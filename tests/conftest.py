@@ -1,23 +1,27 @@
 """Fixtures: an app on a real database (SQLite by default, PostgreSQL with TEST_DATABASE_URL),
 its schema built by the real migrations once per run, emptied after every test; a frozen clock;
-and clients logged in as each role."""
+and clients logged in as each role. Helpers that test modules import live in helpers.py."""
 from __future__ import annotations
 
+import copy
+import functools
 import os
-from datetime import datetime, timezone
 
 import pytest
-from flask_migrate import upgrade
+from flask_login import LoginManager
+from flask_migrate import Migrate, upgrade
+from flask_sqlalchemy import SQLAlchemy
+from flask_talisman import Talisman
+from flask_wtf import CSRFProtect
 from sqlalchemy import text
 
 from tracker import create_app
-from tracker.core import clock
+from tracker.core import clock, extensions
 from tracker.core.config import normalise_database_url
 from tracker.core.extensions import db
 
 from . import factories
-
-T0 = datetime(2026, 3, 2, 9, 0, 0, tzinfo=timezone.utc)  # a Monday, 09:00 UTC
+from .helpers import T0, empty_tables, log_in
 
 
 def _database_url(tmp_path_factory) -> str:
@@ -50,32 +54,73 @@ def _drop_all_tables() -> None:
                 conn.exec_driver_sql(f'DROP TABLE IF EXISTS "{name}"')
 
 
-def empty_tables() -> None:
-    db.session.remove()
-    tables = [t.name for t in reversed(db.metadata.sorted_tables)]
-    with db.engine.begin() as conn:
-        if conn.dialect.name == "postgresql":
-            conn.execute(text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
-        else:
-            for name in tables:
-                conn.execute(text(f"DELETE FROM {name}"))
+# Building an app costs about 50 ms (mostly registering the blueprints' routes), and nearly every test
+# builds one. So an app is kept for the next test that asks for the same configuration in the same
+# environment; the n-th app a test builds with a configuration is the n-th kept one (two apps in one
+# test stay two apps). An app whose configuration, extensions, hooks, routes or attributes a test
+# changed is not kept. The extension objects are shared by every app and some hold the settings of
+# the app built last (Talisman's HTTPS and cookie flags, the login manager's user loader), so a kept
+# app is reused only while they still hold what its own create_app left in them, that is while no
+# other app has been built since. The database is still emptied after every test.
+_KEPT_APPS: dict[str, list] = {}
+
+
+def _extension_state():
+    return {name: dict(vars(obj)) for name, obj in vars(extensions).items()
+            if isinstance(obj, (SQLAlchemy, Migrate, LoginManager, CSRFProtect, Talisman))}
+
+
+def _fingerprint(app):
+    try:
+        config = copy.deepcopy(dict(app.config))
+    except Exception:  # something in it cannot be copied: do not keep this app
+        return None
+    attributes = sorted(name for name in vars(app)  # but cached properties, such as jinja_loader
+                        if not isinstance(getattr(type(app), name, None), (property, functools.cached_property)))
+    return (config, sorted(app.extensions), attributes, len(list(app.url_map.iter_rules())),
+            {name: len(funcs) for name, funcs in app.before_request_funcs.items()},
+            {name: len(funcs) for name, funcs in app.after_request_funcs.items()},
+            {name: len(funcs) for name, funcs in app.teardown_request_funcs.items()},
+            _error_handlers(app), sorted(app.jinja_env.globals), sorted(app.jinja_env.filters))
+
+
+def _error_handlers(app):
+    # error_handler_spec is a defaultdict that Flask's look-ups fill with empty entries
+    return {(name, code, cls): handler for name, by_code in app.error_handler_spec.items()
+            for code, by_class in by_code.items() for cls, handler in by_class.items()}
 
 
 @pytest.fixture
 def make_app(database_url):
-    """Build an app on the test database; every app built is emptied after the test."""
+    """Build an app on the test database (or reuse one kept from an earlier test, see above); every
+    app built is emptied after the test."""
     made = []
+    count_by_key: dict[str, int] = {}
 
     def build(**overrides):
         config = {"SQLALCHEMY_DATABASE_URI": database_url, "TESTING": True, "WTF_CSRF_ENABLED": False}
         config.update(overrides)
-        made.append(create_app(config))
-        return made[-1]
+        environment = sorted((k, v) for k, v in os.environ.items() if k != "PYTEST_CURRENT_TEST")
+        key = repr((sorted(config.items()), environment))
+        index = count_by_key[key] = count_by_key.get(key, -1) + 1
+        kept = _KEPT_APPS.setdefault(key, [])
+        if index == len(kept):
+            kept.append(None)
+        if kept[index] is None or kept[index][2] != _extension_state():
+            app = create_app(config)
+            kept[index] = (app, _fingerprint(app), _extension_state())
+        app = kept[index][0]
+        made.append((key, index, app))
+        return app
 
     yield build
     if made:
-        with made[0].app_context():
+        with made[0][2].app_context():
             empty_tables()
+    for key, index, app in made:
+        fingerprint = _KEPT_APPS[key][index][1]
+        if fingerprint is None or _fingerprint(app) != fingerprint:
+            _KEPT_APPS[key][index] = None  # changed by the test: the next test gets a new one
 
 
 @pytest.fixture
@@ -103,14 +148,9 @@ def client(app):
 
 @pytest.fixture
 def login(app):
-    """login(user) -> a test client with that user's session."""
-    def as_user(user):
-        c = app.test_client()
-        if user is not None:
-            response = c.post("/login", data={"email": user.email, "password": factories.PASSWORD})
-            assert response.status_code == 302, response.data
-        return c
-    return as_user
+    """login(user) -> a test client with that user's session (set directly, see helpers.log_in);
+    login(None) -> an anonymous client."""
+    return lambda user: log_in(app, user)
 
 
 @pytest.hookimpl(hookwrapper=True)

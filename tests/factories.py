@@ -26,15 +26,24 @@ class U:
 
 
 def user(app, role: str, email: str, name: str | None = None, accepting: bool = True) -> U:
+    return users(app, [(role, email, name, accepting)])[0]
+
+
+def users(app, specs) -> list[U]:
+    """Several users, each given as (role, email, name, accepting), made in one transaction."""
     with app.app_context():
-        u = User(email=email, role=role, name=name or email.split("@")[0].title(), password_hash=_HASH,
-                 created_at=datetime(2025, 1, 1, tzinfo=timezone.utc))
-        if role == "mentor":
-            u.mentor_profile = MentorProfile(headline=f"Headline of {u.name}", expertise="Python, Careers",
-                                             bio="", accepting_applications=accepting)
-        db.session.add(u)
+        made = []
+        for role, email, name, accepting in specs:
+            u = User(email=email, role=role, name=name or email.split("@")[0].title(), password_hash=_HASH,
+                     created_at=datetime(2025, 1, 1, tzinfo=timezone.utc))
+            if role == "mentor":
+                u.mentor_profile = MentorProfile(headline=f"Headline of {u.name}", expertise="Python, Careers",
+                                                 bio="", accepting_applications=accepting)
+            db.session.add(u)
+            db.session.flush()  # one at a time: ids in the order given
+            made.append(U(u.id, u.email, u.role, u.name))
         db.session.commit()
-        return U(u.id, u.email, u.role, u.name)
+        return made
 
 
 def mentorship(app, mentee: U, mentor: U, applied_at: datetime, trial_started_at: datetime | None = None,
@@ -87,12 +96,11 @@ class World:
 
     @classmethod
     def build(cls, app, at: datetime):
-        return cls(app, at,
-                   user(app, "operator", "op@example.com", "Olive Operator"),
-                   user(app, "mentee", "mentee@example.com", "Mia Mentee"),
-                   user(app, "mentee", "other.mentee@example.com", "Otto Mentee"),
-                   user(app, "mentor", "mentor@example.com", "Max Mentor"),
-                   user(app, "mentor", "other.mentor@example.com", "Nora Mentor"))
+        return cls(app, at, *users(app, [("operator", "op@example.com", "Olive Operator", True),
+                                         ("mentee", "mentee@example.com", "Mia Mentee", True),
+                                         ("mentee", "other.mentee@example.com", "Otto Mentee", True),
+                                         ("mentor", "mentor@example.com", "Max Mentor", True),
+                                         ("mentor", "other.mentor@example.com", "Nora Mentor", True)]))
 
     def pending(self) -> int:
         """An application made an hour ago, not yet answered."""

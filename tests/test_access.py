@@ -2,22 +2,10 @@
 expected answer here fails the suite. Refused requests change nothing, and ids that exist
 and ids that do not get the same answer."""
 import pytest
-from sqlalchemy import select
 
 from tracker import create_app
-from tracker.core.extensions import db
-from tracker.data.models import (
-    CancelFlow,
-    CheckIn,
-    ExitSurvey,
-    MentorProfile,
-    Mentorship,
-    OfferSetting,
-    Pause,
-    Pulse,
-    RiskReview,
-    User,
-)
+
+from .helpers import table_state
 
 ROLES = ("anonymous", "mentee", "other_mentee", "mentor", "other_mentor", "operator")
 LOGIN = "login"  # a redirect to the login page
@@ -120,17 +108,6 @@ def _object(world, kind):
             "mentor": lambda: world.mentor.id, None: lambda: None}[kind]()
 
 
-
-def _state(app):
-    """Everything but session versions (a logout bumps its own)."""
-    with app.app_context():
-        return {model.__name__: sorted(tuple(getattr(row, c.key) for c in model.__table__.columns
-                                             if c.key != "session_version")
-                                       for row in db.session.scalars(select(model)))
-                for model in (User, MentorProfile, Mentorship, CheckIn, ExitSurvey, CancelFlow, Pause, Pulse,
-                              RiskReview, OfferSetting)}
-
-
 def _client(world, login, role):
     return login(None if role == "anonymous" else getattr(world, role))
 
@@ -146,7 +123,7 @@ def test_access(app, world, login, endpoint, method, role):
     kind, expected = EXPECTED[(endpoint, method)]
     url = _url(app, endpoint, _object(world, kind))
     client = _client(world, login, role)
-    before = _state(app)
+    before = table_state(app)
     response = _request(client, method, url)
     want = expected[role]
     if want == LOGIN:
@@ -154,7 +131,7 @@ def test_access(app, world, login, endpoint, method, role):
     else:
         assert response.status_code == want, response.get_data(as_text=True)[:500]
     if want in (LOGIN, 403, 404, 400):
-        assert _state(app) == before
+        assert table_state(app) == before
 
 
 ID_ROUTES = sorted(k for k, (kind, _) in EXPECTED.items() if kind in ("pending", "running", "mentor", "survey", "flow"))

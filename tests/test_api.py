@@ -6,7 +6,7 @@ import pytest
 from tracker import services
 from tracker.core import clock
 
-from .conftest import T0
+from .helpers import T0
 from .factories import mentorship
 
 S = timedelta(seconds=1)

@@ -6,7 +6,7 @@ import pytest
 from tracker.data.models import ExitSurvey, Mentorship
 from tracker.domain import lifecycle
 
-from .conftest import T0
+from .helpers import T0
 from .factories import count, get
 
 SURVEY = {"stars": "4", "goal_reached": "partly", "churn_reason": "no_time",

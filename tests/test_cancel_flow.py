@@ -10,7 +10,7 @@ from tracker.core.extensions import db
 from tracker.data.models import CancelFlow, CheckIn, ExitSurvey, Mentorship, OfferSetting, Pause
 from tracker.domain import lifecycle
 
-from .conftest import T0
+from .helpers import T0
 from .factories import count, get, mentorship, user
 
 SURVEY = {"stars": "4", "goal_reached": "partly", "churn_reason": "no_time", "feedback_platform": "",

@@ -12,7 +12,7 @@ from tracker.data.models import CheckIn, ExitSurvey, Mentorship, User
 from tracker.reports.csvfiles import guard, unguard
 from tracker.services.seed import seed_demo
 
-from .conftest import empty_tables
+from .helpers import empty_tables
 from .factories import count
 
 HEADER = ("ref,mentee_email,mentor_email,goal_category,goal_text,applied_at,trial_started_at,ended_at,"

@@ -12,8 +12,8 @@ from wtforms.fields import HiddenField
 from tracker.data.models import ExitSurvey, Mentorship
 from tracker.web import forms
 
-from .factories import count
-from .test_access import _state
+from .factories import World, count
+from .helpers import empty_tables, table_state
 
 GOOD_CANCEL = {"stars": "4", "goal_reached": "yes", "churn_reason": "goal_reached", "feedback_platform": "ok",
                "feedback_mentor": "ok", "feedback_other": "ok"}
@@ -91,11 +91,11 @@ def test_hostile_value_in_every_field(app, world, login, name, field_name, kind)
     data = dict(good)
     data[field_name] = HOSTILE[kind](good.get(field_name, ""))
     client = login(getattr(world, who) if who else None)
-    before = _state(app)
+    before = table_state(app)
     response = client.post(url, data=data)
     assert response.status_code == 400, (response.status_code, response.get_data(as_text=True)[-800:])
     assert 'class="field-errors"' in response.get_data(as_text=True)
-    assert _state(app) == before
+    assert table_state(app) == before
 
 
 @pytest.mark.parametrize("params", [
@@ -124,8 +124,6 @@ text_values = st.one_of(st.text(max_size=60), st.sampled_from(["", "0", "5", "6"
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(stars=text_values, goal=text_values, reason=text_values, note=st.text(max_size=300))
 def test_any_exit_survey_submission_is_all_or_nothing(app, world, login, stars, goal, reason, note):
-    from .conftest import empty_tables
-    from .factories import World
     with app.app_context():
         empty_tables()
     w = World.build(app, world.at)
@@ -164,6 +162,5 @@ def test_any_history_row_imports_whole_or_not_at_all(app, tmp_path_factory, cell
     if imported == 0:
         assert count(app, User) == 0
     else:
-        from .conftest import empty_tables
         with app.app_context():
             empty_tables()

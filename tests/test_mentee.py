@@ -5,7 +5,7 @@ import pytest
 
 from tracker.data.models import Mentorship
 
-from .conftest import T0
+from .helpers import T0
 from .factories import count, get, mentorship, user
 
 GOOD_APPLICATION = {"goal_category": "change_careers",

@@ -6,7 +6,7 @@ import pytest
 from tracker.core import clock
 from tracker.data.models import MentorProfile, Mentorship, User
 
-from .conftest import T0
+from .helpers import T0
 from .factories import get
 
 PROFILE = {"name": "Max Mentor", "headline": "Staff engineer", "expertise": "Python,  Careers , ,Leadership",

@@ -5,7 +5,7 @@ from datetime import timedelta
 
 import pytest
 
-from .conftest import T0
+from .helpers import T0
 from .factories import mentorship
 
 D = timedelta(days=1)

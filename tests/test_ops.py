@@ -5,7 +5,7 @@ import pytest
 
 from tracker.data.models import MentorProfile, User
 
-from .conftest import T0
+from .helpers import T0
 from .factories import count, mentorship, user
 
 NEW_MENTOR = {"name": "Nina New", "email": "nina@example.com", "role": "mentor", "password": "a-fine-password"}

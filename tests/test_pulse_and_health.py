@@ -9,7 +9,7 @@ from tracker.data.models import Pulse, RiskReview
 from tracker.domain import health, lifecycle
 from tracker.domain.health import PulseAnswer
 
-from .conftest import T0
+from .helpers import T0
 from .factories import count, mentorship
 
 DAY = timedelta(days=1)

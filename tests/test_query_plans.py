@@ -15,7 +15,7 @@ from tracker.core.extensions import db
 from tracker.data.models import Mentorship, User
 from tracker.services.seed import DEMO_PASSWORD, seed_demo
 
-from .conftest import T0
+from .helpers import T0
 
 BIG_TABLES = ("mentorships", "exit_surveys", "checkins")
 FULL = {"from": "2024-01-01", "to": "2026-03-02", "as_of": "2026-03-02T00:00:00+00:00"}

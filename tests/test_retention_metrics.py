@@ -11,7 +11,7 @@ from tracker.reports import metrics, queries
 from tracker.reports.metrics import wilson
 from tracker.reports.scope import Scope
 
-from .conftest import T0
+from .helpers import T0
 from .factories import mentorship, user
 
 DAY = timedelta(days=1)

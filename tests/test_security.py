@@ -9,7 +9,7 @@ import pytest
 from tracker.core import clock, config
 from tracker.data.models import ExitSurvey, Mentorship
 
-from .conftest import T0
+from .helpers import T0
 from .factories import PASSWORD, count, get
 
 PRODUCTION_KEY = "x" * 40

@@ -7,8 +7,8 @@ import pytest
 from tracker.data.models import LoginFailure
 
 from .factories import PASSWORD, count
+from .helpers import Browser
 from .servers import gunicorn, skip_unless_postgresql
-from .test_under_gunicorn import Browser
 
 REDIS_URL = "redis://127.0.0.1:6379/14"  # a database of its own, emptied by this test
 

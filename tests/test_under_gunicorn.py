@@ -6,57 +6,21 @@ goes only to 127.0.0.1.
 """
 from __future__ import annotations
 
-import http.client
-import http.cookiejar
 import os
-import re
 import shutil
 import signal
 import subprocess
 import threading
 import time
-import urllib.error
-import urllib.parse
-import urllib.request
 from datetime import timedelta
 
 import pytest
 
 from tracker.data.models import CheckIn, ExitSurvey, Mentorship
 
-from .factories import PASSWORD, count, get, mentorship, user
+from .factories import count, get, mentorship, user
+from .helpers import Browser
 from .servers import gunicorn, skip_unless_postgresql, wait_healthy
-
-
-class Browser:
-    """One person's cookies, forms with their CSRF token, and every status seen."""
-
-    def __init__(self, base: str):
-        self.base = base
-        self.opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(http.cookiejar.CookieJar()))
-
-    def request(self, path: str, data: dict | None = None) -> tuple[int, str]:
-        body = urllib.parse.urlencode(data).encode() if data is not None else None
-        try:
-            with self.opener.open(self.base + path, body, timeout=60) as response:
-                return response.status, response.read().decode()
-        except urllib.error.HTTPError as error:
-            return error.code, error.read().decode(errors="replace")
-        except (http.client.RemoteDisconnected, ConnectionError) as error:
-            return 0, repr(error)  # the worker died under the request
-
-    def token(self, path: str) -> str:
-        _, page = self.request(path)
-        return re.search(r'name="csrf_token"(?: type="hidden")? value="([^"]+)"', page).group(1)
-
-    def post_form(self, path: str, data: dict, token_from: str | None = None) -> tuple[int, str]:
-        return self.request(path, dict(data, csrf_token=self.token(token_from or path)))
-
-    def login(self, email: str) -> "Browser":
-        status, _ = self.post_form("/login", {"email": email, "password": PASSWORD})
-        assert status == 200, status
-        return self
-
 
 SURVEY = {"stars": "4", "goal_reached": "yes", "churn_reason": "goal_reached"}
 
