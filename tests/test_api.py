@@ -6,8 +6,8 @@ import pytest
 from tracker import services
 from tracker.core import clock
 
-from .helpers import T0
 from .factories import mentorship
+from .helpers import T0
 
 S = timedelta(seconds=1)
 D = timedelta(days=1)

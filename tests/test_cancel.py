@@ -6,8 +6,8 @@ import pytest
 from tracker.data.models import ExitSurvey, Mentorship
 from tracker.domain import lifecycle
 
-from .helpers import T0
 from .factories import count, get
+from .helpers import T0
 
 SURVEY = {"stars": "4", "goal_reached": "partly", "churn_reason": "no_time",
           "feedback_platform": "Reminders before calls", "feedback_mentor": "More homework please",

@@ -10,8 +10,8 @@ from tracker.core.extensions import db
 from tracker.data.models import CancelFlow, CheckIn, ExitSurvey, Mentorship, OfferSetting, Pause
 from tracker.domain import lifecycle
 
-from .helpers import T0
 from .factories import count, get, mentorship, user
+from .helpers import T0
 
 SURVEY = {"stars": "4", "goal_reached": "partly", "churn_reason": "no_time", "feedback_platform": "",
           "feedback_mentor": "", "feedback_other": ""}

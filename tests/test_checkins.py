@@ -6,8 +6,8 @@ import pytest
 from tracker.core import clock
 from tracker.data.models import CheckIn
 
-from .helpers import T0
 from .factories import count, mentorship
+from .helpers import T0
 
 GOOD = {"occurred_at": "2026-03-01T18:30", "mode": "video", "minutes": "45", "note": "Talked about CVs"}
 

@@ -1,4 +1,4 @@
-"""The commands of INTERFACES.md: create-user, set-password, seed-demo."""
+"""The commands of docs/INTERFACES.md: create-user, set-password, seed-demo."""
 import hashlib
 from datetime import datetime, timezone
 

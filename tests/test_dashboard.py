@@ -8,8 +8,8 @@ from datetime import timedelta
 
 import pytest
 
-from .helpers import T0
 from .factories import mentorship
+from .helpers import T0
 
 D = timedelta(days=1)
 PAGES = ["/ops/", "/ops/churn", "/ops/retention", "/ops/ratings", "/ops/feedback"]

@@ -12,8 +12,8 @@ from tracker.data.models import CheckIn, ExitSurvey, Mentorship, User
 from tracker.reports.csvfiles import guard, unguard
 from tracker.services.seed import seed_demo
 
-from .helpers import empty_tables
 from .factories import count
+from .helpers import empty_tables
 
 HEADER = ("ref,mentee_email,mentor_email,goal_category,goal_text,applied_at,trial_started_at,ended_at,"
           "stars,goal_reached,churn_reason,survey_submitted_at,feedback_platform,feedback_mentor,feedback_other")

@@ -5,8 +5,8 @@ import pytest
 
 from tracker.data.models import Mentorship
 
-from .helpers import T0
 from .factories import count, get, mentorship, user
+from .helpers import T0
 
 GOOD_APPLICATION = {"goal_category": "change_careers",
                     "goal_text": "Move from teaching into a junior developer role within a year.",

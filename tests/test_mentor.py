@@ -6,8 +6,8 @@ import pytest
 from tracker.core import clock
 from tracker.data.models import MentorProfile, Mentorship, User
 
-from .helpers import T0
 from .factories import get
+from .helpers import T0
 
 PROFILE = {"name": "Max Mentor", "headline": "Staff engineer", "expertise": "Python,  Careers , ,Leadership",
            "bio": "Ten years of backend work.", "accepting_applications": "y"}

@@ -5,8 +5,8 @@ from datetime import timedelta
 
 import pytest
 
-from .helpers import T0
 from .factories import mentorship
+from .helpers import T0
 
 D = timedelta(days=1)
 

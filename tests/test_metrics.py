@@ -1,4 +1,4 @@
-"""The maths of METRICS.md on plain numbers: hand-worked cases at every edge, and agreement with
+"""The maths of docs/METRICS.md on plain numbers: hand-worked cases at every edge, and agreement with
 reference libraries (statsmodels for Wilson, lifelines for Kaplan-Meier) to 1e-9."""
 import math
 import random

@@ -5,8 +5,8 @@ import pytest
 
 from tracker.data.models import MentorProfile, User
 
-from .helpers import T0
 from .factories import count, mentorship, user
+from .helpers import T0
 
 NEW_MENTOR = {"name": "Nina New", "email": "nina@example.com", "role": "mentor", "password": "a-fine-password"}
 

@@ -9,8 +9,8 @@ from tracker.data.models import Pulse, RiskReview
 from tracker.domain import health, lifecycle
 from tracker.domain.health import PulseAnswer
 
-from .helpers import T0
 from .factories import count, mentorship
+from .helpers import T0
 
 DAY = timedelta(days=1)
 SECOND = timedelta(seconds=1)

@@ -11,8 +11,8 @@ from tracker.reports import metrics, queries
 from tracker.reports.metrics import wilson
 from tracker.reports.scope import Scope
 
-from .helpers import T0
 from .factories import mentorship, user
+from .helpers import T0
 
 DAY = timedelta(days=1)
 SCOPE = Scope(as_of=T0, start=T0 - 365 * DAY, end=T0 + DAY)

@@ -9,8 +9,8 @@ import pytest
 from tracker.core import clock, config
 from tracker.data.models import ExitSurvey, Mentorship
 
-from .helpers import T0
 from .factories import PASSWORD, count, get
+from .helpers import T0
 
 PRODUCTION_KEY = "x" * 40
 
