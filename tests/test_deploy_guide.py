@@ -262,6 +262,8 @@ def request(base: str, method: str, path: str, body: dict | None = None, cookies
     if body is not None:
         data = urllib.parse.urlencode(body)
         sent["Content-Type"] = "application/x-www-form-urlencoded"
+        if proxied:  # as a browser does; Flask-WTF checks the referrer of a form posted over HTTPS
+            sent.setdefault("Referer", "https://tracker.example.org" + path)
     try:
         connection.request(method, path, data, sent)
         response = connection.getresponse()
