@@ -116,6 +116,21 @@ def _admin():
         pytest.skip(f"no PostgreSQL answers as {ADMIN_URL}: {error}")
 
 
+def _drop_databases(admin, *names: str) -> None:
+    """Drop the test's databases, on a new connection if the server dropped ours meanwhile."""
+    import psycopg
+    for attempt in range(3):
+        try:
+            if admin.closed or attempt:
+                admin = psycopg.connect(ADMIN_URL, autocommit=True, connect_timeout=5)
+            for name in names:
+                admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            admin.close()
+            return
+        except psycopg.OperationalError:
+            time.sleep(2)
+
+
 def _redis_answers() -> bool:
     try:
         import redis
@@ -430,9 +445,7 @@ def test_the_deploy_guide_word_for_word(tmp_path):
     finally:
         codes = [instance.stop() for instance in instances]
         logs = "\n".join(i.log_path.read_text() for i in instances if i.log_path.exists())
-        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        admin.execute(f'DROP DATABASE IF EXISTS "{restored}" WITH (FORCE)')
-        admin.close()
+        _drop_databases(admin, name, restored)
         if redis_url:
             import redis
             client = redis.Redis.from_url(redis_url)
