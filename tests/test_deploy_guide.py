@@ -453,3 +453,39 @@ def test_the_deploy_guide_word_for_word(tmp_path):
                 client.delete(key)
     assert codes == [0] * len(codes), (codes, logs[-3000:])
     assert "Traceback" not in logs, logs[-3000:]
+
+
+def test_sqlite_backup_is_private_fails_leaving_nothing_and_restores(tmp_path):
+    """bin/backup and bin/restore on SQLite, with no server needed (the PostgreSQL path is followed above)."""
+    import sqlite3
+
+    source = tmp_path / "live.sqlite"
+    with sqlite3.connect(source) as conn:
+        conn.execute("CREATE TABLE things (id INTEGER PRIMARY KEY, name TEXT)")
+        conn.executemany("INSERT INTO things (name) VALUES (?)", [(f"thing {n}",) for n in range(50)])
+    conn.close()
+    env = dict(_clean_environment(), DATABASE_URL=f"sqlite:///{source}")
+    backups = tmp_path / "backups"
+    made = subprocess.run([os.path.join(ROOT, "bin", "backup"), str(backups)], env=env, capture_output=True,
+                          text=True, timeout=60)
+    assert made.returncode == 0, made.stderr
+    copy = Path(made.stdout.strip())
+    assert copy.parent == backups and copy.suffix == ".sqlite" and copy.read_bytes()[:15] == b"SQLite format 3"
+    assert stat.S_IMODE(copy.stat().st_mode) == 0o600 and stat.S_IMODE(backups.stat().st_mode) == 0o700
+
+    failed_dir = tmp_path / "failed"
+    failed = subprocess.run([os.path.join(ROOT, "bin", "backup"), str(failed_dir)],
+                            env=dict(env, DATABASE_URL=f"sqlite:///{tmp_path}/missing.sqlite"),
+                            capture_output=True, text=True, timeout=60)
+    assert failed.returncode != 0 and "no SQLite database" in failed.stderr
+    assert not failed_dir.exists() or not list(failed_dir.iterdir())
+
+    target = tmp_path / "restored.sqlite"
+    restore_env = dict(env, DATABASE_URL=f"sqlite:///{target}")
+    restored = subprocess.run([os.path.join(ROOT, "bin", "restore"), str(copy)], env=restore_env,
+                              capture_output=True, text=True, timeout=60)
+    assert restored.returncode == 0, restored.stderr
+    assert "things 50" in restored.stdout.splitlines()
+    again = subprocess.run([os.path.join(ROOT, "bin", "restore"), str(copy)], env=restore_env,
+                           capture_output=True, text=True, timeout=60)
+    assert again.returncode != 0 and "exists" in again.stderr  # never over existing data
