@@ -31,18 +31,19 @@ class SurveyAnswers:
     feedback_other: str = ""
 
 
+NOT_CANCELLABLE = {
+    "ended": "This mentorship has already ended.",
+    "pending": "This application has not been accepted yet: withdraw it instead.",
+    "closed": "This application is closed, so there is nothing to cancel.",
+}
+
+
 def cancellation_blocker(mentorship: Mentorship, at: datetime) -> str | None:
-    """Why this mentorship cannot be cancelled now, or None if it can."""
-    status = mentorship.state(at).status
+    """Why this mentorship cannot be cancelled now (State.can_cancel says whether), or None if it can."""
+    state = mentorship.state(at)
     if mentorship.exit_survey is not None:
         return ALREADY_CANCELLED
-    if status == "ended":
-        return "This mentorship has already ended."
-    if status == "pending":
-        return "This application has not been accepted yet: withdraw it instead."
-    if status == "closed":
-        return "This application is closed, so there is nothing to cancel."
-    return None
+    return None if state.can_cancel else NOT_CANCELLABLE[state.status]
 
 
 # --- the exit survey ends the mentorship ------------------------------------------------------------

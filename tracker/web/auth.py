@@ -10,7 +10,7 @@ from tracker.security import log as security_log
 from tracker.security import throttle
 from tracker.web.access import home_endpoint, safe_next_url
 from tracker.web.forms import LoginForm, SignupForm
-from tracker.web.pages import form_page, show_service_error
+from tracker.web.pages import REFUSALS, form_page, show_service_error
 
 bp = Blueprint("auth", __name__)
 
@@ -63,7 +63,7 @@ def signup():
         try:
             user = services.create_user(form.email.data, "mentee", form.name.data, form.password.data,
                                         at=clock.now())
-        except services.ServiceError as error:
+        except REFUSALS as error:
             show_service_error(error, form)
         else:
             _start_session(user, remember=False)

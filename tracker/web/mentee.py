@@ -40,7 +40,7 @@ def mentor_profile(mentor_id: int):
         try:
             mentorship = services.apply(current_user.id, mentor_id, form.goal_category.data,
                                         form.goal_text.data, form.meeting_preference.data, at=clock.now())
-        except services.ServiceError as error:
+        except REFUSALS as error:
             show_service_error(error, form)
         else:
             flash(f"Your application was sent to {mentor.name}. You will see their answer here.", "success")

@@ -15,7 +15,7 @@ from tracker.domain import health
 from tracker.reports import charts, metrics, queries, scope
 from tracker.web.access import role_required
 from tracker.web.forms import MentorProfileForm
-from tracker.web.pages import attempt, form_page, show_service_error
+from tracker.web.pages import REFUSALS, attempt, form_page, show_service_error
 
 bp = Blueprint("mentor", __name__, url_prefix="/mentor")
 
@@ -49,7 +49,7 @@ def profile():
             services.update_mentor_profile(current_user.id, form.name.data, form.headline.data,
                                            form.expertise.data or "", form.bio.data or "",
                                            form.accepting_applications.data)
-        except services.ServiceError as error:
+        except REFUSALS as error:
             show_service_error(error, form)
         else:
             flash("Your profile is saved.", "success")

@@ -26,7 +26,7 @@ from tracker.web.forms import (
     HideFeedbackForm,
     OfferSettingsForm,
 )
-from tracker.web.pages import form_page, show_service_error
+from tracker.web.pages import REFUSALS, form_page, show_service_error
 
 bp = Blueprint("ops", __name__, url_prefix="/ops")
 FEEDBACK_PAGE_SIZE = 50
@@ -186,7 +186,7 @@ def users():
         try:
             user = services.create_user(form.email.data, form.role.data, form.name.data, form.password.data,
                                         at=clock.now())
-        except services.ServiceError as error:
+        except REFUSALS as error:
             show_service_error(error, form)
         else:
             flash(f"Created the {user.role} account for {user.email}.", "success")
@@ -259,7 +259,7 @@ def offers():
         try:
             services.set_offers(current_user.id, {reason: form[reason].data for reason in form.reasons()},
                                 at=clock.now())
-        except services.ServiceError as error:
+        except REFUSALS as error:
             show_service_error(error, form)
         else:
             flash("The offers are saved. New cancel flows use them from now on.", "success")
