@@ -79,14 +79,17 @@ def flags(state: State | None, trial_started_at: datetime | None, last_checkin_a
 
 
 def progress_tier(progress: int | None) -> str | None:
-    """The success tier of a progress answer; None without one."""
+    """The success tier of a progress answer; None without one. The reports group by the same tiers in
+    SQL (queries.progress_tier_expression); tests/test_rule_twins.py holds the two together."""
     if progress is None:
         return None
     return next((tier for tier, floor in PROGRESS_TIER_FLOORS.items() if progress >= floor), LOWEST_PROGRESS_TIER)
 
 
 def cadence(checkins: list[datetime]) -> str:
-    """How regularly check-ins happened over a whole run: a key of CADENCE_DAYS, "irregular" or "too_few"."""
+    """How regularly check-ins happened over a whole run: a key of CADENCE_DAYS, "irregular" or "too_few".
+    The research view classifies in SQL (queries.ending_groups); this is its statement in Python, held to it
+    by tests/test_rule_twins.py."""
     times = sorted(checkins)
     n = len(times)
     if n < CADENCE_MIN_CHECKINS:

@@ -88,7 +88,8 @@ def stage_of_end(trial_started_at: datetime, ended_at: datetime) -> str:
 
 
 def ended_early(trial_started_at: datetime, ended_at: datetime) -> bool:
-    """Ended in the trial or in paid month 1."""
+    """Ended in the trial or in paid month 1 (the reports ask this in SQL, queries.ending_groups; held
+    together by tests/test_rule_twins.py)."""
     return ended_at - trial_started_at < MONTH_1_ENDS
 
 
