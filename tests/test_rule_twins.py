@@ -1,7 +1,8 @@
 """Rules written twice, once in SQL for the reports and once in Python (the live at-risk flags, the
 mentorship pages; health.cadence, health.progress_tier and lifecycle.ended_early state in Python what
-the SQL computes, for this test), held to each other: both run on the same rows, generated at explicit times (random with a fixed seed, and
-every boundary at -1 s, at, +1 s), and must agree on each mentorship.
+the SQL computes, for this test), held to each other: both run on the same rows, generated at
+explicit times (random with a fixed seed, and every boundary at -1 s, at, +1 s), and must agree on
+each mentorship.
 
   status       queries.status_expression / counts_by_status   lifecycle.state_as_of
   stage        queries.stage_expression                        lifecycle.stage_of_end
