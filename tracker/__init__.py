@@ -154,5 +154,6 @@ def register_template_helpers(app: Flask) -> None:
         MEETING_PREFERENCES=vocabulary.MEETING_PREFERENCES, OFFERS=vocabulary.OFFERS,
         STAGE_NAMES=vocabulary.STAGE_NAMES, PAID_MONTH_DAYS=lifecycle.PAID_MONTH.days,
         RISK_RULE_TEXTS=health.RISK_RULE_TEXTS, PROGRESS_TIERS=metrics.PROGRESS_TIERS,
-        USEFULNESS_BANDS=metrics.USEFULNESS_BAND_LABELS, CADENCES=metrics.CADENCES, now=clock.now)
+        USEFULNESS_BANDS=metrics.USEFULNESS_BAND_LABELS, CADENCES=metrics.CADENCES,
+        STARS_MAX=vocabulary.STARS_MAX, now=clock.now)
     app.jinja_env.filters.update(presenters.FILTERS)

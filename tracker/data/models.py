@@ -30,6 +30,12 @@ from tracker.domain.vocabulary import (
     GOAL_REACHED,
     MEETING_PREFERENCES,
     OFFERS,
+    PROGRESS_MAX,
+    PROGRESS_MIN,
+    STARS_MAX,
+    STARS_MIN,
+    USEFULNESS_MAX,
+    USEFULNESS_MIN,
 )
 
 
@@ -180,7 +186,7 @@ class ExitSurvey(db.Model):
 
     __tablename__ = "exit_surveys"
     __table_args__ = (
-        CheckConstraint("stars BETWEEN 1 AND 5", name="stars"),
+        CheckConstraint(f"stars BETWEEN {STARS_MIN} AND {STARS_MAX}", name="stars"),
         CheckConstraint(one_of("goal_reached", GOAL_REACHED), name="goal_reached"),
         CheckConstraint(one_of("churn_reason", CHURN_REASONS), name="churn_reason"),
         Index("ix_exit_surveys_metrics_cover", "mentorship_id", "submitted_at", "churn_reason", "goal_reached",
@@ -282,8 +288,9 @@ class Pulse(db.Model):
     __tablename__ = "pulses"
     __table_args__ = (
         CheckConstraint("period >= 0", name="period"),
-        CheckConstraint("progress IS NULL OR progress BETWEEN 0 AND 100", name="progress"),
-        CheckConstraint("usefulness IS NULL OR usefulness BETWEEN 1 AND 5", name="usefulness"),
+        CheckConstraint(f"progress IS NULL OR progress BETWEEN {PROGRESS_MIN} AND {PROGRESS_MAX}", name="progress"),
+        CheckConstraint(f"usefulness IS NULL OR usefulness BETWEEN {USEFULNESS_MIN} AND {USEFULNESS_MAX}",
+                        name="usefulness"),
         Index("uq_pulses_mentorship_id_period", "mentorship_id", "period", unique=True),
     )
 

@@ -34,3 +34,8 @@ OFFERS = {
     "switch_mentor": "Switch to another mentor in the same field",
     "plan_reminder": "Remind them what the plan includes",
 }
+
+# The answer scales: the exit survey's stars, and the monthly pulse's usefulness and progress (percent).
+STARS_MIN, STARS_MAX = 1, 5
+USEFULNESS_MIN, USEFULNESS_MAX = 1, 5
+PROGRESS_MIN, PROGRESS_MAX = 0, 100

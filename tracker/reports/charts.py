@@ -10,6 +10,7 @@ import plotly.graph_objects as go
 
 from tracker.domain.lifecycle import PAID_MONTH, STAGE_ENDS, STAGES
 from tracker.domain.vocabulary import CHURN_REASONS, STAGE_NAMES
+from tracker.reports.metrics import STAR_VALUES
 
 BRAND, GOOD, MUTED, GRID = "#3a4fd7", "#17784a", "#8a93a6", "#dde2ea"
 REASON_COLOURS = {"goal_reached": GOOD, "too_expensive": "#d98c00", "no_time": "#a0a8ba",
@@ -99,7 +100,7 @@ def cohort_heatmap(cohorts: list[dict]) -> dict:
 
 def star_distribution(report: dict) -> dict:
     counts = report["stars"]["counts"]
-    fig = go.Figure(go.Bar(x=[f"{n} ★" for n in range(1, 6)], y=[counts[str(n)] for n in range(1, 6)],
+    fig = go.Figure(go.Bar(x=[f"{n} ★" for n in STAR_VALUES], y=[counts[str(n)] for n in STAR_VALUES],
                            marker={"color": ["#b3261e", "#e0675f", "#a0a8ba", "#6f86e8", BRAND]},
                            hovertemplate="%{x}: %{y} surveys<extra></extra>"))
     return _layout(fig, "Ratings", y_title="surveys")

@@ -13,11 +13,20 @@ from typing import NamedTuple
 
 from tracker.domain.health import CADENCE_DAYS, CADENCE_MIN_CHECKINS, LOWEST_PROGRESS_TIER, PROGRESS_TIER_FLOORS
 from tracker.domain.lifecycle import PAID_MONTH, STAGES
-from tracker.domain.vocabulary import CHURN_REASONS, GOAL_CATEGORIES, MEETING_PREFERENCES
+from tracker.domain.vocabulary import (
+    CHURN_REASONS,
+    GOAL_CATEGORIES,
+    MEETING_PREFERENCES,
+    STARS_MAX,
+    STARS_MIN,
+    USEFULNESS_MAX,
+    USEFULNESS_MIN,
+)
 
 Z95 = 1.959963984540054
 BAYES_C = 5  # prior weight, in surveys, of the platform's mean stars
 DAY = 86400
+STAR_VALUES = range(STARS_MIN, STARS_MAX + 1)
 MONTH = int(PAID_MONTH.total_seconds())
 SURVIVAL_DAYS = (7, 30, 90, 180)
 
@@ -150,7 +159,7 @@ def report(counts: Counts, as_of: str, window: dict, filters: dict) -> dict:
     by_stage = {stage: 0 for stage in STAGES}
     reasons = {reason: 0 for reason in CHURN_REASONS}
     reasons_by_stage = {stage: {reason: 0 for reason in CHURN_REASONS} for stage in STAGES}
-    star_counts = {str(n): 0 for n in range(1, 6)}
+    star_counts = {str(n): 0 for n in STAR_VALUES}
     surveys = yes = partly = star_sum = 0
     for (_month, stage, reason, goal, stars), n in cancellations.items():
         by_stage[stage] += n
@@ -341,8 +350,7 @@ _HIGHLY, _SOMEWHAT = PROGRESS_TIER_FLOORS["highly"], PROGRESS_TIER_FLOORS["somew
 PROGRESS_TIERS = {"highly": f"Highly successful ({_HIGHLY}% or more of the goal)",
                   "somewhat": f"Somewhat successful ({_SOMEWHAT}-{_HIGHLY - 1}%)",
                   LOWEST_PROGRESS_TIER: f"Less ({_SOMEWHAT - 1}% or under)"}
-USEFULNESS_BANDS = {"low": (1, 2), "middle": (3, 3), "high": (4, 5)}
-USEFULNESS_MAX = 5
+USEFULNESS_BANDS = {"low": (USEFULNESS_MIN, 2), "middle": (3, 3), "high": (4, USEFULNESS_MAX)}
 
 
 def _usefulness_label(low: int, high: int) -> str:

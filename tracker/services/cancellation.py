@@ -49,8 +49,8 @@ def cancellation_blocker(mentorship: Mentorship, at: datetime) -> str | None:
 # --- the exit survey ends the mentorship ------------------------------------------------------------
 
 def _check_answers(answers: SurveyAnswers) -> None:
-    if not 1 <= answers.stars <= 5:
-        raise Invalid("Choose from 1 to 5 stars.", field="stars")
+    if not vocabulary.STARS_MIN <= answers.stars <= vocabulary.STARS_MAX:
+        raise Invalid(f"Choose from {vocabulary.STARS_MIN} to {vocabulary.STARS_MAX} stars.", field="stars")
     if answers.goal_reached not in vocabulary.GOAL_REACHED:
         raise Invalid("Say whether you reached your goal.", field="goal_reached")
     if answers.churn_reason not in vocabulary.CHURN_REASONS:

@@ -302,7 +302,7 @@ def _survey(row: _Row, problems: _Problems, started: datetime | None, ended: dat
         missing = [column for column in SURVEY if column not in given]
         problems.add(row.line, missing[0], f"an exit survey needs all of {', '.join(SURVEY)}")
     elif given:
-        stars = _whole(row, "stars", 1, 5, problems)
+        stars = _whole(row, "stars", vocabulary.STARS_MIN, vocabulary.STARS_MAX, problems)
         reached = _choice(row, "goal_reached", vocabulary.GOAL_REACHED, problems)
         reason = _choice(row, "churn_reason", vocabulary.CHURN_REASONS, problems)
         submitted = _timestamp(row, "survey_submitted_at", problems)

@@ -10,16 +10,17 @@ from tracker.core.extensions import db
 from tracker.data.database import unit_of_work
 from tracker.data.models import Mentorship, Pulse
 from tracker.domain import lifecycle
+from tracker.domain.vocabulary import PROGRESS_MAX, PROGRESS_MIN, USEFULNESS_MAX, USEFULNESS_MIN
 from tracker.services.errors import Conflict, Invalid, NotFound
 
 
 def answer_pulse(mentee_id: int, mentorship_id: int, period: int, progress: int | None,
                  usefulness: int | None, at: datetime) -> Pulse:
     """Store the mentee's pulse for `period`; both answers may be empty (a skip)."""
-    if progress is not None and not 0 <= progress <= 100:
-        raise Invalid("Progress is a percentage from 0 to 100.", field="progress")
-    if usefulness is not None and not 1 <= usefulness <= 5:
-        raise Invalid("Choose from 1 to 5.", field="usefulness")
+    if progress is not None and not PROGRESS_MIN <= progress <= PROGRESS_MAX:
+        raise Invalid(f"Progress is a percentage from {PROGRESS_MIN} to {PROGRESS_MAX}.", field="progress")
+    if usefulness is not None and not USEFULNESS_MIN <= usefulness <= USEFULNESS_MAX:
+        raise Invalid(f"Choose from {USEFULNESS_MIN} to {USEFULNESS_MAX}.", field="usefulness")
     with unit_of_work():
         m = db.session.get(Mentorship, mentorship_id)
         if m is None or m.mentee_id != mentee_id:

@@ -31,7 +31,16 @@ from tracker.domain.lifecycle import (
     offer_for,
     periods_until,
 )
-from tracker.domain.vocabulary import CHURN_REASONS, GOAL_CATEGORIES
+from tracker.domain.vocabulary import (
+    CHURN_REASONS,
+    GOAL_CATEGORIES,
+    PROGRESS_MAX,
+    PROGRESS_MIN,
+    STARS_MAX,
+    STARS_MIN,
+    USEFULNESS_MAX,
+    USEFULNESS_MIN,
+)
 
 DEMO_PASSWORD = "demo-password"
 HISTORY = timedelta(days=540)
@@ -169,6 +178,10 @@ def _default(column):
     if default is None:
         return None
     return default.arg(None) if callable(default.arg) else default.arg
+
+
+def _clamp(value: int, low: int, high: int) -> int:
+    return min(high, max(low, value))
 
 
 def seed_demo(count: int, seed: int, until: datetime,
@@ -348,8 +361,10 @@ def _pulses(run: _Run, mentorship_id: int, mentor: DemoMentor, lift: float, tria
         progress = round(100 * (1 - math.exp(-speed * (k + 1))) + rng.gauss(0, 8))
         usefulness = round(rng.gauss(2.4 + 2.4 * mentor.quality + 2 * lift, 0.8))
         out.add(Pulse, dict(id=new_id("pulse"), mentorship_id=mentorship_id, period=k,
-                            progress=min(100, max(0, progress)) if rng.random() < 0.9 else None,
-                            usefulness=min(5, max(1, usefulness)) if rng.random() < 0.9 else None,
+                            progress=(_clamp(progress, PROGRESS_MIN, PROGRESS_MAX)
+                                      if rng.random() < 0.9 else None),
+                            usefulness=(_clamp(usefulness, USEFULNESS_MIN, USEFULNESS_MAX)
+                                        if rng.random() < 0.9 else None),
                             submitted_at=answered))
 
 
@@ -406,7 +421,7 @@ def _survey(run: _Run, mentorship_id: int, mentor: DemoMentor, lift: float, tria
         reasons = [r for r in CHURN_REASONS if weights[r] > 0]
         reason = rng.choices(reasons, [weights[r] for r in reasons])[0]
     base = {"yes": 4.4, "partly": 3.5, "no": 2.3}[goal] + (mentor.quality - 0.6) * 1.5
-    stars = min(5, max(1, round(rng.gauss(base, 0.7))))
+    stars = _clamp(round(rng.gauss(base, 0.7)), STARS_MIN, STARS_MAX)
     bad = reason in ("mentor_fit", "mentor_unresponsive") or stars <= 2
     return dict(id=new_id("survey"), mentorship_id=mentorship_id, stars=stars, goal_reached=goal,
                 churn_reason=reason, submitted_at=end,

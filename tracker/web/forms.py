@@ -31,6 +31,12 @@ from tracker.domain.vocabulary import (
     GOAL_REACHED,
     MEETING_PREFERENCES,
     OFFERS,
+    PROGRESS_MAX,
+    PROGRESS_MIN,
+    STARS_MAX,
+    STARS_MIN,
+    USEFULNESS_MAX,
+    USEFULNESS_MIN,
 )
 
 GOAL_TEXT_MIN, GOAL_TEXT_MAX = 20, 2000
@@ -209,8 +215,9 @@ def _feedback(label: str) -> TextAreaField:
 
 class ExitSurveyForm(FlaskForm):
     stars = RadioField("How would you rate your mentorship?",
-                       choices=_choices({str(n): f"{n} star{'s' if n > 1 else ''}" for n in range(1, 6)}),
-                       validators=[InputRequired("Choose from 1 to 5 stars.")])
+                       choices=_choices({str(n): f"{n} star{'s' if n > 1 else ''}"
+                                         for n in range(STARS_MIN, STARS_MAX + 1)}),
+                       validators=[InputRequired(f"Choose from {STARS_MIN} to {STARS_MAX} stars.")])
     goal_reached = RadioField("Did you reach your goal?", choices=_choices(GOAL_REACHED),
                               validators=[InputRequired("Say whether you reached your goal.")])
     churn_reason = RadioField("What is the main reason you are leaving?", choices=_choices(CHURN_REASONS),
@@ -258,14 +265,16 @@ class AcceptOfferForm(FlaskForm):
     mentor_id = WholeNumberField("Mentor", widget=HiddenInput(), validators=[Optional()])
 
 
-USEFULNESS = {"1": "1 (not useful)", "2": "2", "3": "3", "4": "4", "5": "5 (very useful)"}
+USEFULNESS = {str(n): str(n) for n in range(USEFULNESS_MIN, USEFULNESS_MAX + 1)}
+USEFULNESS.update({str(USEFULNESS_MIN): f"{USEFULNESS_MIN} (not useful)",
+                   str(USEFULNESS_MAX): f"{USEFULNESS_MAX} (very useful)"})
 
 
 class PulseForm(FlaskForm):
     period = WholeNumberField("Period", widget=HiddenInput(), minimum=0, maximum=10_000,
                               validators=[InputRequired("The form is missing which month it is for; reload the page.")])
-    progress = WholeNumberField("How far along your goal are you, in percent? (optional)", minimum=0, maximum=100,
-                                validators=[Optional()])
+    progress = WholeNumberField("How far along your goal are you, in percent? (optional)", minimum=PROGRESS_MIN,
+                                maximum=PROGRESS_MAX, validators=[Optional()])
     usefulness = OptionalRadioField("How useful was the last month? (optional)", choices=_choices(USEFULNESS))
     submit = SubmitField("Send")
 
@@ -292,7 +301,7 @@ def _known_reason(text: str) -> str | None:
 
 
 def _star_count(text: str) -> int | None:
-    return int(text) if text in ("1", "2", "3", "4", "5") else None
+    return int(text) if text in {str(n) for n in range(STARS_MIN, STARS_MAX + 1)} else None
 
 
 def _search_words(text: str) -> str | None:

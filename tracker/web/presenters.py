@@ -6,6 +6,7 @@ from datetime import datetime, timedelta
 from markupsafe import Markup
 
 from tracker.domain.lifecycle import State
+from tracker.domain.vocabulary import STARS_MAX
 
 
 def day(moment: datetime | None) -> str:
@@ -65,6 +66,11 @@ def status(mentorship, at: datetime) -> str:
     return "cancelled during the trial" if state.month == 0 else f"cancelled in month {state.month}"
 
 
+def star_glyphs(stars: int) -> str:
+    """'★★★☆☆' for 3 stars out of STARS_MAX."""
+    return "★" * stars + "☆" * (STARS_MAX - stars)
+
+
 def percent(value: float | None, digits: int = 1) -> str:
     return "—" if value is None else f"{value * 100:.{digits}f}%"
 
@@ -74,4 +80,5 @@ def number(value: float | None, digits: int = 2) -> str:
 
 
 FILTERS = {"percent": percent, "number": number, "day": day, "day_time": day_time, "month": month, "relative": relative,
-           "status": status, "period_name": period_name}
+           "status": status, "period_name": period_name,
+           "star_glyphs": star_glyphs}
