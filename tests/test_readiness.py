@@ -26,6 +26,7 @@ from sqlalchemy.engine import make_url
 from tracker import create_app
 from tracker.core import config
 from tracker.data.models import LoginFailure
+from tracker.security import redis_store
 
 from .factories import PASSWORD, count
 from .servers import ROOT, _free_port, gunicorn, skip_unless_postgresql
@@ -124,8 +125,10 @@ def test_health_checks_are_not_redirected_to_https_in_production(make_app, produ
         assert response.headers["Content-Type"] == "application/json"
 
 
-def test_logins_with_redis_down_fall_over_to_the_database(make_app, world, caplog):
+@pytest.mark.parametrize("cool_off", [redis_store.COOL_OFF, 0.0], ids=["cooling-off", "every-call-tries-redis"])
+def test_logins_with_redis_down_fall_over_to_the_database(make_app, world, caplog, monkeypatch, cool_off):
     caplog.set_level(logging.WARNING, logger="tracker.security")
+    monkeypatch.setattr(redis_store, "COOL_OFF", cool_off)  # 0: every throttle call meets the failure itself
     with Proxy(REDIS_PORT) as proxy:
         proxy.cut()
         app = make_app(REDIS_URL=f"redis://127.0.0.1:{proxy.port}/{REDIS_DB}",
