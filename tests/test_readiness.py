@@ -25,6 +25,7 @@ from sqlalchemy.engine import make_url
 
 from tracker import create_app
 from tracker.core import config
+from tracker.core.extensions import db
 from tracker.data.models import LoginFailure
 from tracker.security import redis_store
 
@@ -338,3 +339,15 @@ def test_under_gunicorn_readyz_follows_postgresql(database_url, tmp_path):
         with gunicorn(proxied, tmp_path, workers=2, TRACKER_ENV="production") as (base, _, _log), \
                 Poller(base) as poller:
             _cut_and_restore(poller, proxy, "database", {"redis": "not configured"})
+
+
+def test_pool_sizes_from_the_environment_size_the_engine(make_app, database_url, monkeypatch):
+    skip_unless_postgresql(database_url)
+    monkeypatch.setenv("DATABASE_URL", database_url)
+    monkeypatch.setenv("DATABASE_POOL_SIZE", "3")
+    monkeypatch.setenv("DATABASE_MAX_OVERFLOW", "2")
+    app = make_app()
+    with app.app_context():
+        pool = db.engine.pool
+        assert (pool.size(), pool._max_overflow, pool._pre_ping) == (3, 2, True)
+        assert app.test_client().get("/readyz").status_code == 200
