@@ -69,7 +69,8 @@ def healthz():
 @talisman(force_https=False)
 def readyz():
     """Readiness: the database answers and, when REDIS_URL is set, Redis answers (PING, 0.5 s at most).
-    503 names what failed; the detail is in the logs, not here."""
+    503 names what failed by the error's class only: no host, user or message reaches an anonymous caller
+    (a Redis outage's message is in the security log)."""
     problem = queries.database_problem()
     checks = {"database": f"failed: {problem}" if problem else "ok", "redis": redis_store.ping()}
     if any(check.startswith("failed") for check in checks.values()):
