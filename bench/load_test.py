@@ -6,7 +6,7 @@ A fresh database (a SQLite file under bench/out/, or the PostgreSQL URL given, w
 first) is seeded with 5,000 demo mentorships ending now; mentees are logged in over HTTP, and each
 wrk connection gets its own list of requests (bench/load.lua). Three runs, one after the other:
 
-1. trivial: GET /healthz (one `SELECT 1`), the ceiling of this server on this machine;
+1. trivial: GET /readyz (one `SELECT 1`), the ceiling of this server on this machine;
 2. forms: only form submissions (check-ins 60%, applications 25%, cancellations with their exit
    survey 15%), each with the session's CSRF token, each a real write;
 3. mixed: 70% page views (mentee home, a mentorship page, the directory), 30% the forms above.
@@ -147,7 +147,7 @@ def _write_items(plan: dict, sessions: dict, connections: int, mix: str, until: 
 def _trivial_items(connections: int) -> None:
     for i in range(connections):
         with open(os.path.join(OUT, f"load-items-{i + 1}.tsv"), "w") as handle:
-            handle.write("view\tGET\t/healthz\t\t\n")
+            handle.write("view\tGET\t/readyz\t\t\n")
 
 
 def _counts(app) -> dict:

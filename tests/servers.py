@@ -49,7 +49,7 @@ def wait_healthy(base: str, seconds: float, process=None) -> None:
         if process is not None and process.poll() is not None:
             raise RuntimeError("gunicorn exited")
         try:
-            with urllib.request.urlopen(base + "/healthz", timeout=2) as response:
+            with urllib.request.urlopen(base + "/readyz", timeout=2) as response:
                 if response.status == 200:
                     return
         except (urllib.error.URLError, ConnectionError, OSError):

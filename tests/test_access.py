@@ -60,6 +60,7 @@ EXPECTED = {
     ("ops.users", "GET"): (None, OPERATORS_ONLY),
     ("ops.users", "POST"): (None, answers(LOGIN, 403, 403, 403, 403, 400)),
     ("api.healthz", "GET"): (None, answers(200, 200, 200, 200, 200, 200)),
+    ("api.readyz", "GET"): (None, answers(200, 200, 200, 200, 200, 200)),
     ("mentee.start_cancel", "POST"): ("running", answers(LOGIN, 400, 404, 403, 403, 403)),
     ("mentee.cancel_flow", "GET"): ("flow", answers(LOGIN, 200, 404, 403, 403, 403)),
     ("mentee.accept_offer", "POST"): ("flow", answers(LOGIN, 302, 404, 403, 403, 403)),

@@ -42,9 +42,10 @@ def test_downloads_and_errors_carry_them_too(world, login):
 
 
 @pytest.fixture
-def production_app(make_app, monkeypatch):
+def production_app(make_app, monkeypatch, database_url):
     monkeypatch.setenv("TRACKER_ENV", "production")
     monkeypatch.setenv("SECRET_KEY", PRODUCTION_KEY)
+    monkeypatch.setenv("DATABASE_URL", database_url)
     return make_app(WTF_CSRF_ENABLED=False)
 
 
@@ -69,13 +70,12 @@ def test_production_cookies_are_secure_httponly_lax(production_app, world):
 
 @pytest.mark.parametrize("secret", [None, "", config.DEV_SECRET_KEY, "too-short"])
 def test_production_refuses_to_start_without_a_real_secret_key(tmp_path, secret):
-    environ = {"TRACKER_ENV": "production"}
+    environ = {"TRACKER_ENV": "production", "DATABASE_URL": "postgresql://tracker@db/tracker"}
     if secret is not None:
         environ["SECRET_KEY"] = secret
     with pytest.raises(config.ConfigError, match="SECRET_KEY"):
         config.from_environment(str(tmp_path), environ)
-    assert config.from_environment(str(tmp_path), {"TRACKER_ENV": "production",
-                                                   "SECRET_KEY": PRODUCTION_KEY})["SESSION_COOKIE_SECURE"]
+    assert config.from_environment(str(tmp_path), dict(environ, SECRET_KEY=PRODUCTION_KEY))["SESSION_COOKIE_SECURE"]
 
 
 def test_the_session_changes_at_login(client, world):

@@ -49,5 +49,5 @@ def test_sessions_and_login_failures_are_shared_between_two_instances(app, world
                                                      "password": "wrong-password"})[0] == 400
         status, page = Browser(two).post_form("/login", {"email": world.other_mentee.email, "password": PASSWORD})
         assert status == 429 and "Too many failed logins for this account" in page
-    assert count(app, LoginFailure) == 0 and redis.keys("login-failures:*")
+    assert count(app, LoginFailure) == 0 and redis.keys("tracker:login-failures:*")
     redis.flushdb()

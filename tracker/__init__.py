@@ -99,7 +99,7 @@ def register_blueprints(app: Flask) -> None:
 
 
 def _wants_json() -> bool:
-    return request.path.startswith("/api/") or request.path == "/healthz"
+    return request.path.startswith("/api/") or request.path in ("/healthz", "/readyz")
 
 
 def register_errorhandlers(app: Flask) -> None:

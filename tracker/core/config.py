@@ -1,7 +1,8 @@
 """Settings, read from the environment in this one place.
 
 Development gets safe defaults (a SQLite file in the instance folder, a throwaway secret key).
-Production (TRACKER_ENV=production) refuses to start without a real SECRET_KEY.
+Production (TRACKER_ENV=production) refuses to start without a real SECRET_KEY and without an
+explicit DATABASE_URL (it would otherwise run on a new, empty SQLite file).
 """
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from collections.abc import Mapping
 
 DEV_SECRET_KEY = "dev-only-secret-key-do-not-use-in-production"
 MIN_SECRET_KEY_LENGTH = 32
+DEFAULT_REDIS_KEY_PREFIX = "tracker:"
 
 
 class ConfigError(RuntimeError):
@@ -34,12 +36,19 @@ def from_environment(instance_path: str, environ: Mapping[str, str] | None = Non
             "TRACKER_ENV=production needs SECRET_KEY set to a random string of at least "
             f"{MIN_SECRET_KEY_LENGTH} characters, e.g. python -c 'import secrets; print(secrets.token_hex(32))'"
         )
-    default_db = "sqlite:///" + os.path.join(instance_path, "tracker.sqlite")
+    database_url = env.get("DATABASE_URL", "").strip()
+    if production and not database_url:
+        raise ConfigError(
+            "TRACKER_ENV=production needs DATABASE_URL set explicitly, e.g. "
+            "postgresql://user:password@host:5432/tracker (without it the app would quietly use a new, "
+            "empty SQLite file)")
+    database_url = normalise_database_url(
+        database_url or "sqlite:///" + os.path.join(instance_path, "tracker.sqlite"))
     return {
         "TRACKER_ENV": "production" if production else "development",
         "SECRET_KEY": secret_key or DEV_SECRET_KEY,
-        "SQLALCHEMY_DATABASE_URI": normalise_database_url(env.get("DATABASE_URL", default_db)),
-        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+        "SQLALCHEMY_DATABASE_URI": database_url,
+        "SQLALCHEMY_ENGINE_OPTIONS": engine_options(database_url, env),
         # A form or API request larger than this is refused with 413.
         "MAX_CONTENT_LENGTH": int(env.get("MAX_CONTENT_LENGTH", 1024 * 1024)),
         "SESSION_COOKIE_HTTPONLY": True,
@@ -57,4 +66,31 @@ def from_environment(instance_path: str, environ: Mapping[str, str] | None = Non
         "TRUSTED_PROXIES": int(env.get("TRUSTED_PROXIES", "0")),
         # Redis for state shared between processes (login-failure counters); None: the database.
         "REDIS_URL": env.get("REDIS_URL") or None,
+        # Put before every key stored in Redis, so several apps (or environments) can share one Redis.
+        "REDIS_KEY_PREFIX": env.get("REDIS_KEY_PREFIX", DEFAULT_REDIS_KEY_PREFIX),
     }
+
+
+def _optional_int(env: Mapping[str, str], name: str, least: int) -> int | None:
+    value = env.get(name, "").strip()
+    if not value:
+        return None
+    try:
+        number = int(value)
+    except ValueError:
+        number = least - 1
+    if number < least:
+        raise ConfigError(f"{name} must be a whole number of connections, {least} or more, not {value!r}")
+    return number
+
+
+def engine_options(database_url: str, env: Mapping[str, str]) -> dict:
+    """pool_pre_ping always; DATABASE_POOL_SIZE and DATABASE_MAX_OVERFLOW size each process's pool on
+    PostgreSQL (gunicorn.conf.py may set them from a per-instance connection budget)."""
+    options: dict = {"pool_pre_ping": True}
+    # SQLAlchemy reads pool_size=0 and max_overflow=-1 as "no limit": neither is accepted here.
+    sizes = {"pool_size": _optional_int(env, "DATABASE_POOL_SIZE", 1),
+             "max_overflow": _optional_int(env, "DATABASE_MAX_OVERFLOW", 0)}
+    if database_url.startswith("postgresql"):
+        options.update({option: size for option, size in sizes.items() if size is not None})
+    return options

@@ -602,11 +602,16 @@ def user_by_id(user_id: int) -> User | None:
     return db.session.get(User, user_id)
 
 
-def database_answers() -> bool:
-    """The health check's `SELECT 1`; False, with the session rolled back, when the database fails."""
+def database_problem() -> str | None:
+    """The readiness check's `SELECT 1`: None when the database answers, else the error's class name
+    (short and safe to show to anyone), with the session rolled back."""
     try:
         db.session.execute(select(literal(1)))
-    except SQLAlchemyError:
+    except SQLAlchemyError as error:
         db.session.rollback()
-        return False
-    return True
+        return type(error).__name__
+    return None
+
+
+def database_answers() -> bool:
+    return database_problem() is None

@@ -22,3 +22,9 @@ def event(name: str, **fields) -> None:
             record.update(user_id=current_user.id, role=current_user.role)
     record.update(fields)
     logger.warning(json.dumps(record, sort_keys=True, default=str))
+
+
+def process_event(name: str, **fields) -> None:
+    """An event about this app process rather than a request (a dependency failing or coming back):
+    no method, path or user, so logging it never needs the database."""
+    logger.warning(json.dumps({"event": name, **fields}, sort_keys=True, default=str))

@@ -1,4 +1,6 @@
-"""The JSON API for other programs (docs/INTERFACES.md) and the health check."""
+"""The JSON API for other programs (docs/INTERFACES.md) and the health checks: /healthz (liveness)
+and /readyz (readiness), both without login and answered over plain HTTP even in production, so a
+load balancer's health check is not redirected to HTTPS."""
 from __future__ import annotations
 
 from functools import wraps
@@ -8,9 +10,10 @@ from flask_login import current_user
 
 from tracker import services
 from tracker.core import clock
-from tracker.core.extensions import csrf
+from tracker.core.extensions import csrf, talisman
 from tracker.reports import metrics, queries, scope
 from tracker.security import log as security_log
+from tracker.security import redis_store
 
 bp = Blueprint("api", __name__)
 csrf.exempt(bp)  # read-only, and bearer-token clients have no CSRF token
@@ -56,7 +59,20 @@ def metrics_v1():
 
 
 @bp.get("/healthz")
+@talisman(force_https=False)
 def healthz():
-    if not queries.database_answers():
-        return jsonify(status="unavailable"), 503
+    """Liveness: the process answers. Asks nothing of the database or Redis."""
     return jsonify(status="ok")
+
+
+@bp.get("/readyz")
+@talisman(force_https=False)
+def readyz():
+    """Readiness: the database answers and, when REDIS_URL is set, Redis answers (PING, 0.5 s at most).
+    503 names what failed by the error's class only: no host, user or message reaches an anonymous caller
+    (a Redis outage's message is in the security log)."""
+    problem = queries.database_problem()
+    checks = {"database": f"failed: {problem}" if problem else "ok", "redis": redis_store.ping()}
+    if any(check.startswith("failed") for check in checks.values()):
+        return jsonify(status="unavailable", checks=checks), 503
+    return jsonify(status="ready", checks=checks)
