@@ -155,5 +155,5 @@ def register_template_helpers(app: Flask) -> None:
         STAGE_NAMES=vocabulary.STAGE_NAMES, PAID_MONTH_DAYS=lifecycle.PAID_MONTH.days,
         RISK_RULE_TEXTS=health.RISK_RULE_TEXTS, PROGRESS_TIERS=metrics.PROGRESS_TIERS,
         USEFULNESS_BANDS=metrics.USEFULNESS_BAND_LABELS, CADENCES=metrics.CADENCES,
-        STARS_MAX=vocabulary.STARS_MAX, now=clock.now)
+        STARS_MAX=vocabulary.STARS_MAX, TRIAL_DAYS=lifecycle.TRIAL_LENGTH.days, now=clock.now)
     app.jinja_env.filters.update(presenters.FILTERS)

@@ -268,10 +268,20 @@ def better_than_share(table: list[dict], mentor: str) -> float | None:
     return sum(1 for row in table if row["mentor"] != mentor and row["bayesian_mean"] < mine) / (len(table) - 1)
 
 
+def survey_count(report: dict) -> int:
+    """How many exit surveys the report counts (those of its cancellations: the response rate's numerator)."""
+    return report["survey_response_rate"]["numerator"]
+
+
+def still_going(report: dict) -> int:
+    """Trials of the retention population not ended by T (the censored durations)."""
+    return report["retention"]["n"] - report["retention"]["events"]
+
+
 def churn_summary(report: dict) -> dict:
     """For the churn page: how many surveys the report counts, and the share that gave a reason other
     than reaching the goal ("bad churn"), with its interval."""
-    surveys = report["survey_response_rate"]["numerator"]
+    surveys = survey_count(report)
     good = report["churn_reasons"]["goal_reached"]["count"]
     return {"surveys": surveys, "other_reasons": wilson(surveys - good, surveys).as_dict()}
 

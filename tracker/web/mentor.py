@@ -12,6 +12,7 @@ from werkzeug.datastructures import MultiDict
 from tracker import services
 from tracker.core import clock
 from tracker.domain import health
+from tracker.domain.lifecycle import TRIAL_LENGTH
 from tracker.reports import charts, metrics, queries, scope
 from tracker.web.access import role_required
 from tracker.web.forms import MentorProfileForm
@@ -66,7 +67,7 @@ def _decide(mentorship_id: int, decision, done_message: str):
 @bp.post("/applications/<int:mentorship_id>/accept")
 @role_required("mentor")
 def accept(mentorship_id: int):
-    return _decide(mentorship_id, services.accept, "Accepted: the 7-day trial starts now.")
+    return _decide(mentorship_id, services.accept, f"Accepted: the {TRIAL_LENGTH.days}-day trial starts now.")
 
 
 @bp.post("/applications/<int:mentorship_id>/decline")
@@ -101,7 +102,7 @@ def ratings():
         "mentor/ratings.html", asked=asked, problem=problem, mine=mine, platform=platform, ranked=ranked,
         better_than=metrics.better_than_share(platform["mentors"], current_user.email),
         mentors_ranked=len(platform["mentors"]), quarters=quarters, texts=texts,
-        surveys_all_time=surveys_all_time, feedback_visible=feedback_visible,
+        surveys=metrics.survey_count(mine), surveys_all_time=surveys_all_time, feedback_visible=feedback_visible,
         feedback_min=metrics.FEEDBACK_MIN_SURVEYS,
         figures={"stars": charts.star_distribution(mine), "trend": charts.quarterly_success(quarters)},
     ), (400 if problem else 200)

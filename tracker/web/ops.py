@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import csv
 import io
+from datetime import timedelta
 
 from flask import Blueprint, Response, flash, redirect, render_template, request, stream_with_context, url_for
 from flask_login import current_user
@@ -46,9 +47,9 @@ def _dashboard(template: str, extra=lambda counts, report: {}):
     counts = queries.measure(asked.scope)
     echo = asked.echo()
     report = metrics.report(counts, echo["as_of"], echo["window"], echo["filters"])
+    context = {"surveys": metrics.survey_count(report), **extra(counts, report)}
     return render_template(template, asked=asked, args=asked.query_args(), problem=problem, report=report,
-                           mentors=queries.mentor_emails(), page=request.endpoint,
-                           **extra(counts, report)), (400 if problem else 200)
+                           mentors=queries.mentor_emails(), page=request.endpoint, **context), (400 if problem else 200)
 
 
 def _scoped(template: str, numbers):
@@ -85,7 +86,8 @@ def churn():
 @role_required("operator")
 def retention():
     def extra(counts, report):
-        return {"figures": {"survival": charts.survival(metrics.survival_curve(counts)),
+        return {"still_going": metrics.still_going(report), "survival_days": metrics.SURVIVAL_DAYS,
+                "figures": {"survival": charts.survival(metrics.survival_curve(counts)),
                             "cohorts": charts.cohort_heatmap(report["cohorts"])}}
     return _dashboard("ops/retention.html", extra)
 
@@ -191,7 +193,8 @@ def users():
         else:
             flash(f"Created the {user.role} account for {user.email}.", "success")
             return redirect(url_for("ops.users"))
-    return form_page("ops/users.html", form, users=queries.users())
+    users_shown = queries.users(limit=USERS_SHOWN)
+    return form_page("ops/users.html", form, users=users_shown, more_users=len(users_shown) >= USERS_SHOWN)
 
 
 # --- keeping mentorships alive: saves, pulse and health, research, at-risk, offers ------------------------
@@ -199,8 +202,12 @@ def users():
 @bp.get("/saves")
 @role_required("operator")
 def saves():
-    return _scoped("ops/saves.html", lambda scope: {"saves": metrics.saves_report(queries.save_groups(scope)),
-                                                    "offers": lifecycle.offers_in_force(queries.offer_settings())})
+    def numbers(scope):
+        return {"saves": metrics.saves_report(queries.save_groups(scope)),
+                "offers": lifecycle.offers_in_force(queries.offer_settings()),
+                "save_lasts": lifecycle.SAVE_LASTS,
+                "abandoned_hours": lifecycle.FLOW_ABANDONED_AFTER // timedelta(hours=1)}
+    return _scoped("ops/saves.html", numbers)
 
 
 @bp.get("/health")
@@ -221,6 +228,7 @@ def research():
 
 
 AT_RISK_SHOWN = 200
+USERS_SHOWN = 500
 
 
 def _at_risk_page(form: HandleRiskForm, form_for: int | None = None):

@@ -81,4 +81,4 @@ def number(value: float | None, digits: int = 2) -> str:
 
 FILTERS = {"percent": percent, "number": number, "day": day, "day_time": day_time, "month": month, "relative": relative,
            "status": status, "period_name": period_name,
-           "star_glyphs": star_glyphs}
+           "star_glyphs": star_glyphs, "span": span}
