@@ -31,9 +31,16 @@ MUST_NOT_USE = {
     "domain": {"flask", "flask_login", "flask_sqlalchemy", "sqlalchemy", "werkzeug"},
     "tracker.reports.metrics": {"flask", "flask_sqlalchemy", "sqlalchemy"},
     "tracker.reports.charts": {"flask", "flask_sqlalchemy", "sqlalchemy"},
+    "data": {"flask"},
+    "reports": {"flask", "flask_login"},
+    "services": {"flask", "flask_login"},
     "web": {"sqlalchemy"},
     "cli": {"sqlalchemy"},
 }
+# Modules of an allowed package that a layer still must not import: reports never write.
+MUST_NOT_IMPORT = {"reports": {"tracker.data.database"}}
+# Reading the wall clock: only tracker.core.clock may (time is passed in everywhere else).
+WALL_CLOCK = {"now", "utcnow", "today", "time"}
 
 
 def _package_of(module: str) -> str:
@@ -88,10 +95,27 @@ def violations(source: str, module: str, is_package: bool = False) -> list[str]:
             package = _package_of(target)
             if package not in MAY_IMPORT:  # a name from tracker/__init__.py, e.g. create_app
                 package = "tracker"
+            if target in MUST_NOT_IMPORT.get(own, set()):
+                found.append(f"{module}:{node.lineno}: imports {target}, which {own} must not")
             if package not in allowed:
                 found.append(f"{module}:{node.lineno}: imports {target} ({own} may import only "
                              f"{', '.join(sorted(MAY_IMPORT[own])) or 'nothing else from tracker'})")
+    if module != "tracker.core.clock":
+        found += [f"{module}:{node.lineno}: reads the wall clock ({_call_name(node)}); take `at` or use core.clock"
+                  for node in ast.walk(tree) if _reads_wall_clock(node)]
     return found
+
+
+def _call_name(node: ast.Call) -> str:
+    return f"{ast.unparse(node.func)}()"
+
+
+def _reads_wall_clock(node: ast.AST) -> bool:
+    """datetime.now(), datetime.utcnow(), date.today(), time.time() and the like."""
+    if not isinstance(node, ast.Call) or not isinstance(node.func, ast.Attribute):
+        return False
+    owner = ast.unparse(node.func.value).split(".")[-1]
+    return node.func.attr in WALL_CLOCK and owner in {"datetime", "date", "time"}
 
 
 def _libraries(node: ast.AST) -> list[str]:
@@ -101,11 +125,9 @@ def _libraries(node: ast.AST) -> list[str]:
 
 
 def _guarded_top_level(tree: ast.Module, node: ast.AST) -> bool:
-    """An import under a module-level `if TYPE_CHECKING:` still counts as a top-level import."""
-    for statement in tree.body:
-        if isinstance(statement, ast.If) and node in ast.walk(statement):
-            return True
-    return False
+    """An import directly under a module-level `if TYPE_CHECKING:` still counts as a top-level import."""
+    return any(isinstance(statement, ast.If) and ast.unparse(statement.test).endswith("TYPE_CHECKING")
+               and node in statement.body for statement in tree.body)
 
 
 def _modules():
@@ -139,6 +161,12 @@ def test_imports_follow_the_layers(path, module):
     ("from tracker import create_app\n", "tracker.web.ops", "imports tracker.create_app"),
     ("from sqlalchemy import select\n", "tracker.web.ops", "uses sqlalchemy"),
     ("import flask\n", "tracker.domain.health", "uses flask"),
+    ("from flask import request\n", "tracker.services.accounts", "uses flask"),
+    ("from tracker.data.database import unit_of_work\n", "tracker.reports.queries", "which reports must not"),
+    ("from datetime import datetime\nx = datetime.now()\n", "tracker.domain.health", "reads the wall clock"),
+    ("import datetime\nx = datetime.date.today()\n", "tracker.web.ops", "reads the wall clock"),
+    ("import time\nx = time.time()\n", "tracker.services.seed", "reads the wall clock"),
+    ("if DEBUG:\n    def f():\n        import os\n", "tracker.web.ops", "import inside a function"),
 ])
 def test_the_check_catches_a_broken_rule(source, module, problem):
     found = violations(source, module)
