@@ -81,7 +81,13 @@ def _fingerprint(app):
             {name: len(funcs) for name, funcs in app.before_request_funcs.items()},
             {name: len(funcs) for name, funcs in app.after_request_funcs.items()},
             {name: len(funcs) for name, funcs in app.teardown_request_funcs.items()},
-            _error_handlers(app), sorted(app.jinja_env.globals), sorted(app.jinja_env.filters))
+            _error_handlers(app), _identities(app.jinja_env.globals), _identities(app.jinja_env.filters),
+            _identities(app.extensions))
+
+
+def _identities(mapping) -> list:
+    """Each entry's name with the identity of its value: a value replaced under the same name counts."""
+    return sorted((name, id(value)) for name, value in mapping.items())
 
 
 def _error_handlers(app):
@@ -110,6 +116,9 @@ def make_app(database_url):
             app = create_app(config)
             kept[index] = (app, _fingerprint(app), _extension_state())
         app = kept[index][0]
+        # A reused app has served requests; Flask then refuses new hooks and routes ("setup method can
+        # no longer be called"), which a fresh app accepts. Reset the flag so both behave the same.
+        app._got_first_request = False
         made.append((key, index, app))
         return app
 
