@@ -143,7 +143,8 @@ def test_any_history_row_imports_whole_or_not_at_all(app, tmp_path_factory, cell
     import csv
 
     from tracker.data.models import User
-    from tracker.services.history_import import HISTORY_COLUMNS, HistoryError, import_history
+    from tracker.reports.history_format import HISTORY_COLUMNS
+    from tracker.services.history_import import HistoryError, import_history
     path = tmp_path_factory.mktemp("h") / "h.csv"
     with open(path, "w", newline="", encoding="utf-8", errors="surrogatepass") as handle:
         writer = csv.writer(handle)

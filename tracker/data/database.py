@@ -61,7 +61,7 @@ def unit_of_work():
             db.session.add(...)
     """
     with write_queue():
-        begin_write()
+        _begin_write()
         try:
             yield
             db.session.flush()
@@ -71,7 +71,7 @@ def unit_of_work():
             raise
 
 
-def begin_write() -> None:
+def _begin_write() -> None:
     """Start the session's write transaction (`unit_of_work` calls it first).
 
     Ends the read transaction a request may have opened (loading the current user, say), then

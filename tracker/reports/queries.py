@@ -200,8 +200,8 @@ def trial_counts(scope: Scope) -> tuple[int, int]:
     ended before trial end by T."""
     m = Mentorship
     trial = _seconds(TRIAL_LENGTH)
-    ended_early = _s(m.ended_at) - _s(m.trial_started_at) < trial
-    churned = and_(m.ended_at <= scope.as_of, ended_early)
+    ended_in_trial = _s(m.ended_at) - _s(m.trial_started_at) < trial
+    churned = and_(m.ended_at <= scope.as_of, ended_in_trial)
     decided = or_(_s(m.trial_started_at) <= _int(scope.t - trial), churned)
     row = db.session.execute(select(_ones(decided), _ones(churned))
                              .where(*_in_window(m.trial_started_at, scope), *_filters(scope))).one()

@@ -25,7 +25,7 @@ from tracker.domain.lifecycle import CHECKIN_MINUTES_MAX, CHECKIN_MINUTES_MIN
 from tracker.reports.csvfiles import unguard
 from tracker.reports.history_format import CHECKIN_COLUMNS, HISTORY_COLUMNS, Summary
 
-__all__ = ["CHECKIN_COLUMNS", "HISTORY_COLUMNS", "HistoryError", "Summary", "import_history", "parse_timestamp"]
+__all__ = ["HistoryError", "import_history", "parse_timestamp"]
 
 REQUIRED = ["ref", "mentee_email", "mentor_email", "goal_category", "goal_text", "applied_at"]
 SURVEY = ["stars", "goal_reached", "churn_reason", "survey_submitted_at"]
