@@ -9,6 +9,8 @@ each mentorship.
   success tier queries.progress_tier_expression                health.progress_tier
   whole run    queries.ending_groups (at-risk flags, cadence,  health.flags at every moment of the run,
                ended early)                                    health.cadence, lifecycle.ended_early
+  conversion   queries.trial_counts                            lifecycle.trial_end, lifecycle.converted
+  saves        queries.save_groups (outcome, save)             lifecycle.flow_outcome, lifecycle.save_outcome
 """
 from __future__ import annotations
 
@@ -20,7 +22,7 @@ import pytest
 from sqlalchemy import select
 
 from tracker.core.extensions import db
-from tracker.data.models import CheckIn, ExitSurvey, Mentorship, Pause, Pulse, User
+from tracker.data.models import CancelFlow, CheckIn, ExitSurvey, Mentorship, Pause, Pulse, User
 from tracker.domain import health, lifecycle, vocabulary
 from tracker.domain.health import PulseAnswer
 from tracker.reports import metrics, queries
@@ -262,3 +264,86 @@ def test_cadence_at_its_boundaries(checkins, expected):
 
 def test_every_stage_has_a_name():
     assert tuple(vocabulary.STAGE_NAMES) == lifecycle.STAGES
+
+
+# --- trial conversion ---------------------------------------------------------------------------------
+
+def _python_trial(started: datetime, ended: datetime | None, at: datetime) -> tuple[int, int]:
+    """(decided, converted) of one trial as of `at`, by the definition in docs/METRICS.md and lifecycle."""
+    if started > at:
+        return 0, 0
+    ended_by_t = ended if ended is not None and ended <= at else None
+    decided = lifecycle.trial_end(started) <= at or not lifecycle.converted(started, ended_by_t)
+    return int(decided), int(decided and lifecycle.converted(started, ended_by_t))
+
+
+def test_trial_conversion_in_sql_is_the_conversion_of_lifecycle(app):
+    rng = random.Random(18)
+    rows = Rows()
+    trial = lifecycle.TRIAL_LENGTH
+    with app.app_context():
+        cases = []
+        for nudge in NUDGES:
+            cases += [(T - trial + nudge, None), (T - DAY, T - DAY + trial + nudge), (T - 2 * DAY, T + nudge),
+                      (T - trial - DAY, T - DAY + nudge), (T + nudge, None)]
+        cases += [(started, started + _seconds(rng, timedelta(0), 20 * DAY) if rng.random() < 0.6 else None)
+                  for started in (T + _seconds(rng, -20 * DAY, DAY) for _ in range(80))]
+        made = [rows.mentorship(started - DAY, started, ended) for started, ended in cases]
+        db.session.commit()
+        seen = Counter()
+        for m in made:
+            scope = Scope(as_of=T, start=T - 400 * DAY, end=T + 400 * DAY, mentor_id=m.mentor_id)
+            python = _python_trial(m.trial_started_at, m.ended_at, T)
+            assert queries.trial_counts(scope) == python, (m.trial_started_at, m.ended_at)
+            seen[python] += 1
+        assert set(seen) == {(0, 0), (1, 0), (1, 1)}
+
+
+# --- cancel flows and the saves that lasted ---------------------------------------------------------------
+
+def test_flow_and_save_outcomes_in_sql_are_those_of_lifecycle(app):
+    rng = random.Random(18)
+    rows = Rows()
+    abandon, lasts = lifecycle.FLOW_ABANDONED_AFTER, lifecycle.SAVE_LASTS
+    with app.app_context():
+        flows = []
+
+        def flow(started, accepted=None, cancelled=None, kept_started=True, kept_ended=None):
+            m = rows.mentorship(T - 200 * DAY, T - 199 * DAY if kept_started else None, kept_ended)
+            offer = "pause" if accepted else "none"
+            f = CancelFlow(mentorship_id=m.id, reason="no_time", started_at=started, offer=offer,
+                           offer_shown_at=started if accepted else None, offer_accepted_at=accepted,
+                           kept_mentorship_id=m.id if accepted else None, cancelled_at=cancelled)
+            db.session.add(f)
+            flows.append((m, f))
+
+        for nudge in NUDGES:
+            flow(T - abandon + nudge)  # abandoned, or still open
+            flow(T - DAY, cancelled=T + nudge)  # cancelled around T
+            flow(T - 2 * DAY, accepted=T + nudge)  # accepted around T
+            flow(T - lasts - DAY, accepted=T - lasts + nudge)  # the save's 30 days end around T
+            flow(T - lasts - DAY, accepted=T - lasts - DAY, kept_ended=T - DAY + nudge)  # ends around day 30
+            flow(T + nudge)  # started around T
+        for _ in range(60):
+            started = T + _seconds(rng, -80 * DAY, DAY)
+            if rng.random() < 0.5:
+                accepted = started + _seconds(rng, timedelta(0), 2 * DAY)
+                ended = accepted + _seconds(rng, timedelta(0), 60 * DAY) if rng.random() < 0.5 else None
+                flow(started, accepted=accepted, kept_ended=ended)
+            else:
+                flow(started, cancelled=started + _seconds(rng, timedelta(0), 2 * DAY) if rng.random() < 0.5 else None)
+        db.session.commit()
+        seen = Counter()
+        for m, f in flows:
+            scope = Scope(as_of=T, start=T - 400 * DAY, end=T + 400 * DAY, mentor_id=m.mentor_id)
+            outcome = lifecycle.flow_outcome(f.started_at, f.offer_accepted_at, f.cancelled_at, T)
+            save = (lifecycle.save_outcome(f.offer_accepted_at, m.trial_started_at, m.ended_at, T)
+                    if outcome == "accepted" else None)
+            groups = queries.save_groups(scope)
+            if outcome is None:
+                assert groups == {}, f.started_at
+                continue
+            assert [(key[3], key[4]) for key in groups] == [(outcome, save)], (f.started_at, f.offer_accepted_at)
+            seen[outcome] += 1
+            seen[save] += 1
+        assert set(seen) >= {*lifecycle.FLOW_OUTCOMES, "lasted", "lost", "too_soon"}
