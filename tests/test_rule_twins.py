@@ -5,6 +5,7 @@ explicit times (random with a fixed seed, and every boundary at -1 s, at, +1 s),
 each mentorship.
 
   status       queries.status_expression / counts_by_status   lifecycle.state_as_of
+               / health_inputs (the running ones)               (State.is_running)
   stage        queries.stage_expression                        lifecycle.stage_of_end
   success tier queries.progress_tier_expression                health.progress_tier
   whole run    queries.ending_groups (at-risk flags, cadence,  health.flags at every moment of the run,
@@ -113,6 +114,8 @@ def test_status_in_sql_is_the_status_of_lifecycle(app):
             assert sql == python, at
             counted = queries.counts_by_status(at)
             assert counted == {status: Counter(python.values())[status] for status in lifecycle.STATUSES}
+            running = {row.mentorship.id for row in queries.health_inputs(at)}
+            assert running == {m.id for m in mentorships if m.state(at) is not None and m.state(at).is_running}
         assert len(mentorships) > 150
 
 
