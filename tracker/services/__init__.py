@@ -6,8 +6,9 @@ transaction: each write is one `database.unit_of_work()`, committed whole or rol
 One module per capability: `errors` (the domain errors), `accounts` (users, passwords, sessions,
 the mentor profile, API tokens), `applications` (apply, withdraw, accept, decline, check-ins),
 `cancellation` (the cancel flow, offers, the exit survey, pause and resume), `pulse`, `operators`
-(offer settings, at-risk reviews, moderation), `history_import` (the history CSV import) and
-`seed` (the demo data). The public names are re-exported here: callers write `services.apply`.
+(offer settings, at-risk reviews, moderation), `history_import` (the history CSV import), `seed`
+(the demo data) and `database_copy` (a whole database to another engine, checked). The public names
+are re-exported here: callers write `services.apply`.
 
 Imports core, domain, data and reports; never tracker.web or tracker.cli.
 """
