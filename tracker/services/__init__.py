@@ -22,6 +22,7 @@ from tracker.services.accounts import (
     normalise_email,
     set_password,
     update_mentor_profile,
+    user_by_email,
     user_for_token,
 )
 from tracker.services.applications import accept, apply, decline, log_checkin, withdraw
@@ -45,5 +46,5 @@ __all__ = [
     "cancellation_blocker", "create_api_token", "create_user", "decline", "decline_offer", "end_all_sessions",
     "hash_token", "hide_mentor_feedback", "log_checkin", "mark_risk_handled", "normalise_email", "resume",
     "set_offers", "set_password", "show_mentor_feedback", "start_cancel_flow", "update_mentor_profile",
-    "user_for_token", "withdraw",
+    "user_by_email", "user_for_token", "withdraw",
 ]
