@@ -17,6 +17,7 @@ from tracker.data.models import User
 from tracker.domain.lifecycle import FIXED_OFFERS
 from tracker.domain.vocabulary import CHURN_REASONS, OFFERS
 from tracker.security import throttle
+from tracker.services import database_copy
 from tracker.services.database_copy import compare
 from tracker.services.seed import seed_demo
 
@@ -103,12 +104,14 @@ def _metrics(app, token: str) -> dict:
     return response.get_json()
 
 
-def test_a_copy_keeps_every_row_and_every_answer(seeded, empty_target):
+def test_a_copy_keeps_every_row_and_every_answer(seeded, empty_target, monkeypatch):
     source, source_app, token = seeded
     target, target_app = empty_target
+    monkeypatch.setattr(database_copy, "BATCH", 97)  # many batches per table, as on a large database
     result = _copy(source_app, source, target)
     assert result.exit_code == 0, result.output
     assert "Every table has the same rows on both sides." in result.output
+    assert "  mentorships: 300 rows copied" in result.output
 
     checks = compare(source, target)
     assert {check.table for check in checks} == set(db.metadata.tables)
@@ -173,3 +176,15 @@ def test_help_points_to_the_contract(seeded):
     for command in commands:
         result = source_app.test_cli_runner().invoke(args=[command, "--help"])
         assert result.exit_code == 0 and "docs/INTERFACES.md" in result.output, command
+
+
+def test_a_copy_that_fails_half_way_leaves_the_target_empty(seeded, empty_target, monkeypatch):
+    source, source_app, _ = seeded
+    target, _ = empty_target
+
+    def fail(*_args):
+        raise RuntimeError("the disk is full")
+    monkeypatch.setattr(database_copy, "_reset_sequences", fail)  # after every row was inserted
+    with pytest.raises(RuntimeError):
+        database_copy.copy_database(source, target)
+    assert all(check.target_rows == 0 for check in compare(source, target))

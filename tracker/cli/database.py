@@ -7,6 +7,11 @@ from tracker.services.database_copy import compare, copy_database
 from tracker.services.errors import ServiceError
 
 
+def _progress(table: str, rows: int, done: bool) -> None:
+    if done or rows % 100_000 == 0:
+        click.echo(f"  {table}: {rows:,} rows{' copied' if done else ''}", err=True)
+
+
 @click.command("copy-database")
 @click.option("--from", "source", required=True, metavar="URL", help="The database to copy (it is only read).")
 @click.option("--to", "target", required=True, metavar="URL",
@@ -15,7 +20,7 @@ def copy_database_command(source: str, target: str):
     """Copy every row of every table to an empty database, ids kept, in one transaction on the target;
     then compare row counts and checksums table by table (exit status 1 on any difference)."""
     try:
-        copied = copy_database(source, target)
+        copied = copy_database(source, target, progress=_progress)
         click.echo(f"Copied {sum(copied.values()):,} rows in {len(copied)} tables. Checking:", err=True)
         checks = compare(source, target)
     except ServiceError as error:

@@ -131,8 +131,9 @@ def _reset_sequences(target: Connection, tables: list[Table]) -> None:
 
 
 def copy_database(source_url: str, target_url: str,
-                  progress: Callable[[str, int], None] = lambda table, rows: None) -> dict[str, int]:
-    """Copy every row into the empty target in one transaction; return the rows copied per table."""
+                  progress: Callable[[str, int, bool], None] = lambda table, rows, done: None) -> dict[str, int]:
+    """Copy every row into the empty target in one transaction; return the rows copied per table.
+    `progress(table, rows so far, whether the table is done)` is called after every batch."""
     source, target = _engine(source_url, "from"), _engine(target_url, "to")
     tables = _raw_tables()
     copied = {}
@@ -144,7 +145,8 @@ def copy_database(source_url: str, target_url: str,
                 for rows in _batches(reading, table):
                     writing.execute(table.insert(), [row._asdict() for row in rows])
                     copied[table.name] += len(rows)
-                    progress(table.name, copied[table.name])
+                    progress(table.name, copied[table.name], False)
+                progress(table.name, copied[table.name], True)
             _reset_sequences(writing, tables)
     finally:
         source.dispose()
