@@ -6,6 +6,9 @@ sequences past the largest id. It refuses, changing nothing, a target that has a
 schema (the Alembic version) is not the source's: the schema is made by `db upgrade`, never here.
 Rows are streamed in batches, so a database of millions of rows is never held in memory.
 
+Stop the app servers (or at least every writer) first: a row written during the copy may be missed,
+and then the comparison says which table differs.
+
 `compare(source_url, target_url)` counts the rows of every table on both sides and digests them
 (sha256 over the rows in primary-key order, values normalised so that SQLite and PostgreSQL give the
 same digest: timestamps are integer seconds, booleans 0/1, text as stored).
@@ -47,7 +50,6 @@ class TableCheck:
 def _raw_tables() -> list[Table]:
     """The models' tables in dependency order, with timestamps as the integers they are stored as,
     so rows pass through without being turned into datetimes and back."""
-    assert models.User.__tablename__  # the models are what fill db.metadata
     raw = MetaData()
     tables = []
     for table in db.metadata.sorted_tables:
@@ -110,6 +112,14 @@ def _ordered(table: Table, dialect: str):
     return select(table).order_by(*keys)
 
 
+def _snapshot(engine: Engine) -> Connection:
+    """A connection that reads one consistent state of the database on PostgreSQL (REPEATABLE READ).
+    On SQLite each query sees the latest commit: stop the writers before copying."""
+    if engine.dialect.name == "postgresql":
+        return engine.connect().execution_options(isolation_level="REPEATABLE READ")
+    return engine.connect()
+
+
 def _batches(connection: Connection, table: Table) -> Iterator[list]:
     result = connection.execution_options(stream_results=True, yield_per=BATCH).execute(
         _ordered(table, connection.dialect.name))
@@ -138,7 +148,7 @@ def copy_database(source_url: str, target_url: str,
     tables = _raw_tables()
     copied = {}
     try:
-        with source.connect() as reading, target.begin() as writing:
+        with _snapshot(source) as reading, target.begin() as writing:
             _check_target(reading, writing, tables)
             for table in tables:
                 copied[table.name] = 0
