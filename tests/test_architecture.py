@@ -21,7 +21,7 @@ MAY_IMPORT = {
     "security": {"core", "domain", "data"},
     "services": {"core", "domain", "data", "reports"},
     "web": {"core", "domain", "reports", "services", "security"},
-    "cli": {"core", "domain", "reports", "services"},
+    "cli": {"core", "domain", "reports", "services", "security"},  # security: unlock-account
     "tracker": {"core", "domain", "data", "reports", "security", "services", "web", "cli"},
 }
 

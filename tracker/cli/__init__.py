@@ -1,4 +1,4 @@
 """The `flask --app wsgi ...` commands listed in the README: thin shells over services and reports.
 
-Imports services, reports, domain and core; never the web.
+Imports services, reports, security (unlock-account), domain and core; never the web.
 """

@@ -1,4 +1,4 @@
-"""Accounts from the command line: create a user, set a password, issue an API token."""
+"""Accounts from the command line: create a user, set a password, issue an API token, unlock a login."""
 from __future__ import annotations
 
 import sys
@@ -9,6 +9,8 @@ from flask.cli import with_appcontext
 from tracker import services
 from tracker.core import clock
 from tracker.domain.accounts import PASSWORD_MAX, PASSWORD_MIN, ROLES
+from tracker.security import log as security_log
+from tracker.security import throttle
 
 
 def _read_password(from_stdin: bool) -> str:
@@ -68,4 +70,19 @@ def create_token(email: str):
     click.echo(token)
 
 
-COMMANDS = (create_user, set_password, create_token)
+@click.command("unlock-account")
+@click.option("--email", required=True)
+@with_appcontext
+def unlock_account(email: str):
+    """Clear an account's failed logins, so it may log in again at once (in the database or Redis,
+    wherever they are counted). The count per address is kept."""
+    try:
+        user = services.user_by_email(email)
+    except services.ServiceError as error:
+        _fail(error)
+    throttle.forget_account(user.email)
+    security_log.event("account_unlocked", email=user.email, by="command line")
+    click.echo(f"Failed logins cleared for {user.email}: it can log in again.")
+
+
+COMMANDS = (create_user, set_password, create_token, unlock_account)

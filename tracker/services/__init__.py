@@ -6,8 +6,9 @@ transaction: each write is one `database.unit_of_work()`, committed whole or rol
 One module per capability: `errors` (the domain errors), `accounts` (users, passwords, sessions,
 the mentor profile, API tokens), `applications` (apply, withdraw, accept, decline, check-ins),
 `cancellation` (the cancel flow, offers, the exit survey, pause and resume), `pulse`, `operators`
-(offer settings, at-risk reviews, moderation), `history_import` (the history CSV import) and
-`seed` (the demo data). The public names are re-exported here: callers write `services.apply`.
+(offer settings, at-risk reviews, moderation), `history_import` (the history CSV import), `seed`
+(the demo data) and `database_copy` (a whole database to another engine, checked). The public names
+are re-exported here: callers write `services.apply`.
 
 Imports core, domain, data and reports; never tracker.web or tracker.cli.
 """
@@ -21,6 +22,7 @@ from tracker.services.accounts import (
     normalise_email,
     set_password,
     update_mentor_profile,
+    user_by_email,
     user_for_token,
 )
 from tracker.services.applications import accept, apply, decline, log_checkin, withdraw
@@ -44,5 +46,5 @@ __all__ = [
     "cancellation_blocker", "create_api_token", "create_user", "decline", "decline_offer", "end_all_sessions",
     "hash_token", "hide_mentor_feedback", "log_checkin", "mark_risk_handled", "normalise_email", "resume",
     "set_offers", "set_password", "show_mentor_feedback", "start_cancel_flow", "update_mentor_profile",
-    "user_for_token", "withdraw",
+    "user_by_email", "user_for_token", "withdraw",
 ]

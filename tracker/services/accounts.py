@@ -54,6 +54,13 @@ def set_password(email: str, password: str) -> User:
     return user
 
 
+def user_by_email(email: str) -> User:
+    user = db.session.scalar(select(User).where(User.email == normalise_email(email)))
+    if user is None:
+        raise NotFound(f"no user with email {email}", field="email")
+    return user
+
+
 def authenticate(email: str, password: str) -> User | None:
     """The user if the password is right; the same work is done whether the email exists or not."""
     user = db.session.scalar(select(User).where(User.email == normalise_email(email)))
