@@ -11,6 +11,7 @@ import urllib.parse
 import urllib.request
 from datetime import datetime, timezone
 
+import redis
 from sqlalchemy import select, text
 
 from tracker.core.extensions import db
@@ -113,3 +114,13 @@ class Browser:
         status, _ = self.post_form("/login", {"email": email, "password": PASSWORD})
         assert status == 200, status
         return self
+
+
+def redis_client(url: str):
+    """A client for the Redis at `url` if one answers there now, else None (tests that need it skip)."""
+    try:
+        client = redis.Redis.from_url(url, socket_timeout=1)
+        client.ping()
+        return client
+    except redis.RedisError:
+        return None

@@ -44,6 +44,7 @@ from pathlib import Path
 
 import pytest
 
+from .helpers import redis_client
 from .servers import ROOT, _free_port
 
 GUIDE = Path(ROOT) / "docs" / "DEPLOY.md"
@@ -132,11 +133,7 @@ def _drop_databases(admin, *names: str) -> None:
 
 
 def _redis_answers() -> bool:
-    try:
-        import redis
-        return bool(redis.Redis(host="127.0.0.1", port=6379, socket_timeout=1).ping())
-    except Exception:  # noqa: BLE001
-        return False
+    return redis_client("redis://127.0.0.1:6379/0") is not None
 
 
 def _clean_environment() -> dict[str, str]:

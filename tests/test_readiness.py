@@ -30,6 +30,7 @@ from tracker.data.models import LoginFailure
 from tracker.security import redis_store
 
 from .factories import PASSWORD, count
+from .helpers import redis_client
 from .servers import ROOT, _free_port, gunicorn, skip_unless_postgresql
 from .tcp_proxy import Proxy
 
@@ -39,10 +40,7 @@ PRODUCTION_KEY = "p" * 48
 
 
 def _redis_answers() -> bool:
-    try:
-        return bool(redis.Redis(port=REDIS_PORT, db=REDIS_DB, socket_timeout=1).ping())
-    except Exception:
-        return False
+    return redis_client(f"redis://127.0.0.1:{REDIS_PORT}/{REDIS_DB}") is not None
 
 
 needs_redis = pytest.mark.skipif(not _redis_answers(), reason="no Redis on 127.0.0.1:6379")

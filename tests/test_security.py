@@ -10,7 +10,7 @@ from tracker.core import clock, config
 from tracker.data.models import ExitSurvey, Mentorship
 
 from .factories import PASSWORD, count, get
-from .helpers import T0
+from .helpers import T0, redis_client
 
 PRODUCTION_KEY = "x" * 40
 
@@ -140,11 +140,7 @@ def test_counts_are_shared_between_app_processes(make_app, world):
 
 
 def _redis_available():
-    try:
-        import redis
-        return redis.Redis.from_url("redis://127.0.0.1:6379/15", socket_timeout=1).ping()
-    except Exception:
-        return False
+    return redis_client("redis://127.0.0.1:6379/15") is not None
 
 
 @pytest.mark.skipif(not _redis_available(), reason="no Redis on 127.0.0.1:6379")

@@ -7,20 +7,14 @@ import pytest
 from tracker.data.models import LoginFailure
 
 from .factories import PASSWORD, count
-from .helpers import Browser
+from .helpers import Browser, redis_client
 from .servers import gunicorn, skip_unless_postgresql
 
 REDIS_URL = "redis://127.0.0.1:6379/14"  # a database of its own, emptied by this test
 
 
 def _redis():
-    try:
-        import redis
-        client = redis.Redis.from_url(REDIS_URL, socket_timeout=1)
-        client.ping()
-        return client
-    except Exception:
-        return None
+    return redis_client(REDIS_URL)
 
 
 def test_sessions_and_login_failures_are_shared_between_two_instances(app, world, database_url, tmp_path):

@@ -9,18 +9,13 @@ import pytest
 from tracker.data.models import LoginFailure
 
 from .factories import PASSWORD, count, user
+from .helpers import redis_client
 
 REDIS_URL = "redis://127.0.0.1:6379/13"
 
 
 def _redis():
-    try:
-        import redis
-        client = redis.Redis.from_url(REDIS_URL, socket_timeout=1)
-        client.ping()
-        return client
-    except Exception:
-        return None
+    return redis_client(REDIS_URL)
 
 
 def _login(app, email, password, address):
