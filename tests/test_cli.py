@@ -130,3 +130,10 @@ def test_seed_demo_refuses_a_database_with_data(app, world):
     assert result.exit_code == 0 and "Demo data not added" in result.output
     with app.app_context():
         assert db.session.query(Mentorship).count() == 0
+
+
+def test_create_user_refuses_what_is_not_an_email_address(app):
+    result = app.test_cli_runner().invoke(args=["create-user", "--email", "not an email", "--role", "operator",
+                                                "--password-stdin"], input="long-enough-password\n")
+    assert result.exit_code == 1 and "is not an email address" in result.output
+    assert "Traceback" not in result.output

@@ -7,6 +7,10 @@ import re
 from datetime import timedelta
 
 import pytest
+from sqlalchemy import update
+
+from tracker.core.extensions import db
+from tracker.data.models import User
 
 from .factories import mentorship
 from .helpers import T0
@@ -131,6 +135,16 @@ def test_surveys_csv_follows_the_filters_and_neutralises_formulas(data, login):
     first = rows[0]  # oldest first: the trial cancellation
     assert (first["stage"], first["stars"], first["churn_reason"]) == ("trial", "2", "too_expensive")
     assert rows[1]["feedback_platform"] == "'=HYPERLINK(\"http://x\")"
+
+
+def test_surveys_csv_neutralises_formula_like_emails(app, data, login):
+    # an address such as =cmd@example.com is valid, so it is guarded like any other text cell
+    with app.app_context():
+        db.session.execute(update(User).where(User.id == data.mentee.id).values(email="=cmd@example.com"))
+        db.session.commit()
+    response = login(data.operator).get("/ops/surveys.csv?from=2025-01-01")
+    rows = list(csv.DictReader(io.StringIO(response.get_data(as_text=True))))
+    assert {r["mentee_email"] for r in rows} == {"'=cmd@example.com", data.other_mentee.email}
 
 
 def test_the_plotly_bundle_is_served_locally(client):

@@ -1,5 +1,6 @@
 """import-history and export-history: all or nothing, errors that name file, line and column,
 and a round trip that keeps every metric to the last digit."""
+import csv
 from datetime import datetime, timezone
 
 import pytest
@@ -203,3 +204,35 @@ def test_export_then_import_gives_the_same_metrics_and_the_same_files(app, tmp_p
     assert second.read_bytes() == first.read_bytes()
     assert second_checkins.read_bytes() == first_checkins.read_bytes()
     assert count(app, ExitSurvey) > 0
+
+
+def _rows(path) -> list[list[str]]:
+    with open(path, newline="", encoding="utf-8") as handle:
+        return list(csv.reader(handle))
+
+
+def test_formula_like_refs_and_emails_come_back_as_they_were(app, tmp_path):
+    # refs and e-mail addresses may start with = + - @; export guards them with a ' and import removes it
+    row = GOOD.replace("r1,ann@example.com,max@example.com", "'=r1,'=ann@example.com,'-max@example.com")
+    history = write(tmp_path, "h.csv", HEADER + "\n" + row + "\n")
+    checkins = write(tmp_path, "c.csv", CHECKINS.replace("\nr1,", "\n'=r1,"))
+    assert run(app, "import-history", history, "--checkins", checkins).exit_code == 0
+    with app.app_context():
+        m = db.session.query(Mentorship).one()
+        assert (m.ref, m.mentee.email, m.mentor.email) == ("=r1", "=ann@example.com", "-max@example.com")
+        assert db.session.query(CheckIn).count() == 1
+    out_history, out_checkins = str(tmp_path / "out.csv"), str(tmp_path / "out-c.csv")
+    assert run(app, "export-history", out_history, "--checkins", out_checkins).exit_code == 0
+    assert _rows(out_history) == _rows(history) and _rows(out_checkins) == _rows(checkins)
+
+
+def test_an_export_that_cannot_be_written_says_so_and_changes_no_file(app, tmp_path):
+    missing = str(tmp_path / "no-such-folder" / "h.csv")
+    result = run(app, "export-history", missing)
+    assert result.exit_code == 1 and "nothing was exported" in result.output and "no-such-folder" in result.output
+    assert "Traceback" not in result.output
+    kept = write(tmp_path, "h.csv", "an earlier export\n")
+    result = run(app, "export-history", kept, "--checkins", missing)
+    assert result.exit_code == 1 and "nothing was exported" in result.output
+    assert open(kept, encoding="utf-8").read() == "an earlier export\n"
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".export-")] == []

@@ -5,6 +5,7 @@ import click
 from flask.cli import with_appcontext
 
 from tracker.core import clock
+from tracker.reports.history_export import ExportError
 from tracker.reports.history_export import export_history as run_export
 from tracker.services.history_import import HistoryError
 from tracker.services.history_import import import_history as run_import
@@ -37,7 +38,10 @@ def import_history(history_file: str, checkins_file: str | None, dry_run: bool):
 @with_appcontext
 def export_history(history_file: str, checkins_file: str | None):
     """Export every mentorship (and its check-ins) in the history CSV format."""
-    summary = run_export(history_file, checkins_file)
+    try:
+        summary = run_export(history_file, checkins_file)
+    except ExportError as error:
+        raise click.ClickException(f"nothing was exported: {error}") from None
     click.echo(f"exported {summary.mentorships} mentorships, {summary.surveys} exit surveys, "
                f"{summary.checkins} check-ins")
 

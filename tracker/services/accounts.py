@@ -5,6 +5,7 @@ import hashlib
 import secrets
 from datetime import datetime
 
+from email_validator import EmailNotValidError, validate_email
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from werkzeug.security import check_password_hash, generate_password_hash
@@ -28,6 +29,10 @@ def create_user(email: str, role: str, name: str, password: str | None, at: date
     if role not in ROLES:
         raise Invalid(f"role must be one of {', '.join(ROLES)}", field="role")
     email = normalise_email(email)
+    try:
+        validate_email(email, check_deliverability=False)
+    except EmailNotValidError as error:
+        raise Invalid(f"{email!r} is not an email address ({error})", field="email") from None
     with unit_of_work():
         if db.session.scalar(select(User.id).where(User.email == email)) is not None:
             raise Conflict("An account with this email already exists.", field="email")

@@ -157,7 +157,7 @@ def _whole(row: _Row, column: str, low: int, high: int, problems: _Problems) -> 
 
 
 def _email(row: _Row, column: str, problems: _Problems) -> str | None:
-    text = row.values.get(column, "").strip()
+    text = unguard(row.values.get(column, "").strip())
     if not text:
         problems.add(row.line, column, "this value is required")
         return None
@@ -332,7 +332,7 @@ def _one_open_per_pair(row: _Row, problems: _Problems, known: _Known, pair: tupl
 
 def _checkin(row: _Row, problems: _Problems, by_ref: dict[str, dict]) -> dict | None:
     before = len(problems.items)
-    ref = row.values.get("ref", "").strip()
+    ref = unguard(row.values.get("ref", "")).strip()
     mentorship = by_ref.get(ref)
     if mentorship is None:
         problems.add(row.line, "ref", f"{ref!r} is not a mentorship in the history file")

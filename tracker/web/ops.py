@@ -156,7 +156,7 @@ def surveys_csv():
         writer = csv.writer(buffer)
         writer.writerow(SURVEY_COLUMNS)
         for survey, m, mentee_email, _, mentor_email, _ in queries.surveys_for_export(asked.scope):
-            writer.writerow([m.id, guard(m.ref or ""), mentor_email, mentee_email, m.goal_category,
+            writer.writerow([m.id, guard(m.ref or ""), guard(mentor_email), guard(mentee_email), m.goal_category,
                              m.trial_started_at.isoformat(), m.ended_at.isoformat(),
                              lifecycle.stage_of_end(m.trial_started_at, m.ended_at), survey.stars,
                              survey.goal_reached, survey.churn_reason, guard(survey.feedback_platform),
