@@ -206,7 +206,8 @@ def test_a_survey_submitted_after_t_does_not_exist_yet(app, world, api):
     with app.app_context():
         from tracker.core.extensions import db
         from tracker.data.models import ExitSurvey
-        db.session.query(ExitSurvey).filter_by(mentorship_id=mid).update({"submitted_at": T0 + S})
+        # Through the session, as the services write, so the rollups follow.
+        db.session.scalars(db.select(ExitSurvey).filter_by(mentorship_id=mid)).one().submitted_at = T0 + S
         db.session.commit()
     body = api().get_json()
     assert body["cancellations"]["count"] == 1 and body["survey_response_rate"]["numerator"] == 0

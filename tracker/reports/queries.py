@@ -8,7 +8,7 @@ per mentorship.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timezone
 
 from sqlalchemy import BigInteger, String, and_, case, func, literal, or_, select, type_coerce
 from sqlalchemy.exc import SQLAlchemyError
@@ -184,18 +184,18 @@ def mentor_id_by_email(email: str) -> int | None:
     return db.session.scalar(select(User.id).where(User.email == email.strip().lower(), User.role == "mentor"))
 
 
-def application_counts(scope: Scope) -> tuple[int, int, int]:
-    """(applications, accepted, declined) for applications made in the window by T."""
+def application_counts(scope: Scope, *only) -> tuple[int, int, int]:
+    """(applications, accepted, declined) for applications made in the window by T (and meeting `only`)."""
     m = Mentorship
     accepted = m.trial_started_at <= scope.as_of
     not_accepted = or_(m.trial_started_at.is_(None), m.trial_started_at > scope.as_of)
     declined = and_(not_accepted, m.ended_at <= scope.as_of)
     row = db.session.execute(select(func.count(), _ones(accepted), _ones(declined))
-                             .where(*_in_window(m.applied_at, scope), *_filters(scope))).one()
+                             .where(*_in_window(m.applied_at, scope), *_filters(scope), *only)).one()
     return tuple(int(v) for v in row)
 
 
-def trial_counts(scope: Scope) -> tuple[int, int]:
+def trial_counts(scope: Scope, *only) -> tuple[int, int]:
     """(decided, converted) for trials started in the window: decided means trial end <= T, or
     ended before trial end by T."""
     m = Mentorship
@@ -204,7 +204,7 @@ def trial_counts(scope: Scope) -> tuple[int, int]:
     churned = and_(m.ended_at <= scope.as_of, ended_in_trial)
     decided = or_(_s(m.trial_started_at) <= _int(scope.t - trial), churned)
     row = db.session.execute(select(_ones(decided), _ones(churned))
-                             .where(*_in_window(m.trial_started_at, scope), *_filters(scope))).one()
+                             .where(*_in_window(m.trial_started_at, scope), *_filters(scope), *only)).one()
     decided_n, churned_n = (int(v) for v in row)
     return decided_n, decided_n - churned_n
 
@@ -216,16 +216,16 @@ def stage_expression(m=Mentorship):
     return case(*((lived < _seconds(end), stage) for stage, end in STAGE_ENDS), else_=LAST_STAGE)
 
 
-def _cancellations(scope: Scope):
+def _cancellations(scope: Scope, *only):
     """Mentorships that had a trial and ended in the window by T, with their survey if given by T."""
     m, s = Mentorship, ExitSurvey
     survey = and_(s.mentorship_id == m.id, s.submitted_at <= scope.as_of)
-    return (m, s, survey, [m.trial_started_at.is_not(None), *_in_window(m.ended_at, scope), *_filters(scope)])
+    return (m, s, survey, [m.trial_started_at.is_not(None), *_in_window(m.ended_at, scope), *_filters(scope), *only])
 
 
-def cancellation_groups(scope: Scope) -> dict[tuple, dict]:
+def cancellation_groups(scope: Scope, *only) -> dict[tuple, int]:
     """{(month ended, stage, reason, goal_reached, stars): count}; reason etc. None without a survey."""
-    m, s, survey, where = _cancellations(scope)
+    m, s, survey, where = _cancellations(scope, *only)
     month, stage = utc_month(m.ended_at), stage_expression(m)
     stmt = (select(month, stage, s.churn_reason, s.goal_reached, s.stars, func.count())
             .select_from(m).outerjoin(s, survey).where(*where)
@@ -233,30 +233,30 @@ def cancellation_groups(scope: Scope) -> dict[tuple, dict]:
     return {tuple(row[:5]): int(row[5]) for row in db.session.execute(stmt)}
 
 
-def mentor_survey_rows(scope: Scope) -> list[tuple[str, int, int, int]]:
+def mentor_survey_rows(scope: Scope, *only) -> list[tuple[str, int, int, int]]:
     """(mentor email, surveys, sum of stars, goal reached "yes") over the cancellations' surveys."""
-    m, s, survey, where = _cancellations(scope)
+    m, s, survey, where = _cancellations(scope, *only)
     stmt = (select(User.email, func.count(), func.sum(s.stars), _ones(s.goal_reached == "yes"))
             .select_from(m).join(s, survey).join(User, User.id == m.mentor_id).where(*where)
             .group_by(User.email))
     return [(email, int(n), int(stars), int(yes)) for email, n, stars, yes in db.session.execute(stmt)]
 
 
-def _started(scope: Scope) -> list:
-    return [*_in_window(Mentorship.trial_started_at, scope), *_filters(scope)]
+def _started(scope: Scope, *only) -> list:
+    return [*_in_window(Mentorship.trial_started_at, scope), *_filters(scope), *only]
 
 
-def duration_groups(scope: Scope) -> list[tuple[int, int, int]]:
+def duration_groups(scope: Scope, *only) -> list[tuple[int, int, int]]:
     """(duration in seconds, events, censored) per distinct duration, for trials started in the window."""
     m = Mentorship
     ended = m.ended_at <= scope.as_of
     duration = case((ended, _s(m.ended_at)), else_=_int(scope.t)) - _s(m.trial_started_at)
-    stmt = select(duration, _ones(ended), _ones(~ended | m.ended_at.is_(None))).where(*_started(scope)) \
+    stmt = select(duration, _ones(ended), _ones(~ended | m.ended_at.is_(None))).where(*_started(scope, *only)) \
         .group_by(duration)
     return [(int(d), int(e), int(c)) for d, e, c in db.session.execute(stmt)]
 
 
-def cohort_groups(scope: Scope) -> dict[str, tuple[int, int, dict[int, int]]]:
+def cohort_groups(scope: Scope, *only) -> dict[str, tuple[int, int, dict[int, int]]]:
     """{cohort month: (size, latest trial start in seconds, {ended bucket: count})}.
 
     Bucket b holds those that ended in (30*b, 30*(b+1)] days after their trial started (-1: at
@@ -269,7 +269,7 @@ def cohort_groups(scope: Scope) -> dict[str, tuple[int, int, dict[int, int]]]:
     bucket = case((m.ended_at <= scope.as_of, (lived + (month_secs - 1)) // month_secs - 1), else_=None)
     cohort = utc_month(m.trial_started_at)
     stmt = select(cohort, bucket, func.count(), func.max(_s(m.trial_started_at))) \
-        .where(*_started(scope)).group_by(cohort, bucket)
+        .where(*_started(scope, *only)).group_by(cohort, bucket)
     groups: dict[str, tuple[int, int, dict[int, int]]] = {}
     for month, b, n, latest in db.session.execute(stmt):
         size, last, buckets = groups.get(month, (0, 0, {}))
@@ -279,8 +279,23 @@ def cohort_groups(scope: Scope) -> dict[str, tuple[int, int, dict[int, int]]]:
     return groups
 
 
+def latest_trial_start_by_month(scope: Scope, months: list[str]) -> dict[str, int]:
+    """{cohort month "YYYY-MM": the latest trial start in it (seconds)} among the scope's trials, one
+    index seek per month."""
+    m = Mentorship
+    latest = {}
+    for month in months:
+        year, number = (int(part) for part in month.split("-"))
+        first = datetime(year, number, 1, tzinfo=timezone.utc)
+        after = datetime(year + number // 12, number % 12 + 1, 1, tzinfo=timezone.utc)
+        latest[month] = int(db.session.scalar(select(func.max(_s(m.trial_started_at))).where(
+            *_started(scope), m.trial_started_at >= first, m.trial_started_at < after)))
+    return latest
+
+
 def measure(scope: Scope) -> Counts:
-    """Everything metrics.report needs for one scope."""
+    """Everything metrics.report needs for one scope, from the raw rows: the reference that
+    rollup_queries.measure, which pages and the API call, is held to."""
     applications, accepted, declined = application_counts(scope)
     decided, converted = trial_counts(scope)
     return Counts(applications=applications, accepted=accepted, declined=declined,

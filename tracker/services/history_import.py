@@ -18,6 +18,7 @@ from sqlalchemy import insert, select
 from sqlalchemy.orm import aliased
 
 from tracker.core.extensions import db
+from tracker.data import rollups
 from tracker.data.database import unit_of_work
 from tracker.data.models import CheckIn, ExitSurvey, MentorProfile, Mentorship, User
 from tracker.domain import vocabulary
@@ -377,6 +378,9 @@ def _write(mentorships: list[dict], checkins: list[dict], new_users: dict, exist
                      minutes=c["minutes"], note="", logged_by_id=None, logged_at=c["occurred_at"]) for c in checkins]
         for start in range(0, len(rows), BATCH):
             db.session.execute(insert(CheckIn), rows[start:start + BATCH])
+        # The bulk inserts pass by the session's flush, so the new mentorships enter the rollups here.
+        connection = db.session.connection()
+        rollups.apply(connection, rollups.difference([], rollups.facts_of(connection, mentorship_ids.values())))
 
 
 def _add_users(new_users: dict[str, str], at: datetime) -> dict[str, int]:

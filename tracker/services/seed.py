@@ -21,6 +21,7 @@ from sqlalchemy import func, select, text
 from werkzeug.security import generate_password_hash
 
 from tracker.core.extensions import db
+from tracker.data import rollups
 from tracker.data.models import CancelFlow, CheckIn, ExitSurvey, MentorProfile, Mentorship, Pause, Pulse, User
 from tracker.domain.lifecycle import (
     DEFAULT_OFFERS,
@@ -197,6 +198,7 @@ def seed_demo(count: int, seed: int, until: datetime,
         for table in ("users", "mentorships", "checkins", "exit_surveys", "cancel_flows", "pauses", "pulses"):
             db.session.execute(text(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
                                     f"COALESCE((SELECT MAX(id) FROM {table}), 0) + 1, false)"))
+    rollups.rebuild(db.session.connection())
     db.session.commit()
     return logins
 

@@ -11,7 +11,7 @@ from flask_login import current_user
 from tracker import services
 from tracker.core import clock
 from tracker.core.extensions import csrf, talisman
-from tracker.reports import metrics, queries, scope
+from tracker.reports import metrics, queries, rollup_queries, scope
 from tracker.security import log as security_log
 from tracker.security import redis_store
 
@@ -55,7 +55,7 @@ def metrics_v1():
     except scope.ScopeError as problem:
         return error(problem.message, 400)
     echo = asked.echo()
-    return jsonify(metrics.report(queries.measure(asked.scope), echo["as_of"], echo["window"], echo["filters"]))
+    return jsonify(metrics.report(rollup_queries.measure(asked.scope), echo["as_of"], echo["window"], echo["filters"]))
 
 
 @bp.get("/healthz")

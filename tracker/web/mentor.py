@@ -13,7 +13,7 @@ from tracker import services
 from tracker.core import clock
 from tracker.domain import health
 from tracker.domain.lifecycle import TRIAL_LENGTH
-from tracker.reports import charts, metrics, queries, scope
+from tracker.reports import charts, metrics, queries, rollup_queries, scope
 from tracker.web.access import role_required
 from tracker.web.forms import MentorProfileForm
 from tracker.web.pages import REFUSALS, attempt, form_page, show_service_error
@@ -88,9 +88,9 @@ def ratings():
     asked, problem = scope.parse_or_defaults(wanted, at, queries.mentor_id_by_email,
                                              default_days=(at.date() - ALL_TIME_FROM).days + 1)
     echo = asked.echo()
-    mine_counts = queries.measure(dataclasses.replace(asked.scope, mentor_id=current_user.id))
+    mine_counts = rollup_queries.measure(dataclasses.replace(asked.scope, mentor_id=current_user.id))
     mine = metrics.report(mine_counts, echo["as_of"], echo["window"], echo["filters"])
-    platform = metrics.report(queries.measure(asked.scope), echo["as_of"], echo["window"], echo["filters"])
+    platform = metrics.report(rollup_queries.measure(asked.scope), echo["as_of"], echo["window"], echo["filters"])
     ranked = next((row for row in platform["mentors"] if row["mentor"] == current_user.email), None)
     quarters = metrics.by_quarter(mine_counts)
     surveys_all_time = queries.survey_count_of_mentor(current_user.id, at)

@@ -2,7 +2,7 @@
 survey downloads, the list of mentorships, and accounts.
 
 Every dashboard page reads the same filters from the URL (scope.py), so a view can be bookmarked,
-and every number comes from metrics.report over queries.measure, as in the API.
+and every number comes from metrics.report over rollup_queries.measure, as in the API.
 """
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ from flask_login import current_user
 from tracker import services
 from tracker.core import clock
 from tracker.domain import health, lifecycle
-from tracker.reports import charts, metrics, queries
+from tracker.reports import charts, metrics, queries, rollup_queries
 from tracker.reports.csvfiles import guard
 from tracker.reports.scope import parse_or_defaults
 from tracker.web.access import role_required, safe_next_url
@@ -44,7 +44,7 @@ def _asked():
 def _dashboard(template: str, extra=lambda counts, report: {}):
     """Render a dashboard page: the filters, the report, and whatever `extra` adds (series, figures)."""
     asked, problem = _asked()
-    counts = queries.measure(asked.scope)
+    counts = rollup_queries.measure(asked.scope)
     echo = asked.echo()
     report = metrics.report(counts, echo["as_of"], echo["window"], echo["filters"])
     context = {"surveys": metrics.survey_count(report), **extra(counts, report)}

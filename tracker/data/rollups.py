@@ -1,0 +1,291 @@
+"""Rollups: derived tables that count mentorships by the days that decide the headline metrics.
+
+Every mentorship contributes one row to each rollup it belongs to, keyed by its goal category and by
+the UTC day (seconds // 86400) of each timestamp that a metric compares with the as-of moment T or
+with a window bound. For any T on day D, a key day before D means "at or before T" and a key day
+after D means "after T", exactly; only rows with a key day equal to D (or D - 7 for the trial's
+end) need their seconds, and reports/rollup_queries.py reads those few raw. So the rollups give
+exactly the numbers of the raw computation for every window, T and goal-category filter.
+
+Which key a mentorship has is decided in one place, `contributions`, from its `Facts`. The rollups
+are kept by the unit of work: `track_changes` reads the facts of every mentorship a flush touches,
+before and after it, and applies the difference as atomic upserts (`n = n + excluded.n`, never a
+read-modify-write) in the same transaction. Bulk writers (the demo seeder, the history import)
+call `rebuild`, and `verify` compares the tables with a fresh computation.
+
+A day or timestamp that does not exist (a trial never started, no exit survey) is keyed NEVER, a
+day after every real one, so "before D" is false for it without a NULL in a primary key.
+"""
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime, timezone
+
+from sqlalchemy import BigInteger, Column, Integer, String, Table, delete, event, select, type_coerce
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Connection
+from sqlalchemy.orm import Session
+
+from tracker.core.extensions import db
+from tracker.data.models import ExitSurvey, Mentorship
+from tracker.domain.lifecycle import converted, stage_of_end
+
+DAY = 86400
+NEVER = 2_147_483_647  # a day after every real day
+
+
+def day_of(seconds: int | None) -> int:
+    return NEVER if seconds is None else seconds // DAY
+
+
+def _table(name: str, keys: list[Column], values: list[str], comment: str) -> Table:
+    return Table(name, db.metadata, *keys,
+                 *(Column(value, BigInteger, nullable=False, server_default="0") for value in values),
+                 comment=comment)
+
+
+def _day(name: str) -> Column:
+    return Column(name, Integer, primary_key=True, autoincrement=False)
+
+
+def _text(name: str, length: int) -> Column:
+    return Column(name, String(length), primary_key=True)
+
+
+applications = _table(
+    "rollup_applications",
+    [_day("applied_day"), _text("goal_category", 20), _day("accepted_day"), _day("declined_day")],
+    ["n"], "Every mentorship. accepted_day: its trial's start; declined_day: its end if it never had a trial.")
+trials = _table(
+    "rollup_trials",
+    [_day("started_day"), _text("goal_category", 20), _day("churned_day")],
+    ["n"], "Mentorships with a trial. churned_day: its end if it ended before trial end.")
+cancellations = _table(
+    "rollup_cancellations",
+    [_day("ended_day"), _text("goal_category", 20), _text("stage", 20), _day("surveyed_day"),
+     _text("churn_reason", 30), _text("goal_reached", 10), Column("stars", Integer, primary_key=True,
+                                                                   autoincrement=False)],
+    ["n"], "Mentorships that had a trial and ended, with their exit survey's answers ('' and 0 without one).")
+mentor_surveys = _table(
+    "rollup_mentor_surveys",
+    [_day("ended_day"), _text("goal_category", 20), Column("mentor_id", Integer, primary_key=True,
+                                                           autoincrement=False), _day("surveyed_day")],
+    ["n", "stars", "goal_yes"],
+    "Ended mentorships with an exit survey, per mentor: surveys, sum of stars, goal reached.")
+durations = _table(
+    "rollup_durations",
+    [_day("started_day"), _text("goal_category", 20), _day("ended_day"),
+     Column("duration", BigInteger, primary_key=True, autoincrement=False)],
+    ["n"], "Mentorships that had a trial and ended: seconds from trial start to end.")
+
+TABLES = {table.name: table for table in (applications, trials, cancellations, mentor_surveys, durations)}
+
+
+def key_columns(table: Table) -> list[str]:
+    return [column.name for column in table.primary_key.columns]
+
+
+def value_columns(table: Table) -> list[str]:
+    return [column.name for column in table.columns if not column.primary_key]
+
+
+@dataclass(frozen=True)
+class Facts:
+    """What the rollups read of one mentorship: timestamps in whole seconds, the survey's answers."""
+
+    goal_category: str
+    mentor_id: int
+    applied: int
+    started: int | None
+    ended: int | None
+    surveyed: int | None
+    stars: int | None
+    goal_reached: str | None
+    churn_reason: str | None
+
+
+def _moment(seconds: int) -> datetime:
+    return datetime.fromtimestamp(seconds, tz=timezone.utc)
+
+
+Contributions = dict[tuple[str, tuple], tuple[int, ...]]
+
+
+def contributions(f: Facts) -> Contributions:
+    """{(rollup table, key): values} this mentorship adds."""
+    out: Contributions = {}
+    started = day_of(f.started)
+    declined = day_of(f.ended) if f.started is None else NEVER
+    out[(applications.name, (day_of(f.applied), f.goal_category, started, declined))] = (1,)
+    if f.started is None:
+        return out
+    churned = NEVER
+    if f.ended is not None and not converted(_moment(f.started), _moment(f.ended)):
+        churned = day_of(f.ended)
+    out[(trials.name, (started, f.goal_category, churned))] = (1,)
+    if f.ended is None:
+        return out
+    ended = day_of(f.ended)
+    stage = stage_of_end(_moment(f.started), _moment(f.ended))
+    surveyed = day_of(f.surveyed)
+    if f.surveyed is None:
+        answers = ("", "", 0)
+    else:
+        answers = (f.churn_reason, f.goal_reached, f.stars)
+        out[(mentor_surveys.name, (ended, f.goal_category, f.mentor_id, surveyed))] = (
+            1, f.stars, 1 if f.goal_reached == "yes" else 0)
+    out[(cancellations.name, (ended, f.goal_category, stage, surveyed, *answers))] = (1,)
+    out[(durations.name, (started, f.goal_category, ended, f.ended - f.started))] = (1,)
+    return out
+
+
+def total(facts: Iterable[Facts]) -> Counter:
+    """The rollups' rows for these mentorships: {(table, key): values summed}."""
+    sums: dict[tuple[str, tuple], list[int]] = {}
+    for f in facts:
+        for where, values in contributions(f).items():
+            row = sums.get(where)
+            if row is None:
+                sums[where] = list(values)
+            else:
+                for i, value in enumerate(values):
+                    row[i] += value
+    return Counter({where: tuple(values) for where, values in sums.items()})
+
+
+def _seconds(column):
+    return type_coerce(column, BigInteger)
+
+
+def _facts_query():
+    m, s = Mentorship, ExitSurvey
+    return (select(m.goal_category, m.mentor_id, _seconds(m.applied_at), _seconds(m.trial_started_at),
+                   _seconds(m.ended_at), _seconds(s.submitted_at), s.stars, s.goal_reached, s.churn_reason)
+            .select_from(m).outerjoin(s, s.mentorship_id == m.id))
+
+
+def facts_of(connection: Connection, mentorship_ids: Iterable[int]) -> list[Facts]:
+    ids = sorted(set(mentorship_ids))
+    found = []
+    for start in range(0, len(ids), 5000):
+        stmt = _facts_query().where(Mentorship.id.in_(ids[start:start + 5000]))
+        found.extend(Facts(*row) for row in connection.execute(stmt))
+    return found
+
+
+def all_facts(connection: Connection) -> Iterable[Facts]:
+    result = connection.execute(_facts_query().execution_options(yield_per=20000))
+    for row in result:
+        yield Facts(*row)
+
+
+# --- writing ---------------------------------------------------------------------------------------
+
+def _insert(connection: Connection, table: Table):
+    return (postgresql.insert(table) if connection.dialect.name == "postgresql" else sqlite.insert(table))
+
+
+def apply(connection: Connection, delta: dict[tuple[str, tuple], tuple[int, ...]]) -> None:
+    """Add `delta` to the rollups, one atomic upsert per row, in a fixed order (table, key) so two
+    transactions never take the same rows in opposite orders."""
+    for (name, key), values in sorted(delta.items()):
+        if not any(values):
+            continue
+        table = TABLES[name]
+        keys, names = key_columns(table), value_columns(table)
+        stmt = _insert(connection, table).values(dict(zip(keys, key)) | dict(zip(names, values)))
+        stmt = stmt.on_conflict_do_update(index_elements=keys,
+                                          set_={name: table.c[name] + stmt.excluded[name] for name in names})
+        connection.execute(stmt)
+
+
+def difference(before: Iterable[Facts], after: Iterable[Facts]) -> dict[tuple[str, tuple], tuple[int, ...]]:
+    delta: dict[tuple[str, tuple], list[int]] = {}
+    for sign, facts in ((-1, before), (1, after)):
+        for where, values in total(facts).items():
+            row = delta.setdefault(where, [0] * len(values))
+            for i, value in enumerate(values):
+                row[i] += sign * value
+    return {where: tuple(values) for where, values in delta.items() if any(values)}
+
+
+def rebuild(connection: Connection) -> int:
+    """Replace every rollup row with a fresh computation from the raw rows; returns the rows written.
+
+    Run it inside a write transaction (services.rollups.rebuild does), so no write of a mentorship
+    falls between reading the raw rows and replacing the rollups."""
+    rows = total(all_facts(connection))
+    for table in TABLES.values():
+        connection.execute(delete(table))
+    by_table: dict[str, list[dict]] = {name: [] for name in TABLES}
+    for (name, key), values in rows.items():
+        table = TABLES[name]
+        by_table[name].append(dict(zip(key_columns(table), key)) | dict(zip(value_columns(table), values)))
+    for name, records in by_table.items():
+        for start in range(0, len(records), 10000):
+            connection.execute(TABLES[name].insert(), records[start:start + 10000])
+    return len(rows)
+
+
+def stored(connection: Connection) -> Counter:
+    """The rollups as stored, rows whose values are all 0 left out (a count that went up and down)."""
+    rows = Counter()
+    for name, table in TABLES.items():
+        nkeys = len(key_columns(table))
+        for row in connection.execute(select(table)):
+            values = tuple(row[nkeys:])
+            if any(values):
+                rows[(name, tuple(row[:nkeys]))] = values
+    return rows
+
+
+def first_difference(connection: Connection) -> str | None:
+    """None when the rollups equal a fresh computation from the raw rows; else the first row that
+    differs, named."""
+    fresh, kept = total(all_facts(connection)), stored(connection)
+    for where in sorted(set(fresh) | set(kept), key=repr):
+        if fresh.get(where) != kept.get(where):
+            name, key = where
+            table = TABLES[name]
+            columns = ", ".join(f"{column}={value!r}" for column, value in zip(key_columns(table), key))
+            return (f"{name} ({columns}): stored {kept.get(where)}, computed from the mentorships "
+                    f"{fresh.get(where)} (values: {', '.join(value_columns(table))})")
+    return None
+
+
+# --- kept by every flush ------------------------------------------------------------------------------
+
+_BEFORE = "rollups_before"
+
+
+def _touched(session: Session, collections) -> set[int]:
+    ids = set()
+    for collection in collections:
+        for obj in collection:
+            if isinstance(obj, Mentorship) and obj.id is not None:
+                ids.add(obj.id)
+            elif isinstance(obj, ExitSurvey) and obj.mentorship_id is not None:
+                ids.add(obj.mentorship_id)
+            elif isinstance(obj, ExitSurvey) and obj.mentorship is not None and obj.mentorship.id is not None:
+                ids.add(obj.mentorship.id)
+    return ids
+
+
+@event.listens_for(db.session, "before_flush")
+def _read_before(session: Session, _context, _instances) -> None:
+    ids = _touched(session, (session.dirty, session.deleted, session.new))
+    session.info[_BEFORE] = (ids, facts_of(session.connection(), ids) if ids else [])
+
+
+@event.listens_for(db.session, "after_flush")
+def _apply_after(session: Session, _context) -> None:
+    ids, before = session.info.pop(_BEFORE, (set(), []))
+    ids = ids | _touched(session, (session.new, session.dirty))
+    if not ids:
+        return
+    connection = session.connection()
+    delta = difference(before, facts_of(connection, ids))
+    if delta:
+        apply(connection, delta)
