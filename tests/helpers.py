@@ -27,6 +27,7 @@ from tracker.data.models import (
     RiskReview,
     User,
 )
+from tracker.reports import rollup_queries
 
 from .factories import PASSWORD
 
@@ -36,6 +37,7 @@ T0 = datetime(2026, 3, 2, 9, 0, 0, tzinfo=timezone.utc)  # a Monday, 09:00 UTC
 def empty_tables() -> None:
     """Delete every row of every table (in the current app context), ids restarting on PostgreSQL."""
     db.session.remove()
+    rollup_queries.forget_settled()  # what it cached described the rows deleted here
     tables = [t.name for t in reversed(db.metadata.sorted_tables)]
     with db.engine.begin() as conn:
         if conn.dialect.name == "postgresql":

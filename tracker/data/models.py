@@ -191,6 +191,8 @@ class ExitSurvey(db.Model):
         CheckConstraint(one_of("churn_reason", CHURN_REASONS), name="churn_reason"),
         Index("ix_exit_surveys_metrics_cover", "mentorship_id", "submitted_at", "churn_reason", "goal_reached",
               "stars"),
+        # The fast read path reads the surveys given on the as-of day raw (reports/rollup_queries.py).
+        Index("ix_exit_surveys_submitted_at", "submitted_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -13,11 +13,15 @@ before and after it, and applies the difference as atomic upserts (`n = n + excl
 read-modify-write) in the same transaction. Bulk writers (the demo seeder, the history import)
 call `rebuild`, and `verify` compares the tables with a fresh computation.
 
+Reports cache what is settled before a day under `version`, which changes whenever a write moves
+something settled (an import, a back-dated write, a rebuild); writes of "now" leave it alone.
+
 A day or timestamp that does not exist (a trial never started, no exit survey) is keyed NEVER, a
 day after every real one, so "before D" is false for it without a NULL in a primary key.
 """
 from __future__ import annotations
 
+import uuid
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -28,6 +32,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
+from tracker.core import clock
 from tracker.core.extensions import db
 from tracker.data.models import ExitSurvey, Mentorship
 from tracker.domain.lifecycle import converted, stage_of_end
@@ -81,6 +86,14 @@ durations = _table(
     ["n"], "Mentorships that had a trial and ended: seconds from trial start to end.")
 
 TABLES = {table.name: table for table in (applications, trials, cancellations, mentor_surveys, durations)}
+
+# A token that changes whenever something settled changes: a write that moves a timestamp of a day
+# before today (a back-dated write, an import), or a rebuild. Reports cache what is settled as of a
+# day under it (reports/rollup_queries.py); today's writes leave it alone.
+version = Table("rollup_version", db.metadata,
+                Column("id", Integer, primary_key=True, autoincrement=False),
+                Column("token", String(32), nullable=False),
+                comment="One row: changes when the settled past changes (see tracker/data/rollups.py).")
 
 
 def key_columns(table: Table) -> list[str]:
@@ -211,6 +224,35 @@ def difference(before: Iterable[Facts], after: Iterable[Facts]) -> dict[tuple[st
     return {where: tuple(values) for where, values in delta.items() if any(values)}
 
 
+def settled_view(f: Facts | None, today: int):
+    """What of a mentorship is settled before `today` (a day): the timestamps of earlier days, and
+    the survey's answers if it was given before; None when nothing is. Reports cache only what
+    depends on this."""
+    if f is None:
+        return None
+    started, ended, surveyed = (t if t is not None and day_of(t) < today else None
+                                for t in (f.started, f.ended, f.surveyed))
+    if started is None and ended is None and surveyed is None:
+        return None
+    answers = (f.stars, f.goal_reached, f.churn_reason) if surveyed is not None else None
+    return (f.goal_category, f.mentor_id, started, ended, surveyed, answers)
+
+
+def changes_the_settled_past(before: Iterable[Facts], after: Iterable[Facts], today: int) -> bool:
+    views = [sorted(map(repr, (settled_view(f, today) for f in facts))) for facts in (before, after)]
+    return views[0] != views[1]
+
+
+def new_version(connection: Connection) -> None:
+    token = uuid.uuid4().hex
+    stmt = _insert(connection, version).values(id=1, token=token)
+    connection.execute(stmt.on_conflict_do_update(index_elements=["id"], set_={"token": token}))
+
+
+def current_version(connection: Connection) -> str | None:
+    return connection.execute(select(version.c.token).where(version.c.id == 1)).scalar()
+
+
 def rebuild(connection: Connection) -> int:
     """Replace every rollup row with a fresh computation from the raw rows; returns the rows written.
 
@@ -226,6 +268,7 @@ def rebuild(connection: Connection) -> int:
     for name, records in by_table.items():
         for start in range(0, len(records), 10000):
             connection.execute(TABLES[name].insert(), records[start:start + 10000])
+    new_version(connection)
     return len(rows)
 
 
@@ -286,6 +329,15 @@ def _apply_after(session: Session, _context) -> None:
     if not ids:
         return
     connection = session.connection()
-    delta = difference(before, facts_of(connection, ids))
+    after = facts_of(connection, ids)
+    record(connection, before, after)
+
+
+def record(connection: Connection, before: list[Facts], after: list[Facts]) -> None:
+    """Move the rollups from `before` to `after` (the facts of the same mentorships), and change the
+    version if that touched the settled past."""
+    delta = difference(before, after)
     if delta:
         apply(connection, delta)
+        if changes_the_settled_past(before, after, day_of(int(clock.now().timestamp()))):
+            new_version(connection)

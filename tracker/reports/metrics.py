@@ -11,6 +11,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import NamedTuple
 
+import numpy as np
+
 from tracker.domain.health import CADENCE_DAYS, CADENCE_MIN_CHECKINS, LOWEST_PROGRESS_TIER, PROGRESS_TIER_FLOORS
 from tracker.domain.lifecycle import PAID_MONTH, STAGES
 from tracker.domain.vocabulary import (
@@ -60,47 +62,63 @@ def wilson(k: int, n: int, z: float = Z95) -> Rate:
 
 # --- Kaplan-Meier -------------------------------------------------------------------------------
 
-@dataclass(frozen=True)
 class Survival:
     """A Kaplan-Meier curve: S just after each distinct event time, in seconds."""
 
-    n: int
-    events: int
-    steps: tuple[tuple[int, float], ...]  # (event time in seconds, S from that time on)
+    def __init__(self, n: int, events: int, times: np.ndarray, values: np.ndarray):
+        self.n, self.events = n, events
+        self.times, self.values = times, values  # event times (seconds, ascending), S from each on
+
+    @property
+    def steps(self) -> tuple[tuple[int, float], ...]:
+        """(event time in seconds, S from that time on)."""
+        return tuple(zip(self.times.tolist(), self.values.tolist()))
 
     def at(self, seconds: float) -> float | None:
         """S(t): the product over event times <= t; None with no one at risk."""
         if self.n == 0:
             return None
-        value = 1.0
-        for time, s in self.steps:
-            if time > seconds:
-                break
-            value = s
-        return value
+        i = int(np.searchsorted(self.times, seconds, side="right"))
+        return 1.0 if i == 0 else float(self.values[i - 1])
 
     @property
     def median_seconds(self) -> int | None:
         """The smallest event time with S(t) <= 0.5; None if the curve never gets there."""
-        return next((time for time, s in self.steps if s <= 0.5), None)
+        hits = np.flatnonzero(self.values <= 0.5)
+        return int(self.times[hits[0]]) if hits.size else None
 
 
-def kaplan_meier(groups: Iterable[tuple[int, int, int]]) -> Survival:
+class DurationGroups(NamedTuple):
+    """(duration in seconds, events, censored) as three arrays, one entry per distinct duration."""
+
+    durations: np.ndarray
+    events: np.ndarray
+    censored: np.ndarray
+
+    @classmethod
+    def of(cls, groups) -> DurationGroups:
+        if isinstance(groups, DurationGroups):
+            return groups
+        table = np.array(list(groups), dtype=np.int64).reshape(-1, 3)
+        return cls(table[:, 0], table[:, 1], table[:, 2])
+
+
+def kaplan_meier(groups: Iterable[tuple[int, int, int]] | DurationGroups) -> Survival:
     """groups: (duration in seconds, events, censored) with one row per distinct duration.
 
-    A censoring at an event time still counts as at risk at that time.
+    A censoring at an event time still counts as at risk at that time. S is the running product of
+    (1 - d/n) over the event times in order, multiplied one factor at a time (numpy's cumprod is a
+    sequential product), so it is the same float as the textbook loop.
     """
-    rows = sorted(groups)
-    at_risk = sum(events + censored for _, events, censored in rows)
-    total, total_events = at_risk, 0
-    s, steps = 1.0, []
-    for duration, events, censored in rows:
-        if events:
-            s *= 1.0 - events / at_risk
-            steps.append((duration, s))
-            total_events += events
-        at_risk -= events + censored
-    return Survival(total, total_events, tuple(steps))
+    g = DurationGroups.of(groups)
+    order = np.argsort(g.durations, kind="stable")
+    durations, events, censored = g.durations[order], g.events[order], g.censored[order]
+    leaving = events + censored
+    total = int(leaving.sum())
+    at_risk = total - (np.cumsum(leaving) - leaving)  # at risk just before each duration
+    happened = events > 0
+    factors = 1.0 - events[happened].astype(np.float64) / at_risk[happened].astype(np.float64)
+    return Survival(total, int(events.sum()), durations[happened], np.cumprod(factors))
 
 
 # --- cohorts -------------------------------------------------------------------------------------
@@ -175,7 +193,7 @@ def report(counts: Counts, as_of: str, window: dict, filters: dict) -> dict:
     cancelled = sum(by_stage.values())
     mean_stars = star_sum / surveys if surveys else None
 
-    survival = kaplan_meier(counts.durations or [])
+    survival = kaplan_meier(counts.durations if counts.durations is not None else [])
     median = survival.median_seconds
     return {
         "as_of": as_of,
@@ -238,10 +256,10 @@ def by_month(counts: Counts) -> list[dict]:
 
 def survival_curve(counts: Counts) -> list[tuple[float, float]]:
     """The Kaplan-Meier step curve as (days, S) points, starting at (0, 1)."""
-    survival = kaplan_meier(counts.durations or [])
+    survival = kaplan_meier(counts.durations if counts.durations is not None else [])
     if survival.n == 0:
         return []
-    return [(0.0, 1.0)] + [(time / DAY, s) for time, s in survival.steps]
+    return [(0.0, 1.0)] + list(zip((survival.times / DAY).tolist(), survival.values.tolist()))
 
 
 def by_quarter(counts: Counts) -> list[dict]:

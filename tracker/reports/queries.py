@@ -8,7 +8,7 @@ per mentorship.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import datetime
 
 from sqlalchemy import BigInteger, String, and_, case, func, literal, or_, select, type_coerce
 from sqlalchemy.exc import SQLAlchemyError
@@ -246,6 +246,11 @@ def _started(scope: Scope, *only) -> list:
     return [*_in_window(Mentorship.trial_started_at, scope), *_filters(scope), *only]
 
 
+def scope_conditions_on_trial_start(scope: Scope) -> list:
+    """The retention population's conditions: trial started in the window by T, and the filters."""
+    return _started(scope)
+
+
 def duration_groups(scope: Scope, *only) -> list[tuple[int, int, int]]:
     """(duration in seconds, events, censored) per distinct duration, for trials started in the window."""
     m = Mentorship
@@ -277,20 +282,6 @@ def cohort_groups(scope: Scope, *only) -> dict[str, tuple[int, int, dict[int, in
             buckets[int(b)] = buckets.get(int(b), 0) + int(n)
         groups[month] = (size + int(n), max(last, int(latest)), buckets)
     return groups
-
-
-def latest_trial_start_by_month(scope: Scope, months: list[str]) -> dict[str, int]:
-    """{cohort month "YYYY-MM": the latest trial start in it (seconds)} among the scope's trials, one
-    index seek per month."""
-    m = Mentorship
-    latest = {}
-    for month in months:
-        year, number = (int(part) for part in month.split("-"))
-        first = datetime(year, number, 1, tzinfo=timezone.utc)
-        after = datetime(year + number // 12, number % 12 + 1, 1, tzinfo=timezone.utc)
-        latest[month] = int(db.session.scalar(select(func.max(_s(m.trial_started_at))).where(
-            *_started(scope), m.trial_started_at >= first, m.trial_started_at < after)))
-    return latest
 
 
 def measure(scope: Scope) -> Counts:

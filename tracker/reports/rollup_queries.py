@@ -11,13 +11,21 @@ A filter by mentor reads raw: one mentor's mentorships are few and indexed.
 """
 from __future__ import annotations
 
-from sqlalchemy import BigInteger, and_, case, cast, func, or_, select, type_coerce
+import threading
+from collections import OrderedDict
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from itertools import chain
 
+import numpy as np
+from sqlalchemy import BigInteger, and_, case, cast, func, or_, select, type_coerce, union
+
+from tracker.core import clock
 from tracker.core.extensions import db
 from tracker.data import rollups
 from tracker.data.models import ExitSurvey, Mentorship, User
 from tracker.domain.lifecycle import PAID_MONTH, TRIAL_LENGTH
-from tracker.reports import queries
+from tracker.reports import metrics, queries
 from tracker.reports.metrics import Counts
 from tracker.reports.scope import Scope
 
@@ -55,27 +63,32 @@ def _sum(column, condition=None):
 
 # --- the raw side: exactly the mentorships whose key days meet the as-of day ---------------------------
 
+def _ids(*selects):
+    """Mentorship.id in the union of `selects` (each one a range on one indexed timestamp), so the
+    engine starts from those few rows instead of the whole window."""
+    return Mentorship.id.in_(union(*selects) if len(selects) > 1 else selects[0])
+
+
+def _on(column, day: int, *conditions):
+    return select(Mentorship.id).where(_on_day(column, day), *conditions)
+
+
 def _raw_applications(today: int):
     m = Mentorship
-    return or_(_on_day(m.applied_at, today), _on_day(m.trial_started_at, today),
-               and_(m.trial_started_at.is_(None), _on_day(m.ended_at, today)))
+    return _ids(_on(m.applied_at, today), _on(m.trial_started_at, today),
+                _on(m.ended_at, today, m.trial_started_at.is_(None)))
 
 
 def _raw_trials(today: int):
     m = Mentorship
     churned = _s(m.ended_at) - _s(m.trial_started_at) < _int(int(TRIAL_LENGTH.total_seconds()))
-    return or_(_on_day(m.trial_started_at, today), _on_day(m.trial_started_at, today - TRIAL_DAYS),
-               and_(churned, _on_day(m.ended_at, today)))
+    return _ids(_on(m.trial_started_at, today), _on(m.trial_started_at, today - TRIAL_DAYS),
+                _on(m.ended_at, today, churned))
 
 
 def _raw_cancellations(today: int):
     surveyed_today = select(ExitSurvey.mentorship_id).where(_on_day(ExitSurvey.submitted_at, today))
-    return or_(_on_day(Mentorship.ended_at, today), Mentorship.id.in_(surveyed_today))
-
-
-def _raw_durations(today: int):
-    m = Mentorship
-    return or_(_on_day(m.trial_started_at, today), m.ended_at.is_(None), _s(m.ended_at) >= _int(today * DAY))
+    return _ids(_on(Mentorship.ended_at, today), surveyed_today)
 
 
 # --- the rollup side ------------------------------------------------------------------------------------
@@ -102,7 +115,59 @@ def _trial_counts(scope: Scope, today: int) -> tuple[int, int]:
     return decided_n + raw_decided, decided_n - churned_n + raw_converted
 
 
-def _cancellation_groups(scope: Scope, today: int) -> dict[tuple, int]:
+def _integers(stmt, columns: int) -> np.ndarray:
+    """The statement's rows of integers as an array with `columns` columns."""
+    rows = db.session.execute(stmt).all()
+    return np.fromiter(chain.from_iterable(rows), dtype=np.int64, count=len(rows) * columns).reshape(-1, columns)
+
+
+# --- what is settled before T's day, cached under the rollups' version ---------------------------------
+
+@dataclass(frozen=True)
+class Settled:
+    """The parts of a scope's counts that only rows settled before day D decide: they cannot change
+    during D except through a write that changes the rollups' version."""
+
+    cancellations: dict[tuple, int]  # rollup_cancellations, ended before D
+    mentors: dict[str, tuple[int, int, int]]  # rollup_mentor_surveys, ended and surveyed before D
+    event_durations: np.ndarray  # trials started and ended before D: durations (seconds) ...
+    event_counts: np.ndarray  # ... and how many ended after each
+    cohorts: dict[str, tuple[int, dict[int, int]]]  # of those: {month: (size, {bucket: ended})}
+    open_starts: np.ndarray  # trials started before D and not ended before D: their starts (seconds)
+    latest_starts: dict[str, int]  # {month: the latest trial start before D in it}
+
+
+_CACHE: OrderedDict[tuple, Settled] = OrderedDict()
+_CACHE_LOCK = threading.Lock()
+CACHE_ENTRIES = 8
+
+
+def forget_settled() -> None:
+    """Empty this process's cache (the tests do, after emptying the tables)."""
+    with _CACHE_LOCK:
+        _CACHE.clear()
+
+
+def _settled(scope: Scope, today: int) -> Settled:
+    token = rollups.current_version(db.session.connection())
+    # A day after today is not settled yet: today's writes would change it without a new version.
+    cacheable = token is not None and today <= int(clock.now().timestamp()) // DAY
+    key = (scope.start, scope.end, scope.goal_category, today, token)
+    if cacheable:
+        with _CACHE_LOCK:
+            if key in _CACHE:
+                _CACHE.move_to_end(key)
+                return _CACHE[key]
+    settled = _compute_settled(scope, today)
+    if cacheable:
+        with _CACHE_LOCK:
+            _CACHE[key] = settled
+            while len(_CACHE) > CACHE_ENTRIES:
+                _CACHE.popitem(last=False)
+    return settled
+
+
+def _compute_settled(scope: Scope, today: int) -> Settled:
     t = rollups.cancellations
     surveyed = t.c.surveyed_day < today
     month = queries.utc_month(cast(t.c.ended_day, BigInteger) * DAY)
@@ -111,69 +176,124 @@ def _cancellation_groups(scope: Scope, today: int) -> dict[tuple, int]:
     stmt = select(*columns, func.sum(t.c.n)) \
         .where(*_window_days(t.c.ended_day, scope, today), t.c.surveyed_day != today, *_category(t, scope)) \
         .group_by(*columns)
-    groups: dict[tuple, int] = {}
-    for *key, n in db.session.execute(stmt):
-        if n:
-            groups[tuple(key)] = int(n)
-    for key, n in queries.cancellation_groups(scope, _raw_cancellations(today)).items():
-        groups[key] = groups.get(key, 0) + n
-    return groups
+    cancellations = {tuple(key): int(n) for *key, n in db.session.execute(stmt).all() if n}
 
-
-def _mentor_survey_rows(scope: Scope, today: int) -> list[tuple[str, int, int, int]]:
     t = rollups.mentor_surveys
     stmt = (select(User.email, func.sum(t.c.n), func.sum(t.c.stars), func.sum(t.c.goal_yes))
             .join(User, User.id == t.c.mentor_id)
             .where(*_window_days(t.c.ended_day, scope, today), t.c.surveyed_day < today, *_category(t, scope))
             .group_by(User.email))
-    rows = {email: [int(n), int(stars), int(yes)] for email, n, stars, yes in db.session.execute(stmt)}
+    mentors = {email: (int(n), int(stars), int(yes)) for email, n, stars, yes in db.session.execute(stmt).all()}
+
+    t = rollups.durations
+    where = [*_window_days(t.c.started_day, scope, today), t.c.ended_day < today, *_category(t, scope)]
+    rows = _integers(select(t.c.duration, t.c.n).where(*where), 2)
+    event_durations, inverse = np.unique(rows[:, 0], return_inverse=True)
+    event_counts = np.bincount(inverse, weights=rows[:, 1], minlength=len(event_durations)).astype(np.int64)
+
+    cohort_month = queries.utc_month(cast(t.c.started_day, BigInteger) * DAY)
+    # The raw rule's bucket: ended in (30*b, 30*(b+1)] days after the trial started.
+    bucket = (t.c.duration + (MONTH_SECONDS - 1)) // MONTH_SECONDS - 1
+    cohorts: dict[str, tuple[int, dict[int, int]]] = {}
+    for cohort, b, n in db.session.execute(select(cohort_month, bucket, func.sum(t.c.n)).where(*where)
+                                           .group_by(cohort_month, bucket)).all():
+        if n:
+            size, buckets = cohorts.get(cohort, (0, {}))
+            buckets[int(b)] = buckets.get(int(b), 0) + int(n)
+            cohorts[cohort] = (size + int(n), buckets)
+
+    m = Mentorship
+    stmt = select(_s(m.trial_started_at)).where(
+        *queries.scope_conditions_on_trial_start(scope), _s(m.trial_started_at) < _int(today * DAY),
+        or_(m.ended_at.is_(None), _s(m.ended_at) >= _int(today * DAY)))
+    open_starts = np.sort(_integers(stmt, 1)[:, 0])
+    started = queries.utc_month(m.trial_started_at)
+    stmt = select(started, func.max(_s(m.trial_started_at))).where(
+        *queries.scope_conditions_on_trial_start(scope), _s(m.trial_started_at) < _int(today * DAY)).group_by(started)
+    latest_starts = {month: int(latest) for month, latest in db.session.execute(stmt).all()}
+    return Settled(cancellations, mentors, event_durations, event_counts, cohorts, open_starts, latest_starts)
+
+
+# --- today's rows, read raw -------------------------------------------------------------------------------
+
+def _ended_today(scope: Scope, today: int) -> np.ndarray:
+    """(start, end) of the trials started before D that ended on D by T."""
+    m = Mentorship
+    stmt = select(_s(m.trial_started_at), _s(m.ended_at)).where(
+        _ids(_on(m.ended_at, today)), *queries.scope_conditions_on_trial_start(scope),
+        _s(m.trial_started_at) < _int(today * DAY), m.ended_at <= scope.as_of)
+    return _integers(stmt, 2)
+
+
+def _month_of(seconds: int) -> str:
+    """queries.utc_month in Python."""
+    return datetime.fromtimestamp(seconds, tz=timezone.utc).strftime("%Y-%m")
+
+
+def _bucket(lived: int) -> int:
+    return (lived + MONTH_SECONDS - 1) // MONTH_SECONDS - 1
+
+
+def _started_today(today: int):
+    return _ids(_on(Mentorship.trial_started_at, today))
+
+
+def _durations(scope: Scope, today: int, settled: Settled, ended_today: np.ndarray) -> metrics.DurationGroups:
+    """KM's groups: the settled endings; the trials still open at D, ended by T (from today's rows)
+    or censored at T; and the trials started on D, read raw."""
+    starts, ends = ended_today[:, 0], ended_today[:, 1]
+    raw = metrics.DurationGroups.of(queries.duration_groups(scope, _started_today(today)))
+    durations = np.concatenate([settled.event_durations, ends - starts, scope.t - settled.open_starts,
+                                scope.t - starts, raw.durations])
+    zeros = lambda n: np.zeros(n, dtype=np.int64)  # noqa: E731
+    ones = lambda n: np.ones(n, dtype=np.int64)  # noqa: E731
+    events = np.concatenate([settled.event_counts, ones(len(starts)), zeros(len(settled.open_starts)),
+                             zeros(len(starts)), raw.events])
+    censored = np.concatenate([zeros(len(settled.event_counts)), zeros(len(starts)), ones(len(settled.open_starts)),
+                               -ones(len(starts)), raw.censored])  # those ended today are not censored
+    distinct, inverse = np.unique(durations, return_inverse=True)
+    events_by = np.bincount(inverse, weights=events, minlength=len(distinct)).astype(np.int64)
+    censored_by = np.bincount(inverse, weights=censored, minlength=len(distinct)).astype(np.int64)
+    keep = (events_by != 0) | (censored_by != 0)
+    return metrics.DurationGroups(distinct[keep], events_by[keep], censored_by[keep])
+
+
+def _cohorts(scope: Scope, today: int, settled: Settled, ended_today: np.ndarray) -> dict:
+    groups = {month: (size, dict(buckets)) for month, (size, buckets) in settled.cohorts.items()}
+
+    def add(month: str, size: int, buckets: dict[int, int]) -> None:
+        total, kept = groups.get(month, (0, {}))
+        for b, n in buckets.items():
+            kept[b] = kept.get(b, 0) + n
+        groups[month] = (total + size, kept)
+
+    months, counts = np.unique(settled.open_starts // DAY, return_counts=True)
+    for day, n in zip(months.tolist(), counts.tolist()):
+        add(_month_of(day * DAY), n, {})
+    for start, end in ended_today.tolist():
+        add(_month_of(start), 0, {_bucket(end - start): 1})
+    latest = dict(settled.latest_starts)
+    for month, (size, last, buckets) in queries.cohort_groups(scope, _started_today(today)).items():
+        add(month, size, buckets)
+        latest[month] = max(latest.get(month, last), last)
+    return {month: (size, latest[month], buckets) for month, (size, buckets) in groups.items()}
+
+
+def _cancellation_groups(scope: Scope, today: int, settled: Settled) -> dict[tuple, int]:
+    groups = dict(settled.cancellations)
+    for key, n in queries.cancellation_groups(scope, _raw_cancellations(today)).items():
+        groups[key] = groups.get(key, 0) + n
+    return groups
+
+
+def _mentor_survey_rows(scope: Scope, today: int, settled: Settled) -> list[tuple[str, int, int, int]]:
+    rows = {email: list(values) for email, values in settled.mentors.items()}
     for email, n, stars, yes in queries.mentor_survey_rows(scope, _raw_cancellations(today)):
         row = rows.setdefault(email, [0, 0, 0])
         row[0] += n
         row[1] += stars
         row[2] += yes
     return [(email, n, stars, yes) for email, (n, stars, yes) in rows.items() if n]
-
-
-def _settled_durations(scope: Scope, today: int):
-    t = rollups.durations
-    return (t, [*_window_days(t.c.started_day, scope, today), t.c.ended_day < today, *_category(t, scope)])
-
-
-def _duration_groups(scope: Scope, today: int) -> list[tuple[int, int, int]]:
-    t, where = _settled_durations(scope, today)
-    groups: dict[int, list[int]] = {}
-    for duration, n in db.session.execute(select(t.c.duration, func.sum(t.c.n)).where(*where)
-                                          .group_by(t.c.duration)):
-        if n:
-            groups[int(duration)] = [int(n), 0]
-    for duration, events, censored in queries.duration_groups(scope, _raw_durations(today)):
-        row = groups.setdefault(duration, [0, 0])
-        row[0] += events
-        row[1] += censored
-    return [(duration, events, censored) for duration, (events, censored) in groups.items()]
-
-
-def _cohort_groups(scope: Scope, today: int) -> dict[str, tuple[int, int, dict[int, int]]]:
-    t, where = _settled_durations(scope, today)
-    month = queries.utc_month(cast(t.c.started_day, BigInteger) * DAY)
-    # The raw rule's bucket: ended in (30*b, 30*(b+1)] days after the trial started.
-    bucket = (t.c.duration + (MONTH_SECONDS - 1)) // MONTH_SECONDS - 1
-    groups: dict[str, tuple[int, int, dict[int, int]]] = {}
-    for cohort, b, n in db.session.execute(select(month, bucket, func.sum(t.c.n)).where(*where)
-                                           .group_by(month, bucket)):
-        if not n:
-            continue
-        size, latest, buckets = groups.get(cohort, (0, 0, {}))
-        buckets[int(b)] = buckets.get(int(b), 0) + int(n)
-        groups[cohort] = (size + int(n), latest, buckets)
-    for cohort, (n, latest, raw_buckets) in queries.cohort_groups(scope, _raw_durations(today)).items():
-        size, last, buckets = groups.get(cohort, (0, 0, {}))
-        for b, count in raw_buckets.items():
-            buckets[b] = buckets.get(b, 0) + count
-        groups[cohort] = (size + n, max(last, latest), buckets)
-    latest = queries.latest_trial_start_by_month(scope, list(groups))
-    return {cohort: (size, latest[cohort], buckets) for cohort, (size, _, buckets) in groups.items()}
 
 
 def measure(scope: Scope) -> Counts:
@@ -183,8 +303,11 @@ def measure(scope: Scope) -> Counts:
     today = scope.t // DAY
     applications, accepted, declined = _application_counts(scope, today)
     decided, converted = _trial_counts(scope, today)
+    settled = _settled(scope, today)
+    ended_today = _ended_today(scope, today)
     return Counts(applications=applications, accepted=accepted, declined=declined,
                   trials_decided=decided, trials_converted=converted,
-                  cancellations=_cancellation_groups(scope, today), durations=_duration_groups(scope, today),
-                  cohorts=_cohort_groups(scope, today), mentors=_mentor_survey_rows(scope, today),
-                  as_of_seconds=scope.t)
+                  cancellations=_cancellation_groups(scope, today, settled),
+                  durations=_durations(scope, today, settled, ended_today),
+                  cohorts=_cohorts(scope, today, settled, ended_today),
+                  mentors=_mentor_survey_rows(scope, today, settled), as_of_seconds=scope.t)

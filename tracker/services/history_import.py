@@ -380,7 +380,7 @@ def _write(mentorships: list[dict], checkins: list[dict], new_users: dict, exist
             db.session.execute(insert(CheckIn), rows[start:start + BATCH])
         # The bulk inserts pass by the session's flush, so the new mentorships enter the rollups here.
         connection = db.session.connection()
-        rollups.apply(connection, rollups.difference([], rollups.facts_of(connection, mentorship_ids.values())))
+        rollups.record(connection, [], rollups.facts_of(connection, mentorship_ids.values()))
 
 
 def _add_users(new_users: dict[str, str], at: datetime) -> dict[str, int]:

@@ -1,0 +1,286 @@
+"""The rollups (tracker/data/rollups.py) and the fast read path (tracker/reports/rollup_queries.py)
+against the raw computation (queries.measure), which stays the reference.
+
+Property-based: Hypothesis draws sequences of real actions through the services (apply, accept,
+decline, withdraw, cancel with a survey, cancel flows with their offers, history imports) at random
+moments, then random windows, as-of moments (on and around day boundaries) and filters; the rollups
+must equal a fresh computation and every count must equal the raw one. Runs on both engines.
+"""
+from __future__ import annotations
+
+import csv
+import dataclasses
+import tempfile
+from datetime import datetime, timedelta, timezone
+
+import pytest
+from flask_migrate import downgrade, upgrade
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from sqlalchemy import inspect, select, text, update
+
+from tracker import services
+from tracker.core.extensions import db
+from tracker.data import rollups
+from tracker.data.database import unit_of_work
+from tracker.data.models import ExitSurvey, Mentorship, User
+from tracker.domain.lifecycle import TRIAL_LENGTH
+from tracker.domain.vocabulary import CHURN_REASONS, GOAL_CATEGORIES, GOAL_REACHED
+from tracker.reports import metrics, queries, rollup_queries
+from tracker.reports.history_format import HISTORY_COLUMNS
+from tracker.reports.scope import Scope
+from tracker.services import rollups as rollup_service
+from tracker.services.errors import ServiceError
+from tracker.services.history_import import HistoryError, import_history
+from tracker.services.seed import seed_demo
+
+from .factories import users
+from .helpers import T0, empty_tables
+
+DAY = 86400
+START = T0 - timedelta(days=40)
+CATEGORIES = ("change_careers", "get_promoted")  # two, so a category filter has both kinds of rows
+
+
+def comparable(counts: metrics.Counts) -> dict:
+    """Counts with the lists whose order means nothing sorted."""
+    fields = {field.name: getattr(counts, field.name) for field in dataclasses.fields(counts)}
+    groups = metrics.DurationGroups.of(fields["durations"])
+    fields["durations"] = sorted(zip(groups.durations.tolist(), groups.events.tolist(), groups.censored.tolist()))
+    fields["mentors"] = sorted(fields["mentors"])
+    return fields
+
+
+def assert_same_numbers(scope: Scope) -> None:
+    raw, fast = comparable(queries.measure(scope)), comparable(rollup_queries.measure(scope))
+    for name in raw:
+        assert fast[name] == raw[name], f"{name} differs for {scope}"
+
+
+# --- actions ------------------------------------------------------------------------------------------
+
+actions = st.lists(st.tuples(
+    st.sampled_from(["apply"] * 5 + ["accept"] * 4 + ["decline", "withdraw", "cancel", "cancel",
+                                                     "flow_pause", "flow_pause", "flow_switch", "flow_decline",
+                                                     "import"]),
+    st.integers(0, 40 * DAY),  # when, after START
+    st.integers(0, 10_000),  # which person or mentorship
+    st.sampled_from(CATEGORIES),
+    st.integers(1, 5), st.sampled_from(list(GOAL_REACHED)), st.sampled_from(list(CHURN_REASONS))),
+    min_size=20, max_size=60)
+
+
+def _people(app):
+    specs = [("mentor", f"mentor{i}@example.com", None, True) for i in range(3)] + \
+            [("mentee", f"mentee{i}@example.com", None, True) for i in range(8)]
+    made = users(app, specs)
+    return [u for u in made if u.role == "mentor"], [u for u in made if u.role == "mentee"]
+
+
+def _mentorships(*conditions) -> list[Mentorship]:
+    return list(db.session.scalars(select(Mentorship).where(*conditions).order_by(Mentorship.id)))
+
+
+def _import(at: datetime, pick: int, category: str, stars: int, goal: str, reason: str) -> None:
+    """A history file of three past mentorships (one declined, one ended with a survey, one running)."""
+    applied = at - timedelta(days=20, seconds=pick)
+    rows = [
+        dict(ref=f"old-{pick}-a", applied_at=applied, trial_started_at=None, ended_at=applied + timedelta(hours=5)),
+        dict(ref=f"old-{pick}-b", applied_at=applied, trial_started_at=applied + timedelta(days=1),
+             ended_at=at - timedelta(seconds=pick % DAY), survey=True),
+        dict(ref=f"old-{pick}-c", applied_at=applied, trial_started_at=applied + timedelta(days=2), ended_at=None),
+    ]
+    with tempfile.NamedTemporaryFile("w", suffix=".csv", delete=False, newline="") as handle:
+        writer = csv.DictWriter(handle, HISTORY_COLUMNS)
+        writer.writeheader()
+        for i, row in enumerate(rows):
+            survey = row.pop("survey", False)
+            writer.writerow({**{k: (v.isoformat() if v else "") for k, v in row.items() if k != "ref"},
+                             "ref": row["ref"], "mentee_email": f"imported{pick}-{i}@example.com",
+                             "mentor_email": "mentor0@example.com", "goal_category": category,
+                             "goal_text": "An imported goal.", "stars": stars if survey else "",
+                             "goal_reached": goal if survey else "", "churn_reason": reason if survey else "",
+                             "survey_submitted_at": (row["ended_at"] + timedelta(seconds=pick * 37)).isoformat()
+                             if survey else "",
+                             "feedback_platform": "", "feedback_mentor": "", "feedback_other": ""})
+    import_history(handle.name, at)
+
+
+def run(app, steps) -> None:
+    mentors, mentees = _people(app)
+    for kind, offset, pick, category, stars, goal, reason in sorted(steps, key=lambda step: step[1]):
+        at = START + timedelta(seconds=offset)
+        answers = services.SurveyAnswers(stars, goal, reason)
+        with app.app_context():
+            pending = _mentorships(Mentorship.trial_started_at.is_(None), Mentorship.ended_at.is_(None))
+            running = _mentorships(Mentorship.trial_started_at.is_not(None), Mentorship.ended_at.is_(None))
+            one = lambda rows: rows[pick % len(rows)] if rows else None  # noqa: E731
+            try:
+                if kind == "apply":
+                    services.apply(mentees[pick % 8].id, mentors[pick % 3].id, category, "A goal.", "video", at)
+                elif kind in ("accept", "decline") and (m := one(pending)):
+                    (services.accept if kind == "accept" else services.decline)(m.mentor_id, m.id, at)
+                elif kind == "withdraw" and (m := one(pending)):
+                    services.withdraw(m.mentee_id, m.id, at)
+                elif kind == "cancel" and (m := one(running)):
+                    services.cancel_with_survey(m.mentee_id, m.id, answers, at)
+                elif kind.startswith("flow_") and (m := one(running)):
+                    why = {"flow_pause": "no_time", "flow_switch": "mentor_fit"}.get(kind, reason)
+                    flow = services.start_cancel_flow(m.mentee_id, m.id, why, at)
+                    if kind == "flow_pause":
+                        services.accept_offer(m.mentee_id, m.id, flow.id, at, months=1)
+                    elif kind == "flow_switch":
+                        other = next(u for u in mentors if u.id != m.mentor_id)
+                        services.accept_offer(m.mentee_id, m.id, flow.id, at, mentor_id=other.id)
+                    else:
+                        services.decline_offer(m.mentee_id, m.id, flow.id, at)
+                        services.cancel_with_survey(m.mentee_id, m.id, answers, at + timedelta(seconds=30),
+                                                    flow_id=flow.id)
+                elif kind == "import":
+                    _import(at, pick, category, stars, goal, reason)
+            except (ServiceError, HistoryError):
+                pass  # refused: it must have changed nothing, rollups included
+
+
+scopes = st.lists(st.tuples(
+    st.integers(-2, 45),  # as-of day, after START's day; or which stored moment
+    st.sampled_from(["midnight", "just before midnight", "random", "at a moment", "at a trial's end"]),
+    st.integers(-1, 1),  # seconds from that moment
+    st.sampled_from(["everything", "up to T's day", "around T"]),
+    st.integers(-45, 45), st.integers(1, 90),  # window start (days from the as-of day) and length
+    st.sampled_from([None, *CATEGORIES]), st.booleans()), min_size=6, max_size=10)
+
+
+def _moments() -> list[datetime]:
+    """Every stored moment a number compares with T."""
+    m, s = Mentorship, ExitSurvey
+    found = set()
+    for row in db.session.execute(select(m.applied_at, m.trial_started_at, m.ended_at, s.submitted_at)
+                                  .outerjoin(s, s.mentorship_id == m.id)):
+        found.update(moment for moment in row if moment is not None)
+    return sorted(found)
+
+
+def scope_of(draw) -> Scope:
+    """An as-of moment at midnight, a second before one, in the day, or a second around a stored moment
+    or a trial's end (where a rollup's day meets T's); a window around it; maybe a filter."""
+    pick, kind, second, window, start, length, category, by_mentor = draw
+    midnight = datetime.combine(START.date() + timedelta(days=pick), datetime.min.time(), tzinfo=timezone.utc)
+    moments = _moments() or [midnight]
+    near = moments[pick % len(moments)]
+    as_of = {"midnight": midnight, "just before midnight": midnight - timedelta(seconds=1),
+             "random": midnight + timedelta(seconds=pick * 4099 % DAY),
+             "at a moment": near + timedelta(seconds=second),
+             "at a trial's end": near + TRIAL_LENGTH + timedelta(seconds=second)}[kind]
+    day = datetime.combine(as_of.date(), datetime.min.time(), tzinfo=timezone.utc)
+    begin, end = {"everything": (START - timedelta(days=30), START + timedelta(days=90)),
+                  "up to T's day": (day - timedelta(days=length), day + timedelta(days=1)),
+                  "around T": (day + timedelta(days=start), day + timedelta(days=start + length))}[window]
+    begin = begin.replace(hour=0, minute=0, second=0)
+    mentor_id = db.session.scalar(select(User.id).where(User.email == "mentor1@example.com")) if by_mentor else None
+    return Scope(as_of=as_of, start=begin, end=end, goal_category=category,
+                 mentor_id=mentor_id)
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(steps=actions, asked=scopes)
+def test_rollups_stay_exact_through_random_actions(app, steps, asked):
+    with app.app_context():
+        empty_tables()
+    run(app, steps)
+    with app.app_context():
+        assert rollup_service.first_difference() is None
+        for draw in asked:
+            assert_same_numbers(scope_of(draw))
+
+
+# --- a demo marketplace, seeded in bulk ------------------------------------------------------------------
+
+@pytest.fixture
+def demo(app):
+    with app.app_context():
+        seed_demo(count=600, seed=7, until=datetime(2026, 3, 1, tzinfo=timezone.utc))
+    return app
+
+
+def test_the_demo_seed_leaves_the_rollups_exact_and_the_numbers_the_same(demo):
+    until = datetime(2026, 3, 1, tzinfo=timezone.utc)
+    with demo.app_context():
+        assert rollup_service.first_difference() is None
+        for as_of in (until, until - timedelta(days=3, seconds=1), until - timedelta(days=200, hours=5)):
+            for days in (90, 365, 800):
+                for category in (None, *GOAL_CATEGORIES):
+                    assert_same_numbers(Scope(as_of=as_of, start=as_of.replace(hour=0, minute=0, second=0)
+                                              - timedelta(days=days - 1), end=until + timedelta(days=1),
+                                              goal_category=category))
+
+
+def test_the_api_answers_the_same_from_the_rollups_as_from_the_raw_rows(demo):
+    """The whole report (rates, intervals, survival, cohorts, mentor table), not only the counts."""
+    until = datetime(2026, 3, 1, 12, tzinfo=timezone.utc)
+    with demo.app_context():
+        scope = Scope(as_of=until, start=until - timedelta(days=600, hours=12), end=until + timedelta(hours=12))
+        raw = metrics.report(queries.measure(scope), "T", {}, {})
+        fast = metrics.report(rollup_queries.measure(scope), "T", {}, {})
+        assert fast == raw
+        assert raw["cancellations"]["count"] > 100 and raw["retention"]["n"] > 300
+
+
+def test_verify_names_the_first_difference_and_rebuild_repairs_it(demo):
+    runner = demo.test_cli_runner()
+    assert runner.invoke(args=["rollups", "verify"]).exit_code == 0
+    with demo.app_context():
+        before = rollups.stored(db.session.connection())
+        db.session.rollback()
+        with db.engine.begin() as conn:
+            day = conn.execute(select(rollups.trials.c.started_day).order_by(rollups.trials.c.started_day)
+                               .limit(1)).scalar()
+            conn.execute(update(rollups.trials).where(rollups.trials.c.started_day == day)
+                         .values(n=rollups.trials.c.n + 1))
+    result = runner.invoke(args=["rollups", "verify"])
+    assert result.exit_code == 1
+    assert f"rollup_trials (started_day={day}, goal_category=" in result.output
+    assert "rollups rebuild" in result.output
+    for _ in range(2):  # idempotent
+        result = runner.invoke(args=["rollups", "rebuild"])
+        assert result.exit_code == 0 and "Rebuilt the rollups" in result.output
+        with demo.app_context():
+            assert rollups.stored(db.session.connection()) == before
+            db.session.rollback()
+    assert runner.invoke(args=["rollups", "verify"]).output.strip() == "The rollups match the raw rows."
+
+
+def test_rollup_changes_commit_and_roll_back_with_the_write_that_caused_them(app):
+    mentors, mentees = _people(app)
+    with app.app_context():
+        m = services.apply(mentees[0].id, mentors[0].id, "change_careers", "A goal.", "video", START)
+        services.accept(mentors[0].id, m.id, START + timedelta(hours=1))
+        before = rollups.stored(db.session.connection())
+        assert before[(rollups.trials.name, (START.timestamp() // DAY, "change_careers", rollups.NEVER))] == (1,)
+        db.session.rollback()
+        with pytest.raises(RuntimeError), unit_of_work():
+            db.session.get(Mentorship, m.id).ended_at = START + timedelta(days=2)
+            db.session.get(Mentorship, m.id).end_reason = "cancelled"
+            db.session.flush()  # the rollups moved inside the transaction ...
+            assert rollups.stored(db.session.connection()) != before
+            raise RuntimeError("... which then fails")
+        assert rollups.stored(db.session.connection()) == before
+        db.session.rollback()
+        assert rollup_service.first_difference() is None
+
+
+def test_the_migration_fills_the_rollups_from_existing_mentorships_and_goes_down_again(demo):
+    with demo.app_context():
+        expected = rollups.stored(db.session.connection())
+        db.session.rollback()
+        db.session.remove()
+        downgrade(revision="0006")
+        assert not any(name.startswith("rollup_") for name in inspect(db.engine).get_table_names())
+        with db.engine.begin() as conn:  # the previous version keeps writing: a mentorship nobody rolled up
+            conn.execute(text("UPDATE mentorships SET ended_at = applied_at + 60, end_reason = 'withdrawn' "
+                              "WHERE id = (SELECT MIN(id) FROM mentorships WHERE trial_started_at IS NULL "
+                              "AND ended_at IS NULL)"))
+        upgrade()
+        assert rollup_service.first_difference() is None
+        assert rollups.stored(db.session.connection()) != expected  # built from the rows as they are now
+        db.session.rollback()
