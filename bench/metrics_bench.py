@@ -1,15 +1,29 @@
 """Times the full metrics (GET /api/v1/metrics) and the dashboard page at growing data sizes.
 
-    .venv/bin/python bench/metrics_bench.py [--sizes 10000,100000,1000000] [--runs 5]
+    .venv/bin/python bench/metrics_bench.py [--sizes 10000,100000,1000000] [--runs 5] [--raw-runs N]
         [--database-url postgresql+psycopg://postgres@127.0.0.1:5432/bench]
 
 Each size gets a fresh database (a SQLite file under bench/out/ by default; a PostgreSQL URL is
-emptied first, so give it a database of its own), seeded with seed-demo, then each request is
-timed in-process (the Flask test client, no network) `--runs` times; the median is reported.
-"Raw SQL" replays the very statements the full-history API call sent, straight on the database
-driver, so API / raw is what Flask, the ORM and metrics.py add. bench/run.py (`bin/bench`) runs
+emptied first, so give it a database of its own), seeded with seed-demo (which includes rebuilding
+the rollups, so "seed" counts that too), then each request is timed in-process (the Flask test
+client, no network):
+
+- API full, cold: the first full-history call after seeding, with this process's cache of what is
+  settled emptied first (rollup_queries.forget_settled), so it reads the rollups and computes the
+  settled part; "cold, median" repeats that (emptied before each call) `--runs` times;
+- API full (warm), API 90 days, dashboard: the median of `--runs` calls after a first one, so the
+  settled part comes from the cache;
+- raw reference: metrics.report over queries.measure (the raw computation the fast path must equal)
+  for the same full-history scope, in-process without Flask, the median of `--raw-runs` (default:
+  `--runs`, 1 from a million mentorships on).
+
+It also checks that the fast path's report (cold and warm, full history and 90 days) equals the
+raw reference's, with ==; "same as raw" is False when any differs. bench/run.py (`bin/bench`) runs
 this on both engines with the load test and writes docs/PERFORMANCE.md. Not a test: the targets
 are recorded, not asserted.
+
+Result keys: size, seed_s, api_full_cold_s, api_full_cold_median_s, api_full_s (warm),
+raw_full_s (the raw reference), api_90d_s, dashboard_full_s, same_as_raw.
 """
 from __future__ import annotations
 
@@ -22,60 +36,51 @@ from datetime import datetime, timezone
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-from sqlalchemy import event, text  # noqa: E402
+from sqlalchemy import text  # noqa: E402
+from werkzeug.datastructures import MultiDict  # noqa: E402
 
 from bench.common import fresh_app, sqlite_url  # noqa: E402
 from tracker import services  # noqa: E402
+from tracker.core import clock  # noqa: E402
 from tracker.core.extensions import db  # noqa: E402
+from tracker.reports import metrics, queries, rollup_queries, scope  # noqa: E402
 from tracker.services.seed import seed_demo  # noqa: E402
 
 UNTIL = datetime(2026, 6, 30, tzinfo=timezone.utc)
+FULL = {"from": "2024-01-01", "to": "2026-07-01", "as_of": "2026-06-30T00:00:00+00:00"}
+RECENT = {"as_of": "2026-06-30T00:00:00+00:00"}  # the default 90-day window
 
 
-def timed(fn, runs: int) -> float:
+def timed(fn, runs: int, before=None) -> float:
     samples = []
     for _ in range(runs):
+        if before is not None:
+            before()
         start = time.perf_counter()
         fn()
         samples.append(time.perf_counter() - start)
     return statistics.median(samples)
 
 
-def captured_aggregates(app, request) -> list[tuple[str, object]]:
-    """The metrics statements (SQL and parameters) one request sends to the database."""
-    statements = []
+def reporter(params: dict, measure):
+    """A function giving metrics.report over `measure` for the scope the API would parse from `params`."""
+    asked = scope.parse(MultiDict(params), clock.now(), queries.mentor_id_by_email)
+    echo = asked.echo()
+    return lambda: metrics.report(measure(asked.scope), echo["as_of"], echo["window"], echo["filters"])
 
-    def record(conn, cursor, statement, parameters, context, executemany):
-        if "mentorships" in statement:
-            statements.append((statement, parameters))
+
+def same_as_raw(app, params: dict) -> tuple[bool, dict]:
+    """Whether the fast path's report, cold and warm, equals the raw computation's (==); and the raw one."""
     with app.app_context():
-        event.listen(db.engine, "before_cursor_execute", record)
-        try:
-            request()
-        finally:
-            event.remove(db.engine, "before_cursor_execute", record)
-    return statements
+        fast = reporter(params, rollup_queries.measure)
+        rollup_queries.forget_settled()
+        cold, warm = fast(), fast()
+        raw = reporter(params, queries.measure)()
+        db.session.rollback()
+    return cold == raw and warm == raw, raw
 
 
-def raw_sql_seconds(app, statements, runs: int) -> float:
-    """The same statements run straight on the driver (no Flask, no ORM, no Python metrics)."""
-    with app.app_context():
-        connection = db.engine.raw_connection()
-        try:
-            def run_all():
-                cursor = connection.cursor()
-                for statement, parameters in statements:
-                    cursor.execute(statement, parameters)
-                    cursor.fetchall()
-                cursor.close()
-                connection.rollback()
-            run_all()
-            return timed(run_all, runs)
-        finally:
-            connection.close()
-
-
-def bench(size: int, url: str, runs: int) -> dict:
+def bench(size: int, url: str, runs: int, raw_runs: int | None = None) -> dict:
     app = fresh_app(url)
     start = time.perf_counter()
     with app.app_context():
@@ -90,30 +95,43 @@ def bench(size: int, url: str, runs: int) -> dict:
     seeded = time.perf_counter() - start
     client = app.test_client()
     auth = {"Authorization": f"Bearer {token}"}
-    full = {"from": "2024-01-01", "to": "2026-07-01", "as_of": "2026-06-30T00:00:00+00:00"}
-    recent = {"as_of": "2026-06-30T00:00:00+00:00"}  # the default 90-day window
 
     def get(path, params, headers=None):
         response = client.get(path, query_string=params, headers=headers or {})
         assert response.status_code == 200, response.status_code
     client.post("/login", data={"email": "operator@demo.example", "password": "demo-password"})
-    get("/api/v1/metrics", full, auth)  # warm up (imports, plans)
-    get("/ops/", full)
-    statements = captured_aggregates(app, lambda: get("/api/v1/metrics", full, auth))
-    return {"size": size, "seed_s": seeded, "raw_full_s": raw_sql_seconds(app, statements, runs),
-            "api_full_s": timed(lambda: get("/api/v1/metrics", full, auth), runs),
-            "api_90d_s": timed(lambda: get("/api/v1/metrics", recent, auth), runs),
-            "dashboard_full_s": timed(lambda: get("/ops/", full), runs)}
+    api_full = lambda: get("/api/v1/metrics", FULL, auth)  # noqa: E731
+    cold = timed(api_full, 1, before=rollup_queries.forget_settled)  # the first metrics call after seeding
+    cold_median = timed(api_full, runs, before=rollup_queries.forget_settled)
+    api_full()  # the cache holds the full-history scope again
+    warm = timed(api_full, runs)
+    get("/api/v1/metrics", RECENT, auth)
+    recent = timed(lambda: get("/api/v1/metrics", RECENT, auth), runs)
+    get("/ops/", FULL)
+    dashboard = timed(lambda: get("/ops/", FULL), runs)
+    if raw_runs is None:
+        raw_runs = 1 if size >= 1_000_000 else runs
+    with app.app_context():
+        raw_report = reporter(FULL, queries.measure)
+        raw = timed(raw_report, raw_runs)
+        db.session.rollback()
+    same = all(same_as_raw(app, params)[0] for params in (FULL, RECENT))
+    return {"size": size, "seed_s": seeded, "api_full_cold_s": cold, "api_full_cold_median_s": cold_median,
+            "api_full_s": warm, "raw_full_s": raw, "api_90d_s": recent, "dashboard_full_s": dashboard,
+            "same_as_raw": same}
 
 
-def run(sizes: list[int], database_url: str | None, runs: int, progress=print) -> list[dict]:
+def run(sizes: list[int], database_url: str | None, runs: int, progress=print, raw_runs: int | None = None
+        ) -> list[dict]:
     rows = []
     for size in sizes:
-        result = bench(size, database_url or sqlite_url(f"bench-{size}"), runs)
+        result = bench(size, database_url or sqlite_url(f"bench-{size}"), runs, raw_runs)
         rows.append(result)
-        progress(f"{size:>9,} mentorships: seeded in {result['seed_s']:.1f} s; API full {result['api_full_s']:.3f} s "
-                 f"(raw SQL {result['raw_full_s']:.3f} s), API 90 d {result['api_90d_s']:.3f} s, "
-                 f"dashboard {result['dashboard_full_s']:.3f} s")
+        progress(f"{size:>9,} mentorships: seeded in {result['seed_s']:.1f} s; API full cold "
+                 f"{result['api_full_cold_s']:.3f} s (median {result['api_full_cold_median_s']:.3f} s), "
+                 f"warm {result['api_full_s']:.3f} s (raw reference {result['raw_full_s']:.3f} s), "
+                 f"API 90 d {result['api_90d_s']:.3f} s, dashboard {result['dashboard_full_s']:.3f} s; "
+                 f"same as raw: {'yes' if result['same_as_raw'] else 'NO'}")
     return rows
 
 
@@ -121,9 +139,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--sizes", default="10000,100000,1000000")
     parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--raw-runs", type=int, default=None,
+                        help="runs of the raw reference (default: --runs, 1 from 1,000,000 mentorships)")
     parser.add_argument("--database-url", default=None, help="default: a SQLite file per size in bench/out/")
     args = parser.parse_args()
-    run([int(s) for s in args.sizes.split(",")], args.database_url, args.runs)
+    run([int(s) for s in args.sizes.split(",")], args.database_url, args.runs, raw_runs=args.raw_runs)
 
 
 if __name__ == "__main__":

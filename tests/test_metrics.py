@@ -48,6 +48,30 @@ def test_wilson_agrees_with_statsmodels():
 
 # --- Kaplan-Meier -------------------------------------------------------------------------------
 
+def _kaplan_meier_loop(groups):
+    """The textbook loop the numpy version must equal bit for bit: (n, events, [(time, S)])."""
+    rows = sorted(groups)
+    at_risk = sum(e + c for _, e, c in rows)
+    total, events, s, steps = at_risk, 0, 1.0, []
+    for duration, e, c in rows:
+        if e:
+            s *= 1.0 - e / at_risk
+            steps.append((duration, s))
+            events += e
+        at_risk -= e + c
+    return total, events, steps
+
+
+def test_kaplan_meier_is_the_same_float_as_the_textbook_loop():
+    rng = random.Random(11)
+    for size in (0, 1, 2, 50, 5000, 60000):
+        durations = rng.sample(range(1, 400 * DAY), size)
+        groups = [(d, rng.choice((0, 1, 1, 2)), rng.choice((0, 0, 1))) for d in durations]
+        groups = [g for g in groups if g[1] or g[2]]
+        km = kaplan_meier(groups)
+        assert (km.n, km.events, list(km.steps)) == _kaplan_meier_loop(groups)  # == on floats: identical
+
+
 def test_kaplan_meier_hand_worked_with_ties_of_events_and_censorings():
     # Durations in days: event 1; events 2, 2 and a censoring at 2; censoring 3; event 4.
     groups = [(1 * DAY, 1, 0), (2 * DAY, 2, 1), (3 * DAY, 0, 1), (4 * DAY, 1, 0)]

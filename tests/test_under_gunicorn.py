@@ -15,8 +15,12 @@ import time
 from datetime import timedelta
 
 import pytest
+from sqlalchemy import func, select
 
+from tracker.core.extensions import db
+from tracker.data import rollups
 from tracker.data.models import CheckIn, ExitSurvey, Mentorship
+from tracker.services import rollups as rollup_service
 
 from .factories import count, get, mentorship, user
 from .helpers import Browser
@@ -97,7 +101,6 @@ def test_a_mixed_write_load_loses_no_acknowledged_write(app, world, database_url
     assert len(acknowledged["checkins"]) == 30 and len(acknowledged["cancelled"]) == 6
     assert len(acknowledged["applied"]) == 6
     with app.app_context():
-        from tracker.core.extensions import db
         notes = {c.note for c in db.session.query(CheckIn)}
         assert set(acknowledged["checkins"]) <= notes
         for mid in acknowledged["cancelled"]:
@@ -162,3 +165,48 @@ def test_the_app_recovers_by_itself_after_postgresql_restarts(app, world, databa
         wait_healthy(base, 60)
         statuses = [browser.request("/ops/")[0] for _ in range(4)]  # every worker's pool recovers
     assert statuses == [200] * 4
+
+
+def test_fifty_simultaneous_writes_on_the_same_rollup_rows_leave_them_exact(app, world, database_url, tmp_path):
+    """25 cancellations (same mentor, category, stage and answers: the same rollup rows) and 25
+    applications to that mentor (the same application row), all at once: every increment is kept."""
+    started = world.at - timedelta(days=20)
+    cancelling, applying = [], []
+    for n in range(25):
+        mentee = user(app, "mentee", f"leaving{n}@example.com")
+        cancelling.append((mentee, mentorship(app, mentee, world.mentor, applied_at=started, trial_started_at=started,
+                                              goal_category="get_promoted")))
+        applying.append(user(app, "mentee", f"joining{n}@example.com"))
+    with gunicorn(database_url, tmp_path, workers=4) as (base, _, log_path):
+        jobs = []
+        for mentee, mid in cancelling:
+            browser = Browser(base).login(mentee.email)
+            jobs.append((browser, f"/mentorships/{mid}/cancel",
+                         dict(SURVEY, csrf_token=browser.token(f"/mentorships/{mid}/cancel"))))
+        for mentee in applying:
+            browser = Browser(base).login(mentee.email)
+            jobs.append((browser, f"/mentors/{world.mentor.id}",
+                         {"goal_category": "get_promoted", "goal_text": "Lead a team within a year.",
+                          "meeting_preference": "video", "csrf_token": browser.token(f"/mentors/{world.mentor.id}")}))
+        barrier = threading.Barrier(len(jobs))
+        statuses: list[int] = []
+
+        def submit(browser, path, form):
+            barrier.wait(timeout=30)
+            statuses.append(browser.request(path, form)[0])
+
+        threads = [threading.Thread(target=submit, args=job) for job in jobs]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(timeout=60)
+        log = log_path.read_text()
+    assert sorted(statuses) == [200] * 50, sorted(statuses)  # each redirected to its page
+    with app.app_context():
+        assert rollup_service.first_difference() is None
+        c = rollups.cancellations.c
+        assert db.session.scalar(select(func.sum(c.n)).where(c.goal_category == "get_promoted")) == 25
+        a = rollups.applications.c
+        assert db.session.scalar(select(func.sum(a.n)).where(a.goal_category == "get_promoted",
+                                                             a.accepted_day == rollups.NEVER)) == 25
+    assert "Traceback" not in log
