@@ -57,7 +57,7 @@ REPOSITORY = "https://git.example.org/yours/tracker.git"
 RESTORE_URL = "postgresql://tracker:THE-PASSWORD@127.0.0.1:5432/tracker_restored"
 PASSWORD = "deploy-guide-password"
 # The blocks this test runs, in the guide's order.
-RUN = ["clone", "install", "environment", "migrate", "operator", "ready", "checks", "backup", "restore"]
+RUN = ["clone", "install", "environment", "migrate", "operator", "ready", "checks", "rollups", "backup", "restore"]
 MARKER = re.compile(r"<!-- guide-test: (?:(skip): (\S.*)|([a-z-]+)) -->")
 
 
@@ -394,6 +394,7 @@ def test_the_deploy_guide_word_for_word(tmp_path):
 
         # 7. The checks after a deploy.
         checks_output = guide.run("checks")
+        assert guide.run("rollups").strip().endswith("The rollups match the raw rows.")
 
         # 10. A backup: a non-empty, private custom-format dump, listed under its final name only.
         backup_output = guide.run("backup")
