@@ -170,3 +170,14 @@ def test_report_with_no_data_has_every_key_and_no_false_zeros():
                                           "mentor_unresponsive", "switched_mentor", "platform_issue", "other"}
     assert all(v == {"count": 0, "share": None} for v in body["churn_reasons"].values())
     assert body["cohorts"] == [] and body["mentors"] == []
+
+
+def test_the_survival_chart_keeps_the_last_step_of_each_tenth_of_a_day():
+    from tracker.reports.metrics import CURVE_RESOLUTION, Counts, survival_curve
+    groups = [(DAY, 1, 0), (DAY + 60, 1, 0), (DAY + CURVE_RESOLUTION, 1, 0), (3 * DAY, 0, 1), (4 * DAY, 1, 1)]
+    km = kaplan_meier(groups)
+    curve = survival_curve(Counts(durations=groups))
+    steps = dict(km.steps)
+    assert curve == [(0.0, 1.0), ((DAY + 60) / DAY, steps[DAY + 60]), (1.1, steps[DAY + CURVE_RESOLUTION]),
+                     (4.0, steps[4 * DAY])]
+    assert curve[-1][1] == km.at(4 * DAY) == 0.25

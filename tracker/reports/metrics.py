@@ -254,12 +254,20 @@ def by_month(counts: Counts) -> list[dict]:
             for month, row in sorted(months.items())]
 
 
+# The chart draws the curve to a tenth of a day (what its hover shows): of the steps inside one tenth,
+# only the last. The numbers (S at 7, 30, 90, 180 days, the median) use every step.
+CURVE_RESOLUTION = DAY // 10
+
+
 def survival_curve(counts: Counts) -> list[tuple[float, float]]:
-    """The Kaplan-Meier step curve as (days, S) points, starting at (0, 1)."""
+    """The Kaplan-Meier step curve as (days, S) points, starting at (0, 1): the last step of each
+    tenth of a day, so a million mentorships draw a few thousand points, not a million."""
     survival = kaplan_meier(counts.durations if counts.durations is not None else [])
     if survival.n == 0:
         return []
-    return [(0.0, 1.0)] + list(zip((survival.times / DAY).tolist(), survival.values.tolist()))
+    slots = survival.times // CURVE_RESOLUTION
+    last = np.flatnonzero(np.append(slots[1:] != slots[:-1], True))  # the last step in each slot
+    return [(0.0, 1.0)] + list(zip((survival.times[last] / DAY).tolist(), survival.values[last].tolist()))
 
 
 def by_quarter(counts: Counts) -> list[dict]:

@@ -1,11 +1,12 @@
 """Copy a whole database to another engine (SQLite to PostgreSQL, say), then prove nothing was lost.
 
-`copy_database(source_url, target_url)` copies every row of every table of the models' metadata
-(the rollups too, which are exact on the source; not the rollups' version token, which the target
-keeps as `db upgrade` made it), in dependency order, with the ids kept, inside one transaction on the target, and resets PostgreSQL's
-sequences past the largest id. It refuses, changing nothing, a target that has any row or whose
-schema (the Alembic version) is not the source's: the schema is made by `db upgrade`, never here.
-Rows are streamed in batches, so a database of millions of rows is never held in memory.
+`copy_database(source_url, target_url)` copies every row of every table of the models' metadata (the
+rollups too, which are exact on the source; not the rollups' version token, which the target keeps
+as `db upgrade` made it), in dependency order, with the ids kept, inside one transaction on the
+target, and resets PostgreSQL's sequences past the largest id. It refuses, changing nothing, a
+target that has any row or whose schema (the Alembic version) is not the source's: the schema is
+made by `db upgrade`, never here. Rows are streamed in batches, so a database of millions of rows is
+never held in memory.
 
 Stop the app servers (or at least every writer) first: a row written during the copy may be missed,
 and then the comparison says which table differs.
