@@ -187,20 +187,21 @@ def _compute_settled(scope: Scope, today: int) -> Settled:
 
     t = rollups.durations
     where = [*_window_days(t.c.started_day, scope, today), t.c.ended_day < today, *_category(t, scope)]
-    rows = _integers(select(t.c.duration, t.c.n).where(*where), 2)
+    rows = _integers(select(t.c.duration, t.c.n, t.c.started_day).where(*where), 3)
     event_durations, inverse = np.unique(rows[:, 0], return_inverse=True)
     event_counts = np.bincount(inverse, weights=rows[:, 1], minlength=len(event_durations)).astype(np.int64)
 
-    cohort_month = queries.utc_month(cast(t.c.started_day, BigInteger) * DAY)
-    # The raw rule's bucket: ended in (30*b, 30*(b+1)] days after the trial started.
-    bucket = (t.c.duration + (MONTH_SECONDS - 1)) // MONTH_SECONDS - 1
+    # Their cohorts: the UTC month of the start day and _bucket of the duration, grouped in numpy.
+    months = rows[:, 2].astype("datetime64[D]").astype("datetime64[M]").astype(np.int64)
+    buckets_of = (rows[:, 0] + (MONTH_SECONDS - 1)) // MONTH_SECONDS - 1
+    keys, inverse = np.unique(months * 100_000 + buckets_of + 1, return_inverse=True)
+    counts = np.bincount(inverse, weights=rows[:, 1], minlength=len(keys)).astype(np.int64)
     cohorts: dict[str, tuple[int, dict[int, int]]] = {}
-    for cohort, b, n in db.session.execute(select(cohort_month, bucket, func.sum(t.c.n)).where(*where)
-                                           .group_by(cohort_month, bucket)).all():
-        if n:
-            size, buckets = cohorts.get(cohort, (0, {}))
-            buckets[int(b)] = buckets.get(int(b), 0) + int(n)
-            cohorts[cohort] = (size + int(n), buckets)
+    for key, n in zip(keys.tolist(), counts.tolist()):
+        month = str(np.datetime64(key // 100_000, "M"))
+        size, buckets = cohorts.get(month, (0, {}))
+        buckets[key % 100_000 - 1] = n
+        cohorts[month] = (size + n, buckets)
 
     m = Mentorship
     stmt = select(_s(m.trial_started_at)).where(
