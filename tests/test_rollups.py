@@ -8,6 +8,7 @@ must equal a fresh computation and every count must equal the raw one. Runs on b
 """
 from __future__ import annotations
 
+import contextlib
 import csv
 import dataclasses
 import tempfile
@@ -42,11 +43,15 @@ START = T0 - timedelta(days=40)
 CATEGORIES = ("change_careers", "get_promoted")  # two, so a category filter has both kinds of rows
 
 
+def as_tuples(groups) -> list[tuple[int, int, int]]:
+    groups = metrics.DurationGroups.of(groups)
+    return sorted(zip(groups.durations.tolist(), groups.events.tolist(), groups.censored.tolist()))
+
+
 def comparable(counts: metrics.Counts) -> dict:
     """Counts with the lists whose order means nothing sorted."""
     fields = {field.name: getattr(counts, field.name) for field in dataclasses.fields(counts)}
-    groups = metrics.DurationGroups.of(fields["durations"])
-    fields["durations"] = sorted(zip(groups.durations.tolist(), groups.events.tolist(), groups.censored.tolist()))
+    fields["durations"] = as_tuples(fields["durations"])
     fields["mentors"] = sorted(fields["mentors"])
     return fields
 
@@ -55,19 +60,25 @@ def assert_same_numbers(scope: Scope) -> None:
     raw, fast = comparable(queries.measure(scope)), comparable(rollup_queries.measure(scope))
     for name in raw:
         assert fast[name] == raw[name], f"{name} differs for {scope}"
+    endings = queries.ending_groups(scope)
+    assert rollup_queries.ending_groups(scope) == endings, f"endings differ for {scope}"
+    raw = queries.duration_groups_by_category(scope)
+    fast = rollup_queries.duration_groups_by_category(scope)
+    assert {c: as_tuples(g) for c, g in fast.items()} == {c: sorted(g) for c, g in raw.items()}, str(scope)
+    assert metrics.research(endings, fast) == metrics.research(endings, raw)
 
 
 # --- actions ------------------------------------------------------------------------------------------
 
 actions = st.lists(st.tuples(
-    st.sampled_from(["apply"] * 5 + ["accept"] * 4 + ["decline", "withdraw", "cancel", "cancel",
-                                                     "flow_pause", "flow_pause", "flow_switch", "flow_decline",
-                                                     "import"]),
+    st.sampled_from(["apply"] * 5 + ["accept"] * 4 + ["checkin"] * 4 + ["pulse"] * 3
+                    + ["decline", "withdraw", "cancel", "cancel", "flow_pause", "flow_pause", "flow_switch",
+                       "flow_decline", "import"]),
     st.integers(0, 40 * DAY),  # when, after START
     st.integers(0, 10_000),  # which person or mentorship
     st.sampled_from(CATEGORIES),
     st.integers(1, 5), st.sampled_from(list(GOAL_REACHED)), st.sampled_from(list(CHURN_REASONS))),
-    min_size=20, max_size=60)
+    min_size=25, max_size=70)
 
 
 def _people(app):
@@ -136,6 +147,12 @@ def run(app, steps) -> None:
                         services.decline_offer(m.mentee_id, m.id, flow.id, at)
                         services.cancel_with_survey(m.mentee_id, m.id, answers, at + timedelta(seconds=30),
                                                     flow_id=flow.id)
+                elif kind == "checkin" and (m := one(running)):
+                    services.log_checkin(m.mentee_id, m.id, at - timedelta(hours=pick % 200), "video", 30, "", at)
+                elif kind == "pulse" and (m := one(running)):
+                    for period in range(4):  # whichever is open, if any
+                        with contextlib.suppress(ServiceError):
+                            services.answer_pulse(m.mentee_id, m.id, period, pick % 101, stars, at)
                 elif kind == "import":
                     _import(at, pick, category, stars, goal, reason)
             except (ServiceError, HistoryError):

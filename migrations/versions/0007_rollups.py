@@ -72,6 +72,24 @@ def upgrade():
     sa.PrimaryKeyConstraint('started_day', 'goal_category', 'churned_day', name=op.f('pk_rollup_trials')),
     comment='Mentorships with a trial. churned_day: its end if it ended before trial end.'
     )
+    op.create_table('rollup_endings',
+    sa.Column('ended_day', sa.Integer(), autoincrement=False, nullable=False),
+    sa.Column('goal_category', sa.String(length=20), nullable=False),
+    sa.Column('surveyed_day', sa.Integer(), autoincrement=False, nullable=False),
+    sa.Column('goal_reached', sa.String(length=10), nullable=False),
+    sa.Column('meeting_preference', sa.String(length=10), nullable=False),
+    sa.Column('no_checkin', sa.Integer(), autoincrement=False, nullable=False),
+    sa.Column('trial_silent', sa.Integer(), autoincrement=False, nullable=False),
+    sa.Column('low_pulse', sa.Integer(), autoincrement=False, nullable=False),
+    sa.Column('progress_falling', sa.Integer(), autoincrement=False, nullable=False),
+    sa.Column('ended_early', sa.Integer(), autoincrement=False, nullable=False),
+    sa.Column('cadence', sa.String(length=20), nullable=False),
+    sa.Column('n', sa.BigInteger(), server_default='0', nullable=False),
+    sa.PrimaryKeyConstraint('ended_day', 'goal_category', 'surveyed_day', 'goal_reached', 'meeting_preference',
+                            'no_checkin', 'trial_silent', 'low_pulse', 'progress_falling', 'ended_early', 'cadence',
+                            name=op.f('pk_rollup_endings')),
+    comment='Mentorships that had a trial and ended, by how their whole run went (data/whole_run.py).'
+    )
     op.create_table('rollup_version',
     sa.Column('id', sa.Integer(), autoincrement=False, nullable=False),
     sa.Column('token', sa.String(length=32), nullable=False),
@@ -89,6 +107,7 @@ def downgrade():
     with op.batch_alter_table('exit_surveys', schema=None) as batch_op:
         batch_op.drop_index('ix_exit_surveys_submitted_at')
     op.drop_table('rollup_version')
+    op.drop_table('rollup_endings')
     op.drop_table('rollup_trials')
     op.drop_table('rollup_mentor_surveys')
     op.drop_table('rollup_durations')

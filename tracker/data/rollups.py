@@ -34,7 +34,8 @@ from sqlalchemy.orm import Session
 
 from tracker.core import clock
 from tracker.core.extensions import db
-from tracker.data.models import ExitSurvey, Mentorship
+from tracker.data import whole_run
+from tracker.data.models import CheckIn, ExitSurvey, Mentorship, Pulse
 from tracker.domain.lifecycle import converted, stage_of_end
 
 DAY = 86400
@@ -85,7 +86,16 @@ durations = _table(
      Column("duration", BigInteger, primary_key=True, autoincrement=False)],
     ["n"], "Mentorships that had a trial and ended: seconds from trial start to end.")
 
-TABLES = {table.name: table for table in (applications, trials, cancellations, mentor_surveys, durations)}
+endings = _table(
+    "rollup_endings",
+    [_day("ended_day"), _text("goal_category", 20), _day("surveyed_day"), _text("goal_reached", 10),
+     _text("meeting_preference", 10),
+     *(Column(flag, Integer, primary_key=True, autoincrement=False)
+       for flag in ("no_checkin", "trial_silent", "low_pulse", "progress_falling", "ended_early")),
+     _text("cadence", 20)],
+    ["n"], "Mentorships that had a trial and ended, by how their whole run went (data/whole_run.py).")
+
+TABLES = {table.name: table for table in (applications, trials, cancellations, mentor_surveys, durations, endings)}
 
 # A token that changes whenever something settled changes: a write that moves a timestamp of a day
 # before today (a back-dated write, an import), or a rebuild. Reports cache what is settled as of a
@@ -117,6 +127,10 @@ class Facts:
     stars: int | None
     goal_reached: str | None
     churn_reason: str | None
+    meeting_preference: str | None = None
+    # How its whole run went, for an ended mentorship with a trial (data/whole_run.py): no_checkin,
+    # trial_silent, low_pulse, progress_falling, ended early (0 or 1), cadence.
+    run: tuple | None = None
 
 
 def _moment(seconds: int) -> datetime:
@@ -151,6 +165,8 @@ def contributions(f: Facts) -> Contributions:
             1, f.stars, 1 if f.goal_reached == "yes" else 0)
     out[(cancellations.name, (ended, f.goal_category, stage, surveyed, *answers))] = (1,)
     out[(durations.name, (started, f.goal_category, ended, f.ended - f.started))] = (1,)
+    out[(endings.name, (ended, f.goal_category, surveyed, f.goal_reached if f.surveyed is not None else "",
+                        f.meeting_preference or "", *f.run))] = (1,)
     return out
 
 
@@ -172,26 +188,40 @@ def _seconds(column):
     return type_coerce(column, BigInteger)
 
 
-def _facts_query():
+def _facts_query(*conditions):
     m, s = Mentorship, ExitSurvey
-    return (select(m.goal_category, m.mentor_id, _seconds(m.applied_at), _seconds(m.trial_started_at),
-                   _seconds(m.ended_at), _seconds(s.submitted_at), s.stars, s.goal_reached, s.churn_reason)
+    ended = select(m.id).where(m.trial_started_at.is_not(None), m.ended_at.is_not(None), *conditions).subquery()
+    run = whole_run.judged(ended)
+    stmt = (select(m.goal_category, m.mentor_id, _seconds(m.applied_at), _seconds(m.trial_started_at),
+                   _seconds(m.ended_at), _seconds(s.submitted_at), s.stars, s.goal_reached, s.churn_reason,
+                   m.meeting_preference, *run.columns)
             .select_from(m).outerjoin(s, s.mentorship_id == m.id))
+    return run.joined(stmt).where(*conditions)
+
+
+def _facts(row) -> Facts:
+    *fields, preference = row[:10]
+    started, ended = fields[3], fields[4]
+    run = None
+    if started is not None and ended is not None:
+        *flags, cadence = row[10:]
+        run = (*(1 if flag else 0 for flag in flags), cadence)
+    return Facts(*fields, meeting_preference=preference, run=run)
 
 
 def facts_of(connection: Connection, mentorship_ids: Iterable[int]) -> list[Facts]:
     ids = sorted(set(mentorship_ids))
     found = []
     for start in range(0, len(ids), 5000):
-        stmt = _facts_query().where(Mentorship.id.in_(ids[start:start + 5000]))
-        found.extend(Facts(*row) for row in connection.execute(stmt))
+        stmt = _facts_query(Mentorship.id.in_(ids[start:start + 5000]))
+        found.extend(_facts(row) for row in connection.execute(stmt))
     return found
 
 
 def all_facts(connection: Connection) -> Iterable[Facts]:
     result = connection.execute(_facts_query().execution_options(yield_per=20000))
     for row in result:
-        yield Facts(*row)
+        yield _facts(row)
 
 
 # --- writing ---------------------------------------------------------------------------------------
@@ -235,7 +265,8 @@ def settled_view(f: Facts | None, today: int):
     if started is None and ended is None and surveyed is None:
         return None
     answers = (f.stars, f.goal_reached, f.churn_reason) if surveyed is not None else None
-    return (f.goal_category, f.mentor_id, started, ended, surveyed, answers)
+    run = f.run if ended is not None else None
+    return (f.goal_category, f.mentor_id, f.meeting_preference, started, ended, surveyed, answers, run)
 
 
 def changes_the_settled_past(before: Iterable[Facts], after: Iterable[Facts], today: int) -> bool:
@@ -309,10 +340,11 @@ def _touched(session: Session, collections) -> set[int]:
         for obj in collection:
             if isinstance(obj, Mentorship) and obj.id is not None:
                 ids.add(obj.id)
-            elif isinstance(obj, ExitSurvey) and obj.mentorship_id is not None:
-                ids.add(obj.mentorship_id)
-            elif isinstance(obj, ExitSurvey) and obj.mentorship is not None and obj.mentorship.id is not None:
-                ids.add(obj.mentorship.id)
+            elif isinstance(obj, (ExitSurvey, CheckIn, Pulse)):  # what an ended mentorship's run reads
+                if obj.mentorship_id is not None:
+                    ids.add(obj.mentorship_id)
+                elif obj.mentorship is not None and obj.mentorship.id is not None:
+                    ids.add(obj.mentorship.id)
     return ids
 
 

@@ -331,28 +331,26 @@ def median_interval(groups: Iterable[tuple[int, int, int]], z: float = Z95) -> t
     c(t) = sum of d/(n(n-d)) over event times <= t (0 where d = n),
     band = exp(-exp(log(-log S) -/+ z*sqrt(c)/log S)).
     """
-    rows = sorted(groups)
-    at_risk = sum(events + censored for _, events, censored in rows)
-    s, c = 1.0, 0.0
-    low = high = None
-    for duration, events, censored in rows:
-        if events:
-            s *= 1.0 - events / at_risk
-            if at_risk > events:
-                c += events / (at_risk * (at_risk - events))
-            if s <= 0.0:
-                lower = upper = 0.0
-            else:
-                log_s = math.log(s)
-                spread = z * math.sqrt(c) / log_s
-                lower = math.exp(-math.exp(math.log(-log_s) - spread))
-                upper = math.exp(-math.exp(math.log(-log_s) + spread))
-            if low is None and lower <= 0.5:
-                low = duration
-            if high is None and upper <= 0.5:
-                high = duration
-        at_risk -= events + censored
-    return low, high
+    g = DurationGroups.of(groups)
+    order = np.argsort(g.durations, kind="stable")
+    durations, events, censored = g.durations[order], g.events[order], g.censored[order]
+    leaving = events + censored
+    at_risk = int(leaving.sum()) - (np.cumsum(leaving) - leaving)
+    happened = events > 0
+    times, d, n = durations[happened], events[happened], at_risk[happened]
+    if not len(times):
+        return None, None
+    s = np.cumprod(1.0 - d.astype(np.float64) / n.astype(np.float64))
+    # n(n - d) is an exact integer well below 2**53, so each term is the correctly rounded quotient
+    terms = np.where(n > d, d.astype(np.float64) / np.maximum(n * (n - d), 1).astype(np.float64), 0.0)
+    c = np.cumsum(terms)  # a running sum, added in order
+    with np.errstate(divide="ignore", invalid="ignore"):
+        log_s = np.log(s)
+        spread = z * np.sqrt(c) / log_s
+        lower = np.where(s <= 0.0, 0.0, np.exp(-np.exp(np.log(-log_s) - spread)))
+        upper = np.where(s <= 0.0, 0.0, np.exp(-np.exp(np.log(-log_s) + spread)))
+    low, high = np.flatnonzero(lower <= 0.5), np.flatnonzero(upper <= 0.5)
+    return (int(times[low[0]]) if low.size else None), (int(times[high[0]]) if high.size else None)
 
 
 # --- saves: the cancel flow's offers (docs/RETENTION.md) ----------------------------------------------

@@ -17,6 +17,7 @@ from sqlalchemy.orm import aliased, joinedload
 from sqlalchemy.sql.expression import FunctionElement
 
 from tracker.core.extensions import db
+from tracker.data import whole_run
 from tracker.data.models import (
     CancelFlow,
     CheckIn,
@@ -30,21 +31,13 @@ from tracker.data.models import (
     User,
 )
 from tracker.domain.health import (
-    CADENCE_DAYS,
-    CADENCE_MIN_CHECKINS,
-    FALLING_ANSWERS,
-    IRREGULAR_GAP_FACTOR,
-    LOW_USEFULNESS,
     LOWEST_PROGRESS_TIER,
-    NO_CHECKIN_DAYS,
     PROGRESS_TIER_FLOORS,
-    TRIAL_SILENT_DAYS,
     PulseAnswer,
 )
 from tracker.domain.lifecycle import (
     FLOW_ABANDONED_AFTER,
     LAST_STAGE,
-    MONTH_1_ENDS,
     MONTH_3_ENDS,
     PAID_MONTH,
     SAVE_LASTS,
@@ -52,7 +45,7 @@ from tracker.domain.lifecycle import (
     STATUSES,
     TRIAL_LENGTH,
 )
-from tracker.reports.metrics import DAY, Counts, Ending, MonthOne
+from tracker.reports.metrics import Counts, Ending, MonthOne
 from tracker.reports.scope import Scope
 
 
@@ -500,98 +493,29 @@ def month_one_groups(scope: Scope) -> dict[MonthOne, int]:
             for u, tier, goal, ob, eb, n in db.session.execute(stmt)}
 
 
-def _checkin_visits(population):
-    """Per mentorship of `population`: check-ins (n), the first and last, and the longest gap, in seconds."""
-    c = CheckIn
-    gap = _s(c.occurred_at) - func.lag(_s(c.occurred_at)).over(partition_by=c.mentorship_id,
-                                                               order_by=c.occurred_at)
-    ordered = (select(c.mentorship_id, _s(c.occurred_at).label("at"), gap.label("gap"))
-               .join(population, population.c.id == c.mentorship_id).subquery())
-    return (select(ordered.c.mentorship_id, func.count().label("n"), func.min(ordered.c.at).label("first"),
-                   func.max(ordered.c.at).label("last"), func.max(ordered.c.gap).label("max_gap"))
-            .group_by(ordered.c.mentorship_id).subquery())
-
-
-def _answered_while_running(population, *conditions):
-    """Pulses of `population` submitted before the mentorship ended, meeting `conditions`."""
-    m, p = Mentorship, Pulse
-    return (select(p.mentorship_id).join(population, population.c.id == p.mentorship_id)
-            .join(m, m.id == p.mentorship_id).where(p.submitted_at < m.ended_at, *conditions))
-
-
-def _progress_fell(population):
-    """Mentorships of `population` whose progress answers fell FALLING_ANSWERS times in a row while running."""
-    p = Pulse
-    # back_k: the progress answer k answers back (back_0 is this one)
-    back = [p.progress.label("back_0")] + [
-        func.lag(p.progress, k).over(partition_by=p.mentorship_id, order_by=p.period).label(f"back_{k}")
-        for k in range(1, FALLING_ANSWERS)]
-    progress = (_answered_while_running(population, p.progress.is_not(None))
-                .add_columns(*back).subquery())
-    return (select(progress.c.mentorship_id).where(*(progress.c[f"back_{k + 1}"] > progress.c[f"back_{k}"]
-                                                      for k in range(FALLING_ANSWERS - 1)))
-            .distinct().subquery())
-
-
-def _low_pulse(population):
-    """Mentorships of `population` with a usefulness answer of LOW_USEFULNESS or less while running."""
-    return _answered_while_running(population, Pulse.usefulness <= LOW_USEFULNESS).distinct().subquery()
-
-
-def _cadence_expression(visits):
-    """health.cadence in SQL, over the `_checkin_visits` columns."""
-    n, span = visits.c.n, visits.c.last - visits.c.first
-    return case(
-        (or_(n.is_(None), n < CADENCE_MIN_CHECKINS), "too_few"),
-        (visits.c.max_gap * (n - 1) > IRREGULAR_GAP_FACTOR * span, "irregular"),
-        *((span <= days * DAY * (n - 1), name) for name, days in CADENCE_DAYS.items()),
-        else_="irregular")
-
-
-def _silence_rules(visits):
-    """(no_checkin, trial_silent): whether each rule held at any moment of an ended mentorship's run."""
-    m = Mentorship
-    start, end = _s(m.trial_started_at), _s(m.ended_at)
-    quiet = _int(NO_CHECKIN_DAYS * DAY)
-    no_checkin = or_(visits.c.n.is_(None) & (end - start > quiet),
-                     visits.c.first - start > quiet, visits.c.max_gap > quiet, end - visits.c.last > quiet)
-    silent_by = start + _int(TRIAL_SILENT_DAYS * DAY)
-    trial_silent = and_(end > silent_by, or_(visits.c.n.is_(None), visits.c.first > silent_by))
-    return no_checkin, trial_silent
-
-
-def ending_groups(scope: Scope) -> dict[Ending, int]:
+def ending_groups(scope: Scope, *only) -> dict[Ending, int]:
     """The cancellations of the scope (docs/METRICS.md), grouped by what their whole run looked like:
     {Ending(no_checkin, trial_silent, low_pulse, progress_falling, ended early, cadence,
             meeting preference, goal category, goal reached): count}.
 
     The four flags say whether that at-risk rule held at any moment while the mentorship ran
-    (domain/health.py, docs/RETENTION.md); cadence classifies its check-ins."""
-    m, s, survey, where = _cancellations(scope)
-    population = select(m.id).where(*where).subquery()
-    visits, low, falling = _checkin_visits(population), _low_pulse(population), _progress_fell(population)
-    no_checkin, trial_silent = _silence_rules(visits)
-    early = _s(m.ended_at) - _s(m.trial_started_at) < _int(_seconds(MONTH_1_ENDS))  # lifecycle.ended_early
-    columns = (case((no_checkin, True), else_=False), case((trial_silent, True), else_=False),
-               case((low.c.mentorship_id.is_not(None), True), else_=False),
-               case((falling.c.mentorship_id.is_not(None), True), else_=False),
-               case((early, True), else_=False), _cadence_expression(visits),
-               m.meeting_preference, m.goal_category, s.goal_reached)
-    stmt = (select(*columns, func.count()).select_from(m)
-            .outerjoin(s, survey).outerjoin(visits, visits.c.mentorship_id == m.id)
-            .outerjoin(low, low.c.mentorship_id == m.id).outerjoin(falling, falling.c.mentorship_id == m.id)
-            .where(*where).group_by(*columns))
+    (domain/health.py, docs/RETENTION.md); cadence classifies its check-ins (data/whole_run.py)."""
+    m, s, survey, where = _cancellations(scope, *only)
+    run = whole_run.judged(select(m.id).where(*where).subquery())
+    columns = (*run.columns, m.meeting_preference, m.goal_category, s.goal_reached)
+    stmt = run.joined(select(*columns, func.count()).select_from(m).outerjoin(s, survey)).where(*where) \
+        .group_by(*columns)
     return {Ending(bool(a), bool(b), bool(c), bool(d), bool(e), cadence, preference, category, goal): int(count)
             for a, b, c, d, e, cadence, preference, category, goal, count in db.session.execute(stmt)}
 
 
-def duration_groups_by_category(scope: Scope) -> dict[str, list[tuple[int, int, int]]]:
+def duration_groups_by_category(scope: Scope, *only) -> dict[str, list[tuple[int, int, int]]]:
     """{goal category: [(duration in seconds, events, censored)]} for trials started in the window."""
     m = Mentorship
     ended = m.ended_at <= scope.as_of
     duration = case((ended, _s(m.ended_at)), else_=_int(scope.t)) - _s(m.trial_started_at)
     stmt = (select(m.goal_category, duration, _ones(ended), _ones(~ended | m.ended_at.is_(None)))
-            .where(*_started(scope)).group_by(m.goal_category, duration))
+            .where(*_started(scope, *only)).group_by(m.goal_category, duration))
     groups: dict[str, list] = {}
     for category, d, e, c in db.session.execute(stmt):
         groups.setdefault(category, []).append((int(d), int(e), int(c)))

@@ -11,6 +11,7 @@ A filter by mentor reads raw: one mentor's mentorships are few and indexed.
 """
 from __future__ import annotations
 
+import dataclasses
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass
@@ -25,8 +26,9 @@ from tracker.core.extensions import db
 from tracker.data import rollups
 from tracker.data.models import ExitSurvey, Mentorship, User
 from tracker.domain.lifecycle import PAID_MONTH, TRIAL_LENGTH
+from tracker.domain.vocabulary import GOAL_CATEGORIES
 from tracker.reports import metrics, queries
-from tracker.reports.metrics import Counts
+from tracker.reports.metrics import Counts, Ending
 from tracker.reports.scope import Scope
 
 DAY = rollups.DAY
@@ -137,7 +139,7 @@ class Settled:
     latest_starts: dict[str, int]  # {month: the latest trial start before D in it}
 
 
-_CACHE: OrderedDict[tuple, Settled] = OrderedDict()
+_CACHE: OrderedDict[tuple, object] = OrderedDict()
 _CACHE_LOCK = threading.Lock()
 CACHE_ENTRIES = 8
 
@@ -148,23 +150,24 @@ def forget_settled() -> None:
         _CACHE.clear()
 
 
-def _settled(scope: Scope, today: int) -> Settled:
+def _cached(part: str, scope: Scope, today: int, compute):
+    """compute(scope, today), kept under (part, window, filter, day, the rollups' version)."""
     token = rollups.current_version(db.session.connection())
     # A day after today is not settled yet: today's writes would change it without a new version.
     cacheable = token is not None and today <= int(clock.now().timestamp()) // DAY
-    key = (scope.start, scope.end, scope.goal_category, today, token)
+    key = (part, scope.start, scope.end, scope.goal_category, today, token)
     if cacheable:
         with _CACHE_LOCK:
             if key in _CACHE:
                 _CACHE.move_to_end(key)
                 return _CACHE[key]
-    settled = _compute_settled(scope, today)
+    value = compute(scope, today)
     if cacheable:
         with _CACHE_LOCK:
-            _CACHE[key] = settled
+            _CACHE[key] = value
             while len(_CACHE) > CACHE_ENTRIES:
                 _CACHE.popitem(last=False)
-    return settled
+    return value
 
 
 def _compute_settled(scope: Scope, today: int) -> Settled:
@@ -242,15 +245,21 @@ def _started_today(today: int):
 def _durations(scope: Scope, today: int, settled: Settled, ended_today: np.ndarray) -> metrics.DurationGroups:
     """KM's groups: the settled endings; the trials still open at D, ended by T (from today's rows)
     or censored at T; and the trials started on D, read raw."""
+    raw = queries.duration_groups(scope, _started_today(today))
+    return _merged(scope.t, settled.event_durations, settled.event_counts, settled.open_starts, ended_today, raw)
+
+
+def _merged(t: int, event_durations, event_counts, open_starts, ended_today: np.ndarray, raw) -> metrics.DurationGroups:
+    """One (duration, events, censored) per distinct duration, from the settled endings, the trials
+    open at D (censored at T unless in `ended_today`, their (start, end) by T) and raw groups."""
     starts, ends = ended_today[:, 0], ended_today[:, 1]
-    raw = metrics.DurationGroups.of(queries.duration_groups(scope, _started_today(today)))
-    durations = np.concatenate([settled.event_durations, ends - starts, scope.t - settled.open_starts,
-                                scope.t - starts, raw.durations])
+    raw = metrics.DurationGroups.of(raw)
+    durations = np.concatenate([event_durations, ends - starts, t - open_starts, t - starts, raw.durations])
     zeros = lambda n: np.zeros(n, dtype=np.int64)  # noqa: E731
     ones = lambda n: np.ones(n, dtype=np.int64)  # noqa: E731
-    events = np.concatenate([settled.event_counts, ones(len(starts)), zeros(len(settled.open_starts)),
-                             zeros(len(starts)), raw.events])
-    censored = np.concatenate([zeros(len(settled.event_counts)), zeros(len(starts)), ones(len(settled.open_starts)),
+    events = np.concatenate([event_counts, ones(len(starts)), zeros(len(open_starts)), zeros(len(starts)),
+                             raw.events])
+    censored = np.concatenate([zeros(len(event_counts)), zeros(len(starts)), ones(len(open_starts)),
                                -ones(len(starts)), raw.censored])  # those ended today are not censored
     distinct, inverse = np.unique(durations, return_inverse=True)
     events_by = np.bincount(inverse, weights=events, minlength=len(distinct)).astype(np.int64)
@@ -304,7 +313,7 @@ def measure(scope: Scope) -> Counts:
     today = scope.t // DAY
     applications, accepted, declined = _application_counts(scope, today)
     decided, converted = _trial_counts(scope, today)
-    settled = _settled(scope, today)
+    settled = _cached("measure", scope, today, _compute_settled)
     ended_today = _ended_today(scope, today)
     return Counts(applications=applications, accepted=accepted, declined=declined,
                   trials_decided=decided, trials_converted=converted,
@@ -312,3 +321,68 @@ def measure(scope: Scope) -> Counts:
                   durations=_durations(scope, today, settled, ended_today),
                   cohorts=_cohorts(scope, today, settled, ended_today),
                   mentors=_mentor_survey_rows(scope, today, settled), as_of_seconds=scope.t)
+
+
+# --- the health and research pages: cancellations by how their whole run went ----------------------------
+
+def _settled_endings(scope: Scope, today: int) -> dict[Ending, int]:
+    t = rollups.endings
+    goal = case((t.c.surveyed_day < today, t.c.goal_reached), else_="")
+    columns = (t.c.no_checkin, t.c.trial_silent, t.c.low_pulse, t.c.progress_falling, t.c.ended_early, t.c.cadence,
+               t.c.meeting_preference, t.c.goal_category, goal)
+    stmt = select(*columns, func.sum(t.c.n)) \
+        .where(*_window_days(t.c.ended_day, scope, today), t.c.surveyed_day != today, *_category(t, scope)) \
+        .group_by(*columns)
+    groups: dict[Ending, int] = {}
+    for a, b, c, d, e, cadence, preference, category, reached, n in db.session.execute(stmt).all():
+        if n:
+            key = Ending(bool(a), bool(b), bool(c), bool(d), bool(e), cadence, preference or None, category,
+                         reached or None)
+            groups[key] = groups.get(key, 0) + int(n)
+    return groups
+
+
+def ending_groups(scope: Scope) -> dict[Ending, int]:
+    """What queries.ending_groups gives, from the rollups for the cancellations settled before T's day."""
+    if scope.mentor_id is not None:
+        return queries.ending_groups(scope)
+    today = scope.t // DAY
+    groups = dict(_cached("endings", scope, today, _settled_endings))
+    for key, n in queries.ending_groups(scope, _raw_cancellations(today)).items():
+        groups[key] = groups.get(key, 0) + n
+    return groups
+
+
+# --- the research page: survival per goal category ---------------------------------------------------------
+
+def _settled_by_category(scope: Scope, today: int) -> dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]]:
+    """{category: (durations of the settled endings, how many at each, starts of the trials open at D)}."""
+    t, m = rollups.durations, Mentorship
+    settled = {}
+    for category in GOAL_CATEGORIES if scope.goal_category is None else (scope.goal_category,):
+        rows = _integers(select(t.c.duration, t.c.n).where(
+            *_window_days(t.c.started_day, scope, today), t.c.ended_day < today, t.c.goal_category == category), 2)
+        durations, inverse = np.unique(rows[:, 0], return_inverse=True)
+        counts = np.bincount(inverse, weights=rows[:, 1], minlength=len(durations)).astype(np.int64)
+        stmt = select(_s(m.trial_started_at)).where(
+            *queries.scope_conditions_on_trial_start(scope), m.goal_category == category,
+            _s(m.trial_started_at) < _int(today * DAY), or_(m.ended_at.is_(None), _s(m.ended_at) >= _int(today * DAY)))
+        settled[category] = (durations, counts, _integers(stmt, 1)[:, 0])
+    return settled
+
+
+def duration_groups_by_category(scope: Scope) -> dict[str, metrics.DurationGroups]:
+    """What queries.duration_groups_by_category gives (each category's groups as arrays), from the
+    rollups for the endings settled before T's day."""
+    if scope.mentor_id is not None:
+        return queries.duration_groups_by_category(scope)
+    today = scope.t // DAY
+    settled = _cached("by_category", scope, today, _settled_by_category)
+    raw = queries.duration_groups_by_category(scope, _started_today(today))
+    groups = {}
+    for category, (durations, counts, open_starts) in settled.items():
+        ended_today = _ended_today(dataclasses.replace(scope, goal_category=category), today)
+        merged = _merged(scope.t, durations, counts, open_starts, ended_today, raw.get(category, []))
+        if len(merged.durations):
+            groups[category] = merged
+    return groups

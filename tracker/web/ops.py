@@ -216,7 +216,7 @@ def health_dashboard():
     def numbers(scope):
         return {"tiers": metrics.pulse_tiers(queries.pulse_tier_groups(scope)),
                 "month_one": metrics.month_one_prediction(queries.month_one_groups(scope)),
-                "risk": metrics.risk_history(queries.ending_groups(scope))}
+                "risk": metrics.risk_history(rollup_queries.ending_groups(scope))}
     return _scoped("ops/health.html", numbers)
 
 
@@ -224,7 +224,7 @@ def health_dashboard():
 @role_required("operator")
 def research():
     return _scoped("ops/research.html", lambda scope: {"research": metrics.research(
-        queries.ending_groups(scope), queries.duration_groups_by_category(scope))})
+        rollup_queries.ending_groups(scope), rollup_queries.duration_groups_by_category(scope))})
 
 
 AT_RISK_SHOWN = 200
