@@ -73,13 +73,16 @@ def growth(rows: list[dict], key: str) -> str:
 
 
 def metrics_table(rows: list[dict]) -> list[str]:
-    lines = ["| mentorships | seed (s) | API, full history (s) | raw SQL (s) | API / raw | API, 90 days (s) "
-             "| dashboard (s) | dashboard / API |", "|---:|---:|---:|---:|---:|---:|---:|---:|"]
+    lines = ["| mentorships | seed (s) | API, full history, first call (s) | API, full history (s) "
+             "| raw reference (s) | API, 90 days (s) | overview, full history (s) | same numbers as raw |",
+             "|---:|---:|---:|---:|---:|---:|---:|---|"]
     for r in rows:
-        lines.append(f"| {r['size']:,} | {r['seed_s']:.1f} | {r['api_full_s']:.3f} | {r['raw_full_s']:.3f} | "
-                     f"{r['api_full_s'] / r['raw_full_s']:.2f} | {r['api_90d_s']:.3f} | {r['dashboard_full_s']:.3f} | "
-                     f"{r['dashboard_full_s'] / r['api_full_s']:.2f} |")
-    lines.append(f"\nTime per 10x data: API {growth(rows, 'api_full_s')}; raw SQL {growth(rows, 'raw_full_s')}.")
+        lines.append(f"| {r['size']:,} | {r['seed_s']:.1f} | {r['api_full_cold_median_s']:.3f} | "
+                     f"{r['api_full_s']:.3f} | "
+                     f"{r['raw_full_s']:.3f} | {r['api_90d_s']:.3f} | {r['dashboard_full_s']:.3f} | "
+                     f"{'yes' if r['same_as_raw'] else '**NO**'} |")
+    lines.append(f"\nTime per 10x data: API {growth(rows, 'api_full_s')}; API, first call "
+                 f"{growth(rows, 'api_full_cold_median_s')}; raw reference {growth(rows, 'raw_full_s')}.")
     return lines
 
 
@@ -108,15 +111,18 @@ def targets(results: dict) -> list[str]:
     def add(target, engine, measured, met):
         lines.append(f"| {target} | {engine} | {measured} | {'yes' if met else '**no**'} |")
     for engine, rows in results["metrics"].items():
-        top = max(rows, key=lambda r: r["size"])
-        add(f"full metrics at {top['size']:,} under 1 s", engine, f"{top['api_full_s']:.2f} s", top["api_full_s"] < 1)
-        add("within 2x of the raw SQL", engine, f"{top['api_full_s'] / top['raw_full_s']:.2f}x",
-            top["api_full_s"] <= 2 * top["raw_full_s"])
-        worst = max((b["api_full_s"] / a["api_full_s"] for a, b in pairwise(rows)
-                     if b["size"] == 10 * a["size"]), default=0)
-        add("10x the data, at most 10x the time", engine, f"worst step {worst:.1f}x", worst <= 10)
-        ratio = top["dashboard_full_s"] / top["api_full_s"]
-        add(f"dashboard within 1.5x of the API at {top['size']:,}", engine, f"{ratio:.2f}x", ratio <= 1.5)
+        top, bottom = max(rows, key=lambda r: r["size"]), min(rows, key=lambda r: r["size"])
+        add(f"full metrics at {top['size']:,} at most 1 s (aim 0.3 s)", engine, f"{top['api_full_s']:.2f} s",
+            top["api_full_s"] <= 1)
+        add("... the first call of a day (what each process caches) at most 1 s", engine,
+            f"{top['api_full_cold_median_s']:.2f} s", top["api_full_cold_median_s"] <= 1)
+        ratio = top["api_full_s"] / bottom["api_full_s"]
+        add(f"at {top['size']:,} at most 3x its own time at {bottom['size']:,}", engine, f"{ratio:.1f}x", ratio <= 3)
+        add(f"overview page, full history, at {top['size']:,} at most 1 s", engine,
+            f"{top['dashboard_full_s']:.2f} s", top["dashboard_full_s"] <= 1)
+        add("every number the same as the raw computation", engine,
+            "same at every size" if all(r["same_as_raw"] for r in rows) else "DIFFERENT",
+            all(r["same_as_raw"] for r in rows))
     for engine, load in results["load"].items():
         share = load["forms"]["rps"] / load["trivial"]["rps"]
         add("form posts >= 1/3 of a trivial route's throughput", engine,
@@ -127,15 +133,18 @@ def targets(results: dict) -> list[str]:
         missing = load["forms"]["acked_writes_missing"] + load["mixed"]["acked_writes_missing"]
         add("zero errors, no acknowledged write lost", engine, f"{errors} errors, {missing} missing",
             errors == 0 and missing == 0)
+        rollups = load.get("rollups", "not checked")
+        add("the rollups match the raw rows after the load", engine, rollups[:80], rollups == "match the raw rows")
     return lines
 
 
 def chart(results: dict) -> str:
-    """A log-log SVG of time against mentorships: API and raw SQL per engine."""
+    """A log-log SVG of time against mentorships: the API (warm and first call) and the raw reference per engine."""
     width, height, left, bottom, top, right = 640, 400, 70, 50, 20, 170
     series = []
     for engine, rows in results["metrics"].items():
-        for key, label, dash in (("api_full_s", "API", ""), ("raw_full_s", "raw SQL", "6,4")):
+        for key, label, dash in (("api_full_s", "API", ""), ("api_full_cold_median_s", "API, first call", "2,3"),
+                                 ("raw_full_s", "raw reference", "6,4")):
             series.append((f"{engine}, {label}", dash, [(r["size"], r[key]) for r in rows]))
     xs = [x for _, _, points in series for x, _ in points]
     ys = [y for _, _, points in series for _, y in points]
@@ -149,7 +158,7 @@ def chart(results: dict) -> str:
 
     def py(y):
         return height - bottom - (math.log10(y) - y0) / (y1 - y0) * (height - top - bottom)
-    colours = ["#1f5fa8", "#1f5fa8", "#b5471b", "#b5471b"]
+    colours = ["#1f5fa8"] * 3 + ["#b5471b"] * 3  # one colour per engine
     out = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" font-family="sans-serif" '
            f'font-size="12" role="img" aria-labelledby="t"><title id="t">Full-history metrics: seconds against '
            f'mentorships (log-log)</title><rect width="100%" height="100%" fill="white"/>']
@@ -182,8 +191,8 @@ def write_doc(results: dict) -> None:
     parts = [BEGIN, f"## Results ({results['date']})\n", f"Machine: {results['machine']}.\n"]
     for engine, rows in results["metrics"].items():
         parts += [f"### Metrics, {engine}\n", *metrics_table(rows), ""]
-    parts += ["![Seconds for the full-history metrics against mentorships, log-log: API and raw SQL on each "
-              "engine](performance-time-vs-size.svg)\n"]
+    parts += ["![Seconds for the full-history metrics against mentorships, log-log: the API (warm and first call) "
+              "and the raw reference on each engine](performance-time-vs-size.svg)\n"]
     for engine, load in results["load"].items():
         parts += [f"### Load test, {engine}\n", *load_table(load), ""]
     parts += ["### Targets\n", *targets(results), "", END]
