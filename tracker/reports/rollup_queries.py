@@ -254,16 +254,22 @@ def _merged(t: int, event_durations, event_counts, open_starts, ended_today: np.
     open at D (censored at T unless in `ended_today`, their (start, end) by T) and raw groups."""
     starts, ends = ended_today[:, 0], ended_today[:, 1]
     raw = metrics.DurationGroups.of(raw)
-    durations = np.concatenate([event_durations, ends - starts, t - open_starts, t - starts, raw.durations])
+    # Sorted runs (the settled durations, then the open trials' censoring times, both ascending), so the
+    # stable sort below merges runs instead of sorting from scratch.
+    durations = np.concatenate([event_durations, t - open_starts[::-1], ends - starts, t - starts, raw.durations])
     zeros = lambda n: np.zeros(n, dtype=np.int64)  # noqa: E731
     ones = lambda n: np.ones(n, dtype=np.int64)  # noqa: E731
-    events = np.concatenate([event_counts, ones(len(starts)), zeros(len(open_starts)), zeros(len(starts)),
+    events = np.concatenate([event_counts, zeros(len(open_starts)), ones(len(starts)), zeros(len(starts)),
                              raw.events])
-    censored = np.concatenate([zeros(len(event_counts)), zeros(len(starts)), ones(len(open_starts)),
+    censored = np.concatenate([zeros(len(event_counts)), ones(len(open_starts)), zeros(len(starts)),
                                -ones(len(starts)), raw.censored])  # those ended today are not censored
-    distinct, inverse = np.unique(durations, return_inverse=True)
-    events_by = np.bincount(inverse, weights=events, minlength=len(distinct)).astype(np.int64)
-    censored_by = np.bincount(inverse, weights=censored, minlength=len(distinct)).astype(np.int64)
+    if not len(durations):
+        return metrics.DurationGroups(durations, events, censored)
+    order = np.argsort(durations, kind="stable")
+    durations, events, censored = durations[order], events[order], censored[order]
+    first = np.flatnonzero(np.concatenate(([True], durations[1:] != durations[:-1])))
+    distinct = durations[first]
+    events_by, censored_by = np.add.reduceat(events, first), np.add.reduceat(censored, first)
     keep = (events_by != 0) | (censored_by != 0)
     return metrics.DurationGroups(distinct[keep], events_by[keep], censored_by[keep])
 
