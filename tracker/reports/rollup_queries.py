@@ -7,6 +7,11 @@ query would count its mentorships. The rows a key day of which is D are left out
 and read raw instead, by `queries` itself with an extra condition naming exactly those mentorships.
 The sum of the two parts is the raw computation (tests/test_rollups.py holds them equal).
 
+What rows settled before D give cannot change during D unless the rollups' version changes (a
+back-dated write, an import, a rebuild): each process keeps it for the last CACHE_ENTRIES windows and
+filters asked (at 1M demo mentorships an entry is about 10 MB), so only a day's first request for a
+window pays for it.
+
 A filter by mentor reads raw: one mentor's mentorships are few and indexed.
 """
 from __future__ import annotations
