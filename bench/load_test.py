@@ -40,7 +40,7 @@ from sqlalchemy import func, select, text  # noqa: E402
 from bench.common import fresh_app, sqlite_url  # noqa: E402
 from tests.servers import _free_port, wait_healthy  # noqa: E402
 from tracker.core.extensions import db  # noqa: E402
-from tracker.data.models import CheckIn, ExitSurvey, MentorProfile, Mentorship, User  # noqa: E402
+from tracker.data.models import CheckIn, ExitSurvey, MentorProfile, Mentorship, Pause, User  # noqa: E402
 from tracker.services import rollups as rollup_service  # noqa: E402
 from tracker.services.seed import DEMO_PASSWORD, seed_demo  # noqa: E402
 
@@ -68,13 +68,17 @@ class Session:
 
 
 def _plan(app, until: datetime) -> dict:
-    """Who can do what: running mentorships (split between check-ins and cancellations) and free
-    (mentee, mentor) pairs for applications, all for a few hundred mentees."""
+    """Who can do what: running mentorships (split between check-ins and cancellations; not paused, since
+    a paused one refuses check-ins) and free (mentee, mentor) pairs for applications, all for a few
+    hundred mentees."""
+    now = datetime.now(timezone.utc) + timedelta(minutes=10)  # paused now or during the run
     with app.app_context():
+        paused = select(Pause.id).where(Pause.mentorship_id == Mentorship.id, Pause.starts_at <= now,
+                                        Pause.ends_at > until).exists()
         running = db.session.execute(
             select(Mentorship.id, Mentorship.mentee_id, Mentorship.trial_started_at, User.email)
             .join(User, User.id == Mentorship.mentee_id)
-            .where(Mentorship.trial_started_at.is_not(None), Mentorship.ended_at.is_(None))).all()
+            .where(Mentorship.trial_started_at.is_not(None), Mentorship.ended_at.is_(None), ~paused)).all()
         mentors = list(db.session.scalars(select(MentorProfile.user_id)
                                           .where(MentorProfile.accepting_applications.is_(True))))
         open_pairs = set(db.session.execute(select(Mentorship.mentee_id, Mentorship.mentor_id)

@@ -188,33 +188,46 @@ def _seconds(column):
     return type_coerce(column, BigInteger)
 
 
-def _facts_query(*conditions):
+def _base_columns():
     m, s = Mentorship, ExitSurvey
+    return (m.goal_category, m.mentor_id, _seconds(m.applied_at), _seconds(m.trial_started_at), _seconds(m.ended_at),
+            _seconds(s.submitted_at), s.stars, s.goal_reached, s.churn_reason, m.meeting_preference)
+
+
+def _facts_query(*conditions, with_run: bool = True):
+    """The facts of the mentorships meeting `conditions`; with_run: with how the ended ones' runs went."""
+    m, s = Mentorship, ExitSurvey
+    if not with_run:
+        return select(m.id, *_base_columns()).select_from(m).outerjoin(s, s.mentorship_id == m.id).where(*conditions)
     ended = select(m.id).where(m.trial_started_at.is_not(None), m.ended_at.is_not(None), *conditions).subquery()
     run = whole_run.judged(ended)
-    stmt = (select(m.goal_category, m.mentor_id, _seconds(m.applied_at), _seconds(m.trial_started_at),
-                   _seconds(m.ended_at), _seconds(s.submitted_at), s.stars, s.goal_reached, s.churn_reason,
-                   m.meeting_preference, *run.columns)
-            .select_from(m).outerjoin(s, s.mentorship_id == m.id))
+    stmt = select(m.id, *_base_columns(), *run.columns).select_from(m).outerjoin(s, s.mentorship_id == m.id)
     return run.joined(stmt).where(*conditions)
 
 
 def _facts(row) -> Facts:
-    *fields, preference = row[:10]
+    *fields, preference = row[1:11]
     started, ended = fields[3], fields[4]
     run = None
     if started is not None and ended is not None:
-        *flags, cadence = row[10:]
+        *flags, cadence = row[11:]
         run = (*(1 if flag else 0 for flag in flags), cadence)
     return Facts(*fields, meeting_preference=preference, run=run)
 
 
 def facts_of(connection: Connection, mentorship_ids: Iterable[int]) -> list[Facts]:
+    """The facts of these mentorships. The whole-run SQL (window functions over check-ins and pulses)
+    runs only for those that ended: a write to a running mentorship costs one light query."""
     ids = sorted(set(mentorship_ids))
     found = []
     for start in range(0, len(ids), 5000):
-        stmt = _facts_query(Mentorship.id.in_(ids[start:start + 5000]))
-        found.extend(_facts(row) for row in connection.execute(stmt))
+        chunk = Mentorship.id.in_(ids[start:start + 5000])
+        rows = connection.execute(_facts_query(chunk, with_run=False)).all()
+        ended = [row[0] for row in rows if row[4] is not None and row[5] is not None]
+        if ended:
+            rows = [row for row in rows if row[0] not in set(ended)] + \
+                connection.execute(_facts_query(Mentorship.id.in_(ended))).all()
+        found.extend(_facts(row) for row in rows)
     return found
 
 
