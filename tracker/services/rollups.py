@@ -14,17 +14,13 @@ from tracker.data import rollups
 from tracker.data.database import unit_of_work
 
 
-def rebuild_in_transaction() -> int:
-    """Rebuild inside the caller's write transaction (the history import's, say); returns the rows written."""
-    connection = db.session.connection()
-    if connection.dialect.name == "postgresql":
-        connection.execute(text("LOCK TABLE mentorships, exit_surveys IN SHARE MODE"))
-    return rollups.rebuild(connection)
-
-
 def rebuild() -> int:
+    """Rebuild every rollup in one write transaction; returns the rows written."""
     with unit_of_work():
-        return rebuild_in_transaction()
+        connection = db.session.connection()
+        if connection.dialect.name == "postgresql":
+            connection.execute(text("LOCK TABLE mentorships, exit_surveys IN SHARE MODE"))
+        return rollups.rebuild(connection)
 
 
 def first_difference() -> str | None:
