@@ -21,11 +21,12 @@ from hypothesis import strategies as st
 from sqlalchemy import inspect, select, text, update
 
 from tracker import services
+from tracker.core import clock
 from tracker.core.extensions import db
 from tracker.data import rollups
 from tracker.data.database import unit_of_work
-from tracker.data.models import ExitSurvey, Mentorship, User
-from tracker.domain.lifecycle import TRIAL_LENGTH
+from tracker.data.models import CancelFlow, ExitSurvey, Mentorship, Pulse, User
+from tracker.domain.lifecycle import FLOW_ABANDONED_AFTER, MONTH_3_ENDS, SAVE_LASTS, TRIAL_LENGTH
 from tracker.domain.vocabulary import CHURN_REASONS, GOAL_CATEGORIES, GOAL_REACHED
 from tracker.reports import metrics, queries, rollup_queries
 from tracker.reports.history_format import HISTORY_COLUMNS
@@ -66,6 +67,8 @@ def assert_same_numbers(scope: Scope) -> None:
     fast = rollup_queries.duration_groups_by_category(scope)
     assert {c: as_tuples(g) for c, g in fast.items()} == {c: sorted(g) for c, g in raw.items()}, str(scope)
     assert metrics.research(endings, fast) == metrics.research(endings, raw)
+    for name in ("pulse_tier_groups", "month_one_groups", "save_groups"):
+        assert getattr(rollup_queries, name)(scope) == getattr(queries, name)(scope), f"{name} differs for {scope}"
 
 
 # --- actions ------------------------------------------------------------------------------------------
@@ -73,7 +76,7 @@ def assert_same_numbers(scope: Scope) -> None:
 actions = st.lists(st.tuples(
     st.sampled_from(["apply"] * 5 + ["accept"] * 4 + ["checkin"] * 4 + ["pulse"] * 3
                     + ["decline", "withdraw", "cancel", "cancel", "flow_pause", "flow_pause", "flow_switch",
-                       "flow_decline", "import"]),
+                       "flow_decline", "flow_leave", "flow_leave", "import"]),
     st.integers(0, 40 * DAY),  # when, after START
     st.integers(0, 10_000),  # which person or mentorship
     st.sampled_from(CATEGORIES),
@@ -82,10 +85,23 @@ actions = st.lists(st.tuples(
 
 
 def _people(app):
+    found = _existing_people(app)
+    if found:
+        return found
     specs = [("mentor", f"mentor{i}@example.com", None, True) for i in range(3)] + \
             [("mentee", f"mentee{i}@example.com", None, True) for i in range(8)]
     made = users(app, specs)
     return [u for u in made if u.role == "mentor"], [u for u in made if u.role == "mentee"]
+
+
+def _existing_people(app):
+    with app.app_context():
+        people = list(db.session.scalars(select(User).where(User.email.like("%@example.com"))
+                                         .order_by(User.id)))
+        db.session.expunge_all()
+    mentors = [u for u in people if u.role == "mentor" and u.email.startswith("mentor")]
+    mentees = [u for u in people if u.role == "mentee" and u.email.startswith("mentee")]
+    return (mentors, mentees) if len(mentors) == 3 and len(mentees) == 8 else None
 
 
 def _mentorships(*conditions) -> list[Mentorship]:
@@ -117,10 +133,13 @@ def _import(at: datetime, pick: int, category: str, stars: int, goal: str, reaso
     import_history(handle.name, at)
 
 
-def run(app, steps) -> None:
+def run(app, steps, start: datetime = START, freeze: bool = False) -> None:
+    """The actions at their moments after `start`; freeze: with the clock at each one, as in production."""
     mentors, mentees = _people(app)
     for kind, offset, pick, category, stars, goal, reason in sorted(steps, key=lambda step: step[1]):
-        at = START + timedelta(seconds=offset)
+        at = start + timedelta(seconds=offset)
+        if freeze:
+            clock.freeze(at)
         answers = services.SurveyAnswers(stars, goal, reason)
         with app.app_context():
             pending = _mentorships(Mentorship.trial_started_at.is_(None), Mentorship.ended_at.is_(None))
@@ -140,6 +159,8 @@ def run(app, steps) -> None:
                     flow = services.start_cancel_flow(m.mentee_id, m.id, why, at)
                     if kind == "flow_pause":
                         services.accept_offer(m.mentee_id, m.id, flow.id, at, months=1)
+                    elif kind == "flow_leave":
+                        pass  # left open: abandoned a day later, superseded if the mentee begins again
                     elif kind == "flow_switch":
                         other = next(u for u in mentors if u.id != m.mentor_id)
                         services.accept_offer(m.mentee_id, m.id, flow.id, at, mentor_id=other.id)
@@ -169,12 +190,22 @@ scopes = st.lists(st.tuples(
 
 
 def _moments() -> list[datetime]:
-    """Every stored moment a number compares with T."""
-    m, s = Mentorship, ExitSurvey
+    """Every stored moment a number compares with T, and the moments derived from them (a month-1
+    pulse's month 3 end, a flow's abandonment, an accepted offer's 30-day check)."""
+    m, s, f = Mentorship, ExitSurvey, CancelFlow
     found = set()
     for row in db.session.execute(select(m.applied_at, m.trial_started_at, m.ended_at, s.submitted_at)
                                   .outerjoin(s, s.mentorship_id == m.id)):
         found.update(moment for moment in row if moment is not None)
+        if row.trial_started_at is not None:
+            found.add(row.trial_started_at + MONTH_3_ENDS)
+    found.update(db.session.scalars(select(Pulse.submitted_at)))
+    for row in db.session.execute(select(f.started_at, f.offer_shown_at, f.offer_accepted_at, f.offer_declined_at,
+                                         f.cancelled_at, f.superseded_at)):
+        found.update(moment for moment in row if moment is not None)
+        found.add(row.started_at + FLOW_ABANDONED_AFTER)
+        if row.offer_accepted_at is not None:
+            found.add(row.offer_accepted_at + SAVE_LASTS)
     return sorted(found)
 
 
@@ -209,6 +240,46 @@ def test_rollups_stay_exact_through_random_actions(app, steps, asked):
         assert rollup_service.first_difference() is None
         for draw in asked:
             assert_same_numbers(scope_of(draw))
+
+
+today_actions = st.lists(st.tuples(
+    st.sampled_from(["apply", "accept", "checkin", "pulse", "pulse", "cancel", "flow_pause", "flow_switch",
+                     "flow_decline", "flow_leave", "import"]),
+    st.integers(0, DAY - 60), st.integers(0, 10_000), st.sampled_from(CATEGORIES),
+    st.integers(1, 5), st.sampled_from(list(GOAL_REACHED)), st.sampled_from(list(CHURN_REASONS))),
+    min_size=3, max_size=12)
+
+
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(history=actions, today=today_actions, day=st.integers(20, 42), windows=st.lists(
+    st.tuples(st.integers(1, 60), st.sampled_from([None, *CATEGORIES])), min_size=2, max_size=4))
+def test_todays_writes_after_the_cache_is_filled_count_at_once(app, history, today, day, windows):
+    """The production order: the cache of a day is filled, then that day's writes come in (the clock
+    at each one); every page's numbers at later moments of the day still equal the raw ones."""
+    midnight = datetime.combine(START.date() + timedelta(days=day), datetime.min.time(), tzinfo=timezone.utc)
+    with app.app_context():
+        empty_tables()
+    try:
+        run(app, [step for step in history if step[1] < day * DAY], freeze=True)
+
+        def scopes(at):
+            return [Scope(as_of=at, start=midnight - timedelta(days=length), end=midnight + timedelta(days=1),
+                          goal_category=category) for length, category in windows]
+        with app.app_context():
+            clock.freeze(midnight + timedelta(seconds=30))
+            rollup_service.rebuild()  # a version token, so the day's settled part is cached
+            for scope in scopes(clock.now()):
+                assert_same_numbers(scope)  # fills this process's cache for the day
+        run(app, today, start=midnight, freeze=True)
+        with app.app_context():
+            later = max(clock.now(), midnight + timedelta(hours=23))
+            clock.freeze(later)
+            for at in (later, later - timedelta(hours=6), midnight + timedelta(seconds=30)):
+                for scope in scopes(at):
+                    assert_same_numbers(scope)
+            assert rollup_service.first_difference() is None
+    finally:
+        clock.unfreeze()
 
 
 # --- a demo marketplace, seeded in bulk ------------------------------------------------------------------

@@ -228,6 +228,9 @@ class CancelFlow(db.Model):
         CheckConstraint("(offer_accepted_at IS NULL) = (kept_mentorship_id IS NULL)", name="accepted_keeps"),
         Index("ix_cancel_flows_started_at", "started_at", "reason"),
         Index("ix_cancel_flows_mentorship_id", "mentorship_id"),
+        # The saves page reads the flows whose timestamps fall on the as-of day (reports/rollup_queries.py).
+        *(Index(f"ix_cancel_flows_{column}", column) for column in
+          ("offer_shown_at", "offer_accepted_at", "offer_declined_at", "cancelled_at", "superseded_at")),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -294,6 +297,7 @@ class Pulse(db.Model):
         CheckConstraint(f"usefulness IS NULL OR usefulness BETWEEN {USEFULNESS_MIN} AND {USEFULNESS_MAX}",
                         name="usefulness"),
         Index("uq_pulses_mentorship_id_period", "mentorship_id", "period", unique=True),
+        Index("ix_pulses_submitted_at", "submitted_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

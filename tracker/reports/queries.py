@@ -426,10 +426,11 @@ def pulses_of(mentorship_id: int) -> list[Pulse]:
 
 # --- saves, pulses, health and research: grouped counts for metrics.py ---------------------------------
 
-def save_groups(scope: Scope) -> dict[tuple, int]:
+def save_groups(scope: Scope, *only) -> dict[tuple, int]:
     """{(reason, offer shown, declined, outcome, save): count} for cancel flows started in the window
     by T and not superseded by T. outcome: accepted | cancelled | abandoned | open; save (accepted
-    only, else None): lasted | lost | too_soon (lifecycle.flow_outcome, lifecycle.save_outcome)."""
+    only, else None): lasted | lost | too_soon (lifecycle.flow_outcome, lifecycle.save_outcome).
+    `only`: extra conditions on the flows (CancelFlow)."""
     f, m = CancelFlow, Mentorship
     kept = aliased(Mentorship)
     t = scope.as_of
@@ -448,7 +449,7 @@ def save_groups(scope: Scope) -> dict[tuple, int]:
     stmt = (select(*columns, func.count()).select_from(f).join(m, m.id == f.mentorship_id)
             .outerjoin(kept, kept.id == f.kept_mentorship_id)
             .where(*_in_window(f.started_at, scope), or_(f.superseded_at.is_(None), f.superseded_at > t),
-                   *_filters(scope))
+                   *_filters(scope), *only)
             .group_by(*columns))
     return {(reason, bool(sh), bool(de), out, sv): int(n) for reason, sh, de, out, sv, n in db.session.execute(stmt)}
 
@@ -460,25 +461,27 @@ def progress_tier_expression(column):
                 else_=LOWEST_PROGRESS_TIER)
 
 
-def pulse_tier_groups(scope: Scope) -> dict[str | None, int]:
+def pulse_tier_groups(scope: Scope, *only) -> dict[str | None, int]:
     """{tier: count} of trials started in the window by T, by their latest progress answer by T
-    (tier None: no progress answer yet)."""
+    (tier None: no progress answer yet). `only`: extra conditions on the mentorships."""
     m, p = Mentorship, Pulse
+    population = select(m.id).where(*_started(scope, *only))
     latest = (select(p.mentorship_id, func.max(p.period).label("period"))
-              .where(p.progress.is_not(None), p.submitted_at <= scope.as_of)
+              .where(p.progress.is_not(None), p.submitted_at <= scope.as_of, p.mentorship_id.in_(population))
               .group_by(p.mentorship_id).subquery())
     answer = aliased(Pulse)
     tier = progress_tier_expression(answer.progress)
     stmt = (select(tier, func.count()).select_from(m)
             .outerjoin(latest, latest.c.mentorship_id == m.id)
             .outerjoin(answer, and_(answer.mentorship_id == m.id, answer.period == latest.c.period))
-            .where(*_started(scope)).group_by(tier))
+            .where(*_started(scope, *only)).group_by(tier))
     return {tier_name: int(n) for tier_name, n in db.session.execute(stmt)}
 
 
-def month_one_groups(scope: Scope) -> dict[MonthOne, int]:
+def month_one_groups(scope: Scope, *only) -> dict[MonthOne, int]:
     """{MonthOne(usefulness, progress tier, goal reached, observed to the end of month 3, ended before it):
-    count} for trials started in the window by T whose month-1 pulse was answered by T."""
+    count} for trials started in the window by T whose month-1 pulse was answered by T.
+    `only`: extra conditions on the mentorships."""
     m, p, s = Mentorship, Pulse, ExitSurvey
     month_3_end = _s(m.trial_started_at) + _int(_seconds(MONTH_3_ENDS))
     observed = month_3_end <= _int(scope.t)
@@ -488,7 +491,7 @@ def month_one_groups(scope: Scope) -> dict[MonthOne, int]:
     stmt = (select(*columns, func.count()).select_from(m)
             .join(p, and_(p.mentorship_id == m.id, p.period == 1, p.submitted_at <= scope.as_of))
             .outerjoin(s, and_(s.mentorship_id == m.id, s.submitted_at <= scope.as_of))
-            .where(*_started(scope)).group_by(*columns))
+            .where(*_started(scope, *only)).group_by(*columns))
     return {MonthOne(u, tier, goal, bool(ob), bool(eb)): int(n)
             for u, tier, goal, ob, eb, n in db.session.execute(stmt)}
 

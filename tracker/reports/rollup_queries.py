@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import dataclasses
 import threading
-from collections import OrderedDict
+from collections import Counter, OrderedDict
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from itertools import chain
@@ -29,8 +29,8 @@ from sqlalchemy import BigInteger, and_, case, cast, func, or_, select, type_coe
 from tracker.core import clock
 from tracker.core.extensions import db
 from tracker.data import rollups
-from tracker.data.models import ExitSurvey, Mentorship, User
-from tracker.domain.lifecycle import PAID_MONTH, TRIAL_LENGTH
+from tracker.data.models import CancelFlow, ExitSurvey, Mentorship, Pulse, User
+from tracker.domain.lifecycle import FLOW_ABANDONED_AFTER, MONTH_3_ENDS, PAID_MONTH, SAVE_LASTS, TRIAL_LENGTH
 from tracker.domain.vocabulary import GOAL_CATEGORIES
 from tracker.reports import metrics, queries
 from tracker.reports.metrics import Counts, Ending
@@ -39,6 +39,9 @@ from tracker.reports.scope import Scope
 DAY = rollups.DAY
 TRIAL_DAYS = int(TRIAL_LENGTH.total_seconds()) // DAY
 MONTH_SECONDS = int(PAID_MONTH.total_seconds())
+MONTH_3_SECONDS = int(MONTH_3_ENDS.total_seconds())
+ABANDONED_SECONDS = int(FLOW_ABANDONED_AFTER.total_seconds())
+SAVE_LASTS_SECONDS = int(SAVE_LASTS.total_seconds())
 
 
 def _on_day(column, day: int):
@@ -397,3 +400,73 @@ def duration_groups_by_category(scope: Scope) -> dict[str, metrics.DurationGroup
         if len(merged.durations):
             groups[category] = merged
     return groups
+
+
+# --- pulse tiers, month one and saves: the raw query at the day's start, cached, plus today's rows ---------
+#
+# These numbers have no rollup. For T on day D, a mentorship (or cancel flow) none of whose deciding
+# timestamps falls on D counts the same at T as at D's first second, T0: every comparison with T gives
+# the same answer with T0. So  Q(T) = Q(T0) - Q_today(T0) + Q_today(T),  where Q_today reads only the
+# rows with a deciding timestamp on D (through the indexes on those timestamps). Q(T0) is cached like the
+# settled rollup sums, under the rollups' version, which any write that moves a pulse or a cancel flow
+# of an earlier day changes (data/rollups.py).
+
+def _at_day_start(part: str, scope: Scope, grouped, today_rows) -> dict:
+    """grouped(scope, *only) -> {key: count}, as at T, from its cached value at T's day start and the
+    rows `today_rows(D)` (a condition) names, read raw at both moments."""
+    today = scope.t // DAY
+    day_start = dataclasses.replace(scope, as_of=datetime.fromtimestamp(today * DAY, tz=timezone.utc))
+    counts = Counter(_cached(part, scope, today, lambda _scope, _today: grouped(day_start)))
+    only = today_rows(today)
+    counts.subtract(grouped(day_start, only))
+    counts.update(grouped(scope, only))
+    return {key: n for key, n in counts.items() if n}
+
+
+def _raw_pulse_tiers(today: int):
+    answered = select(Pulse.mentorship_id).where(_on_day(Pulse.submitted_at, today))
+    return _ids(_on(Mentorship.trial_started_at, today), answered)
+
+
+def _raw_month_one(today: int):
+    m = Mentorship
+    answered = select(Pulse.mentorship_id).where(_on_day(Pulse.submitted_at, today))
+    surveyed = select(ExitSurvey.mentorship_id).where(_on_day(ExitSurvey.submitted_at, today))
+    month_3_ends = _on_range(m.trial_started_at, today * DAY - MONTH_3_SECONDS, (today + 1) * DAY - MONTH_3_SECONDS)
+    return _ids(_on(m.trial_started_at, today), _on(m.ended_at, today), answered, surveyed,
+                select(m.id).where(month_3_ends))
+
+
+def _raw_saves(today: int):
+    f = CancelFlow
+    on = lambda column: select(f.id).where(_on_day(column, today))  # noqa: E731
+    ago = lambda column, seconds: select(f.id).where(  # noqa: E731
+        _on_range(column, today * DAY - seconds, (today + 1) * DAY - seconds))
+    return f.id.in_(union(on(f.started_at), on(f.offer_shown_at), on(f.offer_declined_at), on(f.offer_accepted_at),
+                          on(f.cancelled_at), on(f.superseded_at), ago(f.started_at, ABANDONED_SECONDS),
+                          ago(f.offer_accepted_at, SAVE_LASTS_SECONDS)))
+
+
+def _on_range(column, start: int, end: int):
+    return and_(column >= _int(start), column < _int(end))
+
+
+def pulse_tier_groups(scope: Scope) -> dict[str | None, int]:
+    """What queries.pulse_tier_groups gives."""
+    if scope.mentor_id is not None:
+        return queries.pulse_tier_groups(scope)
+    return _at_day_start("pulse_tiers", scope, queries.pulse_tier_groups, _raw_pulse_tiers)
+
+
+def month_one_groups(scope: Scope) -> dict[metrics.MonthOne, int]:
+    """What queries.month_one_groups gives."""
+    if scope.mentor_id is not None:
+        return queries.month_one_groups(scope)
+    return _at_day_start("month_one", scope, queries.month_one_groups, _raw_month_one)
+
+
+def save_groups(scope: Scope) -> dict[tuple, int]:
+    """What queries.save_groups gives."""
+    if scope.mentor_id is not None:
+        return queries.save_groups(scope)
+    return _at_day_start("saves", scope, queries.save_groups, _raw_saves)

@@ -203,7 +203,7 @@ def users():
 @role_required("operator")
 def saves():
     def numbers(scope):
-        return {"saves": metrics.saves_report(queries.save_groups(scope)),
+        return {"saves": metrics.saves_report(rollup_queries.save_groups(scope)),
                 "offers": lifecycle.offers_in_force(queries.offer_settings()),
                 "save_lasts": lifecycle.SAVE_LASTS,
                 "abandoned_hours": lifecycle.FLOW_ABANDONED_AFTER // timedelta(hours=1)}
@@ -214,8 +214,8 @@ def saves():
 @role_required("operator")
 def health_dashboard():
     def numbers(scope):
-        return {"tiers": metrics.pulse_tiers(queries.pulse_tier_groups(scope)),
-                "month_one": metrics.month_one_prediction(queries.month_one_groups(scope)),
+        return {"tiers": metrics.pulse_tiers(rollup_queries.pulse_tier_groups(scope)),
+                "month_one": metrics.month_one_prediction(rollup_queries.month_one_groups(scope)),
                 "risk": metrics.risk_history(rollup_queries.ending_groups(scope))}
     return _scoped("ops/health.html", numbers)
 
