@@ -1,4 +1,4 @@
-"""Times the full metrics (GET /api/v1/metrics) and the dashboard page at growing data sizes.
+"""Times the full metrics (GET /api/v1/metrics) and every page (bench/pages.py) at growing data sizes.
 
     .venv/bin/python bench/metrics_bench.py [--sizes 10000,100000,1000000] [--runs 5] [--raw-runs N]
         [--database-url postgresql+psycopg://postgres@127.0.0.1:5432/bench]
@@ -11,8 +11,11 @@ client, no network):
 - API full, cold: the first full-history call after seeding, with this process's cache of what is
   settled emptied first (rollup_queries.forget_settled), so it reads the rollups and computes the
   settled part; "cold, median" repeats that (emptied before each call) `--runs` times;
-- API full (warm), API 90 days, dashboard: the median of `--runs` calls after a first one, so the
-  settled part comes from the cache;
+- API full (warm), API 90 days, dashboard (the overview, full history): the median of `--runs` calls
+  after a first one, so the settled part comes from the cache;
+- every page (bench/pages.py: the operator's dashboard pages, at-risk and mentorships, a mentor's
+  ratings, the mentee's mentor directory): its first call with the cache emptied just before, and
+  the median of `--runs` calls after that one, with its HTTP status (recorded, not asserted);
 - raw reference: metrics.report over queries.measure (the raw computation the fast path must equal)
   for the same full-history scope, in-process without Flask, the median of `--raw-runs` (default:
   `--runs`, 1 from a million mentorships on).
@@ -23,7 +26,8 @@ this on both engines with the load test and writes docs/PERFORMANCE.md. Not a te
 are recorded, not asserted.
 
 Result keys: size, seed_s, api_full_cold_s, api_full_cold_median_s, api_full_s (warm),
-raw_full_s (the raw reference), api_90d_s, dashboard_full_s, same_as_raw.
+raw_full_s (the raw reference), api_90d_s, dashboard_full_s, same_as_raw, and pages:
+{page name: {"first_s", "warm_s", "status"}} in bench/pages.py's order.
 """
 from __future__ import annotations
 
@@ -40,6 +44,7 @@ from sqlalchemy import text  # noqa: E402
 from werkzeug.datastructures import MultiDict  # noqa: E402
 
 from bench.common import fresh_app, sqlite_url  # noqa: E402
+from bench.pages import bench_pages  # noqa: E402
 from tracker import services  # noqa: E402
 from tracker.core import clock  # noqa: E402
 from tracker.core.extensions import db  # noqa: E402
@@ -109,6 +114,7 @@ def bench(size: int, url: str, runs: int, raw_runs: int | None = None) -> dict:
     recent = timed(lambda: get("/api/v1/metrics", RECENT, auth), runs)
     get("/ops/", FULL)
     dashboard = timed(lambda: get("/ops/", FULL), runs)
+    pages = bench_pages(app, runs, {"as_of": RECENT, "full": FULL})
     if raw_runs is None:
         raw_runs = 1 if size >= 1_000_000 else runs
     with app.app_context():
@@ -118,7 +124,7 @@ def bench(size: int, url: str, runs: int, raw_runs: int | None = None) -> dict:
     same = all(same_as_raw(app, params)[0] for params in (FULL, RECENT))
     return {"size": size, "seed_s": seeded, "api_full_cold_s": cold, "api_full_cold_median_s": cold_median,
             "api_full_s": warm, "raw_full_s": raw, "api_90d_s": recent, "dashboard_full_s": dashboard,
-            "same_as_raw": same}
+            "same_as_raw": same, "pages": pages}
 
 
 def run(sizes: list[int], database_url: str | None, runs: int, progress=print, raw_runs: int | None = None
@@ -132,6 +138,10 @@ def run(sizes: list[int], database_url: str | None, runs: int, progress=print, r
                  f"warm {result['api_full_s']:.3f} s (raw reference {result['raw_full_s']:.3f} s), "
                  f"API 90 d {result['api_90d_s']:.3f} s, dashboard {result['dashboard_full_s']:.3f} s; "
                  f"same as raw: {'yes' if result['same_as_raw'] else 'NO'}")
+        progress("    pages, first call / warm (s): " + "; ".join(
+            f"{name} {page['first_s']:.3f} / {page['warm_s']:.3f}"
+            + ("" if page["status"] == 200 else f" (status {page['status']})")
+            for name, page in result["pages"].items()))
     return rows
 
 
