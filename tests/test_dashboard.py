@@ -11,6 +11,7 @@ from sqlalchemy import update
 
 from tracker.core.extensions import db
 from tracker.data.models import User
+from tracker.web import presenters
 
 from .factories import mentorship
 from .helpers import T0
@@ -115,6 +116,9 @@ def test_feedback_is_readable_filterable_and_escaped(data, login):
     client = login(data.operator)
     page = client.get("/ops/feedback?from=2025-01-01").get_data(as_text=True)
     assert "Great &lt;b&gt;sessions&lt;/b&gt;" in page and "Too pricey for me" in page
+    # newest cancellations first (the order the window's index gives, so a page reads only its own rows)
+    assert page.index("Great &lt;b&gt;") < page.index("Answered late") < page.index("Too pricey for me")
+    assert f"ended {presenters.day(T0 - 10 * D)}" in page
     only_late = client.get("/ops/feedback?from=2025-01-01&q=LATE").get_data(as_text=True)
     assert "Answered late" in only_late and "Too pricey" not in only_late
     by_reason = client.get("/ops/feedback?from=2025-01-01&reason=too_expensive").get_data(as_text=True)

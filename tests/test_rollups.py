@@ -71,12 +71,21 @@ def assert_same_numbers(scope: Scope) -> None:
         assert getattr(rollup_queries, name)(scope) == getattr(queries, name)(scope), f"{name} differs for {scope}"
 
 
+def assert_same_at_risk(at: datetime) -> None:
+    def seen(found):
+        rows = lambda assessed: [(a.mentorship.id, a.flags, a.open_flags, a.handled_at, a.handled_note)  # noqa: E731
+                                 for a in assessed]
+        return rows(found.waiting), found.waiting_count, rows(found.handled), found.handled_count, found.running
+    for shown in (200, 2):
+        assert seen(rollup_queries.at_risk(at, shown)) == seen(queries.at_risk(at, shown)), f"at-risk differs at {at}"
+
+
 # --- actions ------------------------------------------------------------------------------------------
 
 actions = st.lists(st.tuples(
     st.sampled_from(["apply"] * 5 + ["accept"] * 4 + ["checkin"] * 4 + ["pulse"] * 3
                     + ["decline", "withdraw", "cancel", "cancel", "flow_pause", "flow_pause", "flow_switch",
-                       "flow_decline", "flow_leave", "flow_leave", "import"]),
+                       "flow_decline", "flow_leave", "flow_leave", "handled", "handled", "resume", "import"]),
     st.integers(0, 40 * DAY),  # when, after START
     st.integers(0, 10_000),  # which person or mentorship
     st.sampled_from(CATEGORIES),
@@ -168,6 +177,10 @@ def run(app, steps, start: datetime = START, freeze: bool = False) -> None:
                         services.decline_offer(m.mentee_id, m.id, flow.id, at)
                         services.cancel_with_survey(m.mentee_id, m.id, answers, at + timedelta(seconds=30),
                                                     flow_id=flow.id)
+                elif kind == "handled" and (m := one(running)):
+                    services.mark_risk_handled(mentors[0].id, m.id, "Called them.", at)
+                elif kind == "resume" and (m := one(running)):
+                    services.resume(m.mentee_id, m.id, at)
                 elif kind == "checkin" and (m := one(running)):
                     services.log_checkin(m.mentee_id, m.id, at - timedelta(hours=pick % 200), "video", 30, "", at)
                 elif kind == "pulse" and (m := one(running)):
@@ -239,12 +252,14 @@ def test_rollups_stay_exact_through_random_actions(app, steps, asked):
     with app.app_context():
         assert rollup_service.first_difference() is None
         for draw in asked:
-            assert_same_numbers(scope_of(draw))
+            scope = scope_of(draw)
+            assert_same_numbers(scope)
+            assert_same_at_risk(scope.as_of)
 
 
 today_actions = st.lists(st.tuples(
-    st.sampled_from(["apply", "accept", "checkin", "pulse", "pulse", "cancel", "flow_pause", "flow_switch",
-                     "flow_decline", "flow_leave", "import"]),
+    st.sampled_from(["apply", "accept", "checkin", "checkin", "pulse", "pulse", "cancel", "flow_pause",
+                     "flow_switch", "flow_decline", "flow_leave", "handled", "resume", "import"]),
     st.integers(0, DAY - 60), st.integers(0, 10_000), st.sampled_from(CATEGORIES),
     st.integers(1, 5), st.sampled_from(list(GOAL_REACHED)), st.sampled_from(list(CHURN_REASONS))),
     min_size=3, max_size=12)
@@ -270,6 +285,7 @@ def test_todays_writes_after_the_cache_is_filled_count_at_once(app, history, tod
             rollup_service.rebuild()  # a version token, so the day's settled part is cached
             for scope in scopes(clock.now()):
                 assert_same_numbers(scope)  # fills this process's cache for the day
+            assert_same_at_risk(clock.now())
         run(app, today, start=midnight, freeze=True)
         with app.app_context():
             later = max(clock.now(), midnight + timedelta(hours=23))
@@ -277,7 +293,44 @@ def test_todays_writes_after_the_cache_is_filled_count_at_once(app, history, tod
             for at in (later, later - timedelta(hours=6), midnight + timedelta(seconds=30)):
                 for scope in scopes(at):
                     assert_same_numbers(scope)
+                assert_same_at_risk(at)
             assert rollup_service.first_difference() is None
+    finally:
+        clock.unfreeze()
+
+
+def test_the_at_risk_list_moves_during_the_day_after_it_was_cached(app):
+    """A 14-day silence that ends today from a check-in of 14 days ago, and a back-dated check-in logged
+    today that ends a silence, after the day's judgement was cached: both show at once."""
+    mentors, mentees = _people(app)
+    day = START + timedelta(days=40)
+    midnight = datetime.combine(day.date(), datetime.min.time(), tzinfo=timezone.utc)
+    try:
+        with app.app_context():
+            ids = []
+            for i in range(3):
+                clock.freeze(midnight - timedelta(days=31))
+                m = services.apply(mentees[i].id, mentors[0].id, "change_careers", "A goal.", "video", clock.now())
+                clock.freeze(midnight - timedelta(days=30))
+                services.accept(mentors[0].id, m.id, clock.now())
+                ids.append(m.id)
+            clock.freeze(midnight - timedelta(days=14) + timedelta(hours=10))
+            services.log_checkin(mentors[0].id, ids[0], clock.now(), "video", 30, "", clock.now())  # quiet from 10:00
+            clock.freeze(midnight - timedelta(days=20))
+            for i in (1, 2):
+                services.log_checkin(mentors[0].id, ids[i], clock.now(), "video", 30, "", clock.now())  # quiet
+            clock.freeze(midnight + timedelta(seconds=30))
+            rollup_service.rebuild()
+            assert_same_at_risk(clock.now())  # the day's judgement, cached
+            before = rollup_queries.at_risk(clock.now(), 10)
+            assert [a.mentorship.id for a in before.waiting] == [ids[1], ids[2]]
+            clock.freeze(midnight + timedelta(hours=9))
+            services.log_checkin(mentors[0].id, ids[1], midnight - timedelta(hours=12), "video", 30, "", clock.now())
+            clock.freeze(midnight + timedelta(hours=11))
+            after = rollup_queries.at_risk(clock.now(), 10)
+            assert [a.mentorship.id for a in after.waiting] == [ids[2], ids[0]]
+            assert (after.waiting_count, after.running) == (2, 3)
+            assert_same_at_risk(clock.now())
     finally:
         clock.unfreeze()
 

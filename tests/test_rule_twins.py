@@ -12,6 +12,7 @@ each mentorship.
                ended early)                                    health.cadence, lifecycle.ended_early
   conversion   queries.trial_counts                            lifecycle.trial_end, lifecycle.converted
   saves        queries.save_groups (outcome, save)             lifecycle.flow_outcome, lifecycle.save_outcome
+  at-risk list queries.at_risk (the operator's page)           health.assess over queries.health_inputs
 """
 from __future__ import annotations
 
@@ -23,7 +24,7 @@ import pytest
 from sqlalchemy import select
 
 from tracker.core.extensions import db
-from tracker.data.models import CancelFlow, CheckIn, ExitSurvey, Mentorship, Pause, Pulse, User
+from tracker.data.models import CancelFlow, CheckIn, ExitSurvey, Mentorship, Pause, Pulse, RiskReview, User
 from tracker.domain import health, lifecycle, vocabulary
 from tracker.domain.health import PulseAnswer
 from tracker.reports import metrics, queries
@@ -350,3 +351,72 @@ def test_flow_and_save_outcomes_in_sql_are_those_of_lifecycle(app):
             seen[outcome] += 1
             seen[save] += 1
         assert set(seen) >= {*lifecycle.FLOW_OUTCOMES, "lasted", "lost", "too_soon"}
+
+
+# --- the at-risk list: health.flags over health_inputs, and its twin in SQL ----------------------------------
+
+def _running_rows(rows: Rows, rng: random.Random) -> list[datetime]:
+    """Running mentorships at every boundary of each rule around T (and handled around their flags), and
+    random ones with check-ins, pulses (answers left out too), pauses and reviews; returns moments to ask at."""
+    quiet, silent = timedelta(days=health.NO_CHECKIN_DAYS), timedelta(days=health.TRIAL_SILENT_DAYS)
+    trial = lifecycle.TRIAL_LENGTH
+    reviews = []
+    for nudge in NUDGES:
+        rows.mentorship(T - 10 * DAY, T - silent + nudge)  # a silent trial reaches day 3 around T
+        rows.mentorship(T - 10 * DAY, T - trial + nudge)  # the trial ends around T, silent
+        rows.mentorship(T - 20 * DAY, T - 19 * DAY, checkins=[T - quiet + nudge])  # 14 quiet days around T
+        rows.mentorship(T - 20 * DAY, T - quiet + nudge)  # never a check-in, 14 days around T
+        rows.mentorship(T - 30 * DAY, T - 29 * DAY, checkins=[T - 28 * DAY, T + nudge])  # a check-in ends a silence
+        rows.mentorship(T - 10 * DAY, T - 4 * DAY, checkins=[T + nudge])  # ... and a silent trial
+        rows.mentorship(T - 90 * DAY, T - 80 * DAY, checkins=[T - DAY],  # the latest rated pulse is low
+                        pulses=[(T - 40 * DAY, 50, 4), (T - 10 * DAY, 40, 2), (T + nudge, 30, None)])
+        rows.mentorship(T - 90 * DAY, T - 80 * DAY, checkins=[T - DAY],  # falls two months running, at T
+                        pulses=[(T - 60 * DAY, 70, 3), (T - 30 * DAY, 60, 3), (T + nudge, 50, 3)])
+        m = rows.mentorship(T - 40 * DAY, T - 30 * DAY)  # no check-in since day 16: handled around T
+        reviews.append((m, T - 30 * DAY + quiet + nudge))
+        m = rows.mentorship(T - 40 * DAY, T - 30 * DAY, checkins=[T - 30 * DAY + DAY])
+        reviews.append((m, T + nudge))
+    for _ in range(160):
+        started = T + _seconds(rng, -120 * DAY, DAY)
+        ended = started + _seconds(rng, timedelta(0), 150 * DAY) if rng.random() < 0.3 else None
+        stop = min(ended or T + 2 * DAY, T + 2 * DAY)
+        checkins = sorted({started + _seconds(rng, timedelta(0), max(stop - started, SECOND))
+                           for _ in range(rng.choice([0, 0, 1, 2, 4]))})
+        pulses, period_end = [], lifecycle.trial_end(started)
+        while period_end < stop and rng.random() < 0.85:
+            pulses.append((period_end + _seconds(rng, -2 * DAY, 2 * DAY), rng.choice([None, *range(0, 101, 10)]),
+                           rng.choice([None, 1, 2, 3, 4, 5])))
+            period_end += lifecycle.PAID_MONTH
+        pauses = []
+        if rng.random() < 0.15 and lifecycle.trial_end(started) < stop:
+            begins = lifecycle.trial_end(started) + _seconds(rng, timedelta(0), 20 * DAY)
+            pauses.append((begins, begins + _seconds(rng, DAY, 40 * DAY)))
+        m = rows.mentorship(started, started, ended, checkins=checkins, pulses=pulses, pauses=pauses)
+        if rng.random() < 0.3:
+            reviews.append((m, T + _seconds(rng, -30 * DAY, DAY)))
+    db.session.flush()
+    for m, handled_at in reviews:
+        db.session.add(RiskReview(mentorship_id=m.id, handled_at=handled_at, note=f"note {m.id}"))
+    return [T + nudge for nudge in NUDGES] + [T + _seconds(rng, -60 * DAY, DAY) for _ in range(5)]
+
+
+def test_the_at_risk_list_in_sql_is_the_list_of_health_assess(app):
+    rng = random.Random(18)
+    with app.app_context():
+        moments = _running_rows(Rows(), rng)
+        db.session.commit()
+        seen = Counter()
+        for at in moments:
+            python = health.assess(queries.health_inputs(at), at)
+            waiting = [a for a in python if a.open_flags]
+            handled = [a for a in python if a.flags and not a.open_flags]
+            for shown in (1000, 3):
+                sql = queries.at_risk(at, shown)
+                assert (sql.waiting_count, sql.handled_count, sql.running) == \
+                    (len(waiting), len(handled), len(python)), at
+                for got, expected in ((sql.waiting, waiting[:shown]), (sql.handled, handled[:shown])):
+                    assert [(a.mentorship.id, a.flags, a.open_flags, a.handled_at, a.handled_note) for a in got] == \
+                        [(a.mentorship.id, a.flags, a.open_flags, a.handled_at, a.handled_note) for a in expected]
+            seen.update(flag.rule for a in python for flag in a.flags)
+            seen.update(["waiting"] * len(waiting) + ["handled"] * len(handled))
+        assert set(seen) == {*health.RISK_RULE_TEXTS, "waiting", "handled"}, seen

@@ -165,6 +165,9 @@ class CheckIn(db.Model):
         CheckConstraint(one_of("mode", CHECKIN_MODES), name="mode"),
         CheckConstraint(f"minutes BETWEEN {CHECKIN_MINUTES_MIN} AND {CHECKIN_MINUTES_MAX}", name="minutes"),
         Index("ix_checkins_mentorship_id_occurred_at", "mentorship_id", "occurred_at"),
+        # The at-risk page reads the check-ins of the day (and of 14 days before) raw (reports/rollup_queries.py).
+        Index("ix_checkins_occurred_at", "occurred_at"),
+        Index("ix_checkins_logged_at", "logged_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -260,6 +263,8 @@ class Pause(db.Model):
     __table_args__ = (
         CheckConstraint("ends_at > starts_at", name="ends_after_start"),
         Index("ix_pauses_mentorship_id_starts_at", "mentorship_id", "starts_at", "ends_at"),
+        Index("ix_pauses_starts_at", "starts_at"),
+        Index("ix_pauses_ends_at", "ends_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -314,7 +319,8 @@ class RiskReview(db.Model):
     """An operator marked a mentorship's at-risk flags as handled: flags raised up to handled_at."""
 
     __tablename__ = "risk_reviews"
-    __table_args__ = (Index("ix_risk_reviews_mentorship_id_handled_at", "mentorship_id", "handled_at"),)
+    __table_args__ = (Index("ix_risk_reviews_mentorship_id_handled_at", "mentorship_id", "handled_at"),
+                      Index("ix_risk_reviews_handled_at", "handled_at"))
 
     id: Mapped[int] = mapped_column(primary_key=True)
     mentorship_id: Mapped[int] = mapped_column(ForeignKey("mentorships.id", ondelete="CASCADE"))

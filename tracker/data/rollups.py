@@ -35,7 +35,7 @@ from sqlalchemy.orm import Session
 from tracker.core import clock
 from tracker.core.extensions import db
 from tracker.data import whole_run
-from tracker.data.models import CancelFlow, CheckIn, ExitSurvey, Mentorship, Pulse
+from tracker.data.models import CancelFlow, CheckIn, ExitSurvey, Mentorship, Pause, Pulse, RiskReview
 from tracker.domain.lifecycle import converted, stage_of_end
 
 DAY = 86400
@@ -361,11 +361,13 @@ def _touched(session: Session, collections) -> set[int]:
     return ids
 
 
-# What reports cache besides the rollups' facts (rollup_queries: pulse tiers, month one, saves) also
-# reads these; a flush that adds, changes or removes one holding a timestamp of an earlier day than
+# What reports cache besides the rollups' facts (rollup_queries: pulse tiers, month one, saves, at-risk)
+# also reads these; a flush that adds, changes or removes one holding a timestamp of an earlier day than
 # today moves the settled past. The services write them "now", so in practice only a flow that began
-# before midnight and ends after it does (a harmless extra change of version).
-_ALSO_CACHED = (Pulse, CancelFlow)
+# before midnight and ends after it, or a pause that began before today and resumes early, does (a
+# harmless extra change of version). A new check-in is the exception: it may be back-dated, and the
+# at-risk page reads the check-ins logged today raw instead.
+_ALSO_CACHED = (Pulse, CancelFlow, Pause, RiskReview, CheckIn)
 
 
 def _times(obj) -> Iterable[datetime]:
@@ -379,9 +381,10 @@ def _times(obj) -> Iterable[datetime]:
 
 def _moves_cached_past(session: Session) -> bool:
     today = datetime.fromtimestamp(day_of(int(clock.now().timestamp())) * DAY, tz=timezone.utc)
-    return any(isinstance(obj, _ALSO_CACHED) and any(moment < today for moment in _times(obj))
-               for collection in (session.new, session.dirty, session.deleted) for obj in collection
-               if obj not in session.dirty or session.is_modified(obj))
+    changed = [obj for obj in (*session.new, *session.dirty, *session.deleted)
+               if isinstance(obj, _ALSO_CACHED) and not (isinstance(obj, CheckIn) and obj in session.new)
+               and (obj not in session.dirty or session.is_modified(obj))]
+    return any(moment < today for obj in changed for moment in _times(obj))
 
 
 @event.listens_for(db.session, "before_flush")

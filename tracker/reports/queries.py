@@ -8,9 +8,9 @@ per mentorship.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
-from sqlalchemy import BigInteger, String, and_, case, func, literal, or_, select, type_coerce
+from sqlalchemy import BigInteger, String, and_, case, func, literal, or_, select, type_coerce, union
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import aliased, joinedload
@@ -31,9 +31,15 @@ from tracker.data.models import (
     User,
 )
 from tracker.domain.health import (
+    FALLING_ANSWERS,
+    LOW_USEFULNESS,
     LOWEST_PROGRESS_TIER,
+    NO_CHECKIN_DAYS,
     PROGRESS_TIER_FLOORS,
+    TRIAL_SILENT_DAYS,
+    Assessment,
     PulseAnswer,
+    assess,
 )
 from tracker.domain.lifecycle import (
     FLOW_ABANDONED_AFTER,
@@ -309,7 +315,10 @@ def _surveys(scope: Scope, reason: str | None = None, stars: int | None = None, 
         stmt = stmt.where(or_(s.feedback_platform.icontains(words, autoescape=True),
                               s.feedback_mentor.icontains(words, autoescape=True),
                               s.feedback_other.icontains(words, autoescape=True)))
-    return stmt.order_by(s.submitted_at.desc(), s.id.desc())
+    # Newest cancellations first: the window's index on ended_at gives this order, so a page of 50 stops
+    # after 50 rows however many the window holds (ordered by the survey's own time, every survey of the
+    # window would be read and sorted).
+    return stmt.order_by(m.ended_at.desc(), s.submitted_at.desc(), s.id.desc())
 
 
 def feedback_page(scope: Scope, reason=None, stars=None, words=None, with_text_only=True,
@@ -390,8 +399,9 @@ class HealthInput:
     handled_note: str | None
 
 
-def health_inputs(at: datetime, mentor_id: int | None = None) -> list[HealthInput]:
-    """Every mentorship running at `at` (trial or paid, not paused), with what the rules read."""
+def health_inputs(at: datetime, mentor_id: int | None = None, only: list[int] | None = None) -> list[HealthInput]:
+    """Every mentorship running at `at` (trial or paid, not paused), with what the rules read;
+    only: of these mentorships."""
     m = Mentorship
     last_checkin = (select(func.max(CheckIn.occurred_at)).where(CheckIn.mentorship_id == m.id,
                                                               CheckIn.occurred_at <= at)
@@ -401,6 +411,8 @@ def health_inputs(at: datetime, mentor_id: int | None = None) -> list[HealthInpu
             .where(m.trial_started_at <= at, or_(m.ended_at.is_(None), m.ended_at > at), ~_paused_at(at)))
     if mentor_id is not None:
         stmt = stmt.where(m.mentor_id == mentor_id)
+    if only is not None:
+        stmt = stmt.where(m.id.in_(only))
     rows = db.session.execute(stmt).all()
     ids = [row[0].id for row in rows]
     pulses: dict[int, list[PulseAnswer]] = {}
@@ -417,6 +429,91 @@ def health_inputs(at: datetime, mentor_id: int | None = None) -> list[HealthInpu
     reviews = {mid: (review.handled_at, review.note) for mid, review in last_review.items()}
     return [HealthInput(mentorship, last, pulses.get(mentorship.id, []), *reviews.get(mentorship.id, (None, None)))
             for mentorship, last in rows]
+
+
+@dataclass(frozen=True)
+class AtRisk:
+    """The at-risk list as of a moment: every running mentorship judged, the oldest flags shown."""
+
+    waiting: list[Assessment]  # with a flag raised since an operator last marked it handled
+    waiting_count: int
+    handled: list[Assessment]  # flagged, every flag already handled
+    handled_count: int
+    running: int
+
+
+def _risk_inputs(at: datetime, *only):
+    """For every mentorship running at `at` (trial or paid, not paused), in seconds: (id, trial start,
+    last check-in, the moment since which the low-pulse rule holds, and the progress-falling rule, the
+    last time it was marked handled), each None when there is none."""
+    m, p, c, r = Mentorship, Pulse, CheckIn, RiskReview
+    started = and_(m.trial_started_at <= at, ~_paused_at(at))
+    columns = (m.id.label("id"), _s(m.trial_started_at).label("started"))
+    if only:  # a few mentorships: from their ids
+        running = select(*columns).where(*only, started, or_(m.ended_at.is_(None), m.ended_at > at)).subquery()
+    else:  # two index ranges (still open; ended after `at`) rather than every trial started by `at`
+        running = union(select(*columns).where(m.ended_at.is_(None), started),
+                        select(*columns).where(m.ended_at > at, started)).subquery()
+    latest_first = lambda answer: (answer.is_(None), p.period.desc())  # noqa: E731
+    ranked = (select(p.mentorship_id, _s(p.submitted_at).label("at"), p.progress, p.usefulness,
+                     func.row_number().over(partition_by=p.mentorship_id, order_by=latest_first(p.usefulness))
+                     .label("rated"),
+                     func.row_number().over(partition_by=p.mentorship_id, order_by=latest_first(p.progress))
+                     .label("recent"))
+              .where(p.submitted_at <= at, p.mentorship_id.in_(select(running.c.id))).subquery())
+    q = ranked.c
+    progress = [func.max(case((q.recent == k, q.progress), else_=None)) for k in (1, 2, 3)]  # 1: the latest
+    pulses = (select(q.mentorship_id,
+                     func.max(case((and_(q.rated == 1, q.usefulness <= LOW_USEFULNESS), q.at), else_=None))
+                     .label("low"),
+                     case((and_(progress[2] > progress[1], progress[1] > progress[0]),
+                           func.max(case((q.recent == 1, q.at), else_=None))), else_=None).label("falling"))
+              .where(or_(q.rated == 1, q.recent <= FALLING_ANSWERS)).group_by(q.mentorship_id).subquery())
+    last_checkin = (select(func.max(_s(c.occurred_at))).where(c.mentorship_id == running.c.id, c.occurred_at <= at)
+                    .scalar_subquery())
+    handled = (select(func.max(_s(r.handled_at))).where(r.mentorship_id == running.c.id, r.handled_at <= at)
+               .scalar_subquery())
+    return select(running.c.id, running.c.started, last_checkin, pulses.c.low, pulses.c.falling, handled) \
+        .outerjoin(pulses, pulses.c.mentorship_id == running.c.id)
+
+
+@dataclass(frozen=True)
+class RiskJudged:
+    """How many mentorships run at a moment, and the flagged ones: {id: (oldest flag's moment in seconds,
+    waiting: a flag raised since it was last marked handled)}."""
+
+    running: int
+    flagged: dict[int, tuple[int, bool]]
+
+
+def risk_judged(at: datetime, *only) -> RiskJudged:
+    """health.flags over health_inputs(at), judged in SQL and integer seconds (the twin of health.flags;
+    tests/test_rule_twins.py holds them to each other). `only`: conditions on the mentorships."""
+    t = int(at.timestamp())
+    trial, silent = _seconds(TRIAL_LENGTH), _seconds(timedelta(days=TRIAL_SILENT_DAYS))
+    quiet = _seconds(timedelta(days=NO_CHECKIN_DAYS))
+    running, flagged = 0, {}
+    for mentorship_id, started, last, low_pulse, falling, handled_at in db.session.execute(_risk_inputs(at, *only)):
+        running += 1
+        raised = [moment for moment in (
+            started + silent if last is None and started > t - trial and started + silent <= t else None,
+            (last or started) + quiet if (last or started) + quiet <= t else None,
+            low_pulse, falling) if moment is not None]
+        if raised:
+            flagged[mentorship_id] = (min(raised), handled_at is None or max(raised) > handled_at)
+    return RiskJudged(running, flagged)
+
+
+def at_risk(at: datetime, shown: int, judged: RiskJudged | None = None) -> AtRisk:
+    """What health.assess(health_inputs(at), at) gives: the counts, and the first `shown` of the waiting
+    and of the handled lists, in its order (oldest flag first). judged: risk_judged(at), if known."""
+    judged = judged or risk_judged(at)
+    waiting = sorted((since, i) for i, (since, open_flag) in judged.flagged.items() if open_flag)
+    handled = sorted((since, i) for i, (since, open_flag) in judged.flagged.items() if not open_flag)
+    shown_ids = [i for _, i in waiting[:shown]] + [i for _, i in handled[:shown]]
+    assessed = {a.mentorship.id: a for a in assess(health_inputs(at, only=shown_ids), at)}
+    return AtRisk([assessed[i] for _, i in waiting[:shown]], len(waiting),
+                  [assessed[i] for _, i in handled[:shown]], len(handled), judged.running)
 
 
 def pulses_of(mentorship_id: int) -> list[Pulse]:

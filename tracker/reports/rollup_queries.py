@@ -24,12 +24,13 @@ from datetime import datetime, timezone
 from itertools import chain
 
 import numpy as np
-from sqlalchemy import BigInteger, and_, case, cast, func, or_, select, type_coerce, union
+from sqlalchemy import BigInteger, and_, bindparam, case, cast, func, or_, select, type_coerce, union
 
 from tracker.core import clock
 from tracker.core.extensions import db
 from tracker.data import rollups
-from tracker.data.models import CancelFlow, ExitSurvey, Mentorship, Pulse, User
+from tracker.data.models import CancelFlow, CheckIn, ExitSurvey, Mentorship, Pause, Pulse, RiskReview, User
+from tracker.domain.health import NO_CHECKIN_DAYS, TRIAL_SILENT_DAYS
 from tracker.domain.lifecycle import FLOW_ABANDONED_AFTER, MONTH_3_ENDS, PAID_MONTH, SAVE_LASTS, TRIAL_LENGTH
 from tracker.domain.vocabulary import GOAL_CATEGORIES
 from tracker.reports import metrics, queries
@@ -158,12 +159,12 @@ def forget_settled() -> None:
         _CACHE.clear()
 
 
-def _cached(part: str, scope: Scope, today: int, compute):
+def _cached(part: str, scope: Scope | None, today: int, compute):
     """compute(scope, today), kept under (part, window, filter, day, the rollups' version)."""
     token = rollups.current_version(db.session.connection())
     # A day after today is not settled yet: today's writes would change it without a new version.
     cacheable = token is not None and today <= int(clock.now().timestamp()) // DAY
-    key = (part, scope.start, scope.end, scope.goal_category, today, token)
+    key = (part, *((scope.start, scope.end, scope.goal_category) if scope else ()), today, token)
     if cacheable:
         with _CACHE_LOCK:
             if key in _CACHE:
@@ -470,3 +471,36 @@ def save_groups(scope: Scope) -> dict[tuple, int]:
     if scope.mentor_id is not None:
         return queries.save_groups(scope)
     return _at_day_start("saves", scope, queries.save_groups, _raw_saves)
+
+
+# --- the at-risk list: judged at the day's start (cached), and the mentorships whose judgement can move today --
+
+def _raw_at_risk(today: int):
+    """The mentorships whose at-risk judgement can differ between T's day start and T: anything they
+    have falls on that day (a start, a trial's day 3 or end, 14 days since the start or a check-in, an
+    end, a check-in occurring or logged, a pulse, a pause beginning or ending, a "handled")."""
+    m, c = Mentorship, CheckIn
+    by_mentorship = lambda table, column, day: select(table.mentorship_id).where(_on_day(column, day))  # noqa: E731
+    started_days_ago = (0, TRIAL_SILENT_DAYS, TRIAL_DAYS, NO_CHECKIN_DAYS)
+    return _ids(*(_on(m.trial_started_at, today - days) for days in started_days_ago),
+                _on(m.ended_at, today),
+                *(by_mentorship(c, c.occurred_at, today - days) for days in (0, NO_CHECKIN_DAYS)),
+                by_mentorship(c, c.logged_at, today), by_mentorship(Pulse, Pulse.submitted_at, today),
+                by_mentorship(Pause, Pause.starts_at, today), by_mentorship(Pause, Pause.ends_at, today),
+                by_mentorship(RiskReview, RiskReview.handled_at, today))
+
+
+def at_risk(at: datetime, shown: int) -> queries.AtRisk:
+    """What queries.at_risk gives: the judgement at the day's start, cached, with the few mentorships
+    whose judgement can move during the day judged again at `at` (back-dated check-ins included: they
+    are logged today). Exact for the same reason as _at_day_start."""
+    today = int(at.timestamp()) // DAY
+    day_start = datetime.fromtimestamp(today * DAY, tz=timezone.utc)
+    settled = _cached("at_risk", None, today, lambda _scope, _today: queries.risk_judged(day_start))
+    moving = set(db.session.scalars(select(Mentorship.id).where(_raw_at_risk(today))))
+    # The ids written into the statement: read once here, and no limit on bound parameters applies.
+    only = Mentorship.id.in_(bindparam("moving", sorted(moving), expanding=True, literal_execute=True))
+    then, now = queries.risk_judged(day_start, only), queries.risk_judged(at, only)
+    flagged = {i: value for i, value in settled.flagged.items() if i not in moving} | now.flagged
+    running = settled.running - then.running + now.running
+    return queries.at_risk(at, shown, queries.RiskJudged(running, flagged))

@@ -15,7 +15,7 @@ from flask_login import current_user
 
 from tracker import services
 from tracker.core import clock
-from tracker.domain import health, lifecycle
+from tracker.domain import lifecycle
 from tracker.reports import charts, metrics, queries, rollup_queries
 from tracker.reports.csvfiles import guard
 from tracker.reports.scope import parse_or_defaults
@@ -233,11 +233,9 @@ USERS_SHOWN = 500
 
 def _at_risk_page(form: HandleRiskForm, form_for: int | None = None):
     at = clock.now()
-    assessed = health.assess(queries.health_inputs(at), at)
-    waiting = [a for a in assessed if a.open_flags]
-    handled = [a for a in assessed if a.flags and not a.open_flags]
-    return form_page("ops/at_risk.html", form, at=at, waiting=waiting[:AT_RISK_SHOWN], waiting_count=len(waiting),
-                     handled=handled[:AT_RISK_SHOWN], handled_count=len(handled), running=len(assessed),
+    found = rollup_queries.at_risk(at, AT_RISK_SHOWN)
+    return form_page("ops/at_risk.html", form, at=at, waiting=found.waiting, waiting_count=found.waiting_count,
+                     handled=found.handled, handled_count=found.handled_count, running=found.running,
                      shown=AT_RISK_SHOWN, form_for=form_for)
 
 
