@@ -72,12 +72,14 @@ def assert_same_numbers(scope: Scope) -> None:
 
 
 def assert_same_at_risk(at: datetime) -> None:
+    """The at-risk list and the mentorships page's counts by status, fast and raw."""
     def seen(found):
         rows = lambda assessed: [(a.mentorship.id, a.flags, a.open_flags, a.handled_at, a.handled_note)  # noqa: E731
                                  for a in assessed]
         return rows(found.waiting), found.waiting_count, rows(found.handled), found.handled_count, found.running
     for shown in (200, 2):
         assert seen(rollup_queries.at_risk(at, shown)) == seen(queries.at_risk(at, shown)), f"at-risk differs at {at}"
+    assert rollup_queries.counts_by_status(at) == queries.counts_by_status(at), f"statuses differ at {at}"
 
 
 # --- actions ------------------------------------------------------------------------------------------

@@ -118,10 +118,12 @@ def status_expression(at: datetime):
         else_="paid")
 
 
-def counts_by_status(at: datetime) -> dict[str, int]:
-    """How many mentorships stand in each state as of `at`, in one grouped pass."""
+def counts_by_status(at: datetime, *only) -> dict[str, int]:
+    """How many mentorships stand in each state as of `at`, in one grouped pass. `only`: extra
+    conditions on the mentorships."""
     status = status_expression(at)
-    rows = db.session.execute(select(status, func.count()).where(Mentorship.applied_at <= at).group_by(status))
+    rows = db.session.execute(select(status, func.count()).where(Mentorship.applied_at <= at, *only)
+                              .group_by(status))
     counts = dict.fromkeys(STATUSES, 0)
     counts.update({name: n for name, n in rows})
     return counts

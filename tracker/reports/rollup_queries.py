@@ -31,7 +31,14 @@ from tracker.core.extensions import db
 from tracker.data import rollups
 from tracker.data.models import CancelFlow, CheckIn, ExitSurvey, Mentorship, Pause, Pulse, RiskReview, User
 from tracker.domain.health import NO_CHECKIN_DAYS, TRIAL_SILENT_DAYS
-from tracker.domain.lifecycle import FLOW_ABANDONED_AFTER, MONTH_3_ENDS, PAID_MONTH, SAVE_LASTS, TRIAL_LENGTH
+from tracker.domain.lifecycle import (
+    FLOW_ABANDONED_AFTER,
+    MONTH_3_ENDS,
+    PAID_MONTH,
+    SAVE_LASTS,
+    STATUSES,
+    TRIAL_LENGTH,
+)
 from tracker.domain.vocabulary import GOAL_CATEGORIES
 from tracker.reports import metrics, queries
 from tracker.reports.metrics import Counts, Ending
@@ -422,6 +429,21 @@ def _at_day_start(part: str, scope: Scope, grouped, today_rows) -> dict:
     counts.subtract(grouped(day_start, only))
     counts.update(grouped(scope, only))
     return {key: n for key, n in counts.items() if n}
+
+
+def counts_by_status(at: datetime) -> dict[str, int]:
+    """What queries.counts_by_status gives, the same way: the day's start cached, and the mentorships
+    whose status can change today (applied, started, trial ending, ended, pause beginning or ending)."""
+    today = int(at.timestamp()) // DAY
+    day_start = datetime.fromtimestamp(today * DAY, tz=timezone.utc)
+    m = Mentorship
+    only = _ids(_on(m.applied_at, today), _on(m.trial_started_at, today), _on(m.trial_started_at, today - TRIAL_DAYS),
+                _on(m.ended_at, today), select(Pause.mentorship_id).where(_on_day(Pause.starts_at, today)),
+                select(Pause.mentorship_id).where(_on_day(Pause.ends_at, today)))
+    counts = Counter(_cached("statuses", None, today, lambda _scope, _today: queries.counts_by_status(day_start)))
+    counts.subtract(queries.counts_by_status(day_start, only))
+    counts.update(queries.counts_by_status(at, only))
+    return {status: counts[status] for status in STATUSES}
 
 
 def _raw_pulse_tiers(today: int):

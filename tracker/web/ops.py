@@ -176,7 +176,7 @@ def surveys_csv():
 @role_required("operator")
 def mentorships():
     at = clock.now()
-    return render_template("ops/mentorships.html", counts=queries.counts_by_status(at),
+    return render_template("ops/mentorships.html", counts=rollup_queries.counts_by_status(at),
                            mentorships=queries.recent_mentorships(), at=at)
 
 
