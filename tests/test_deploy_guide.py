@@ -394,7 +394,9 @@ def test_the_deploy_guide_word_for_word(tmp_path):
 
         # 7. The checks after a deploy.
         checks_output = guide.run("checks")
-        assert guide.run("rollups").strip().endswith("The rollups match the raw rows.")
+        rollups_output = guide.run("rollups")
+        assert "The rollups match the raw rows." in rollups_output
+        assert rollups_output.strip().endswith("Warmed: counts by status."), rollups_output
 
         # 10. A backup: a non-empty, private custom-format dump, listed under its final name only.
         backup_output = guide.run("backup")

@@ -23,7 +23,7 @@ from sqlalchemy import inspect, select, text, update
 from tracker import services
 from tracker.core import clock
 from tracker.core.extensions import db
-from tracker.data import rollups
+from tracker.data import report_cache, rollups
 from tracker.data.database import unit_of_work
 from tracker.data.models import CancelFlow, ExitSurvey, Mentorship, Pulse, User
 from tracker.domain.lifecycle import FLOW_ABANDONED_AFTER, MONTH_3_ENDS, SAVE_LASTS, TRIAL_LENGTH
@@ -427,3 +427,79 @@ def test_the_migration_fills_the_rollups_from_existing_mentorships_and_goes_down
         assert rollup_service.first_difference() is None
         assert rollups.stored(db.session.connection()) != expected  # built from the rows as they are now
         db.session.rollback()
+
+
+# --- the report cache every process shares ----------------------------------------------------------------
+
+def _corrupt_a_settled_rollup_row() -> int:
+    """Add 1,000 to a settled cancellations row behind the app's back, without a new version token;
+    returns how many cancellations that adds."""
+    t = rollups.cancellations
+    with db.engine.begin() as conn:
+        key = conn.execute(select(*t.primary_key.columns).order_by(t.c.ended_day.desc()).limit(1).offset(20)).one()
+        conn.execute(update(t).where(*(column == value for column, value in zip(t.primary_key.columns, key)))
+                     .values(n=t.c.n + 1000))
+    return 1000
+
+
+def test_a_process_reads_what_another_computed_and_only_what_this_app_signed(demo):
+    at = datetime(2026, 3, 1, 12, tzinfo=timezone.utc)
+    scope = Scope(as_of=at, start=at.replace(hour=0) - timedelta(days=364), end=at.replace(hour=0) + timedelta(days=1))
+    try:
+        clock.freeze(at)
+        with demo.app_context():
+            rollup_service.rebuild()
+            rollup_queries.forget_settled(shared=True)
+            cancellations = lambda: sum(rollup_queries.measure(scope).cancellations.values())  # noqa: E731
+            right = cancellations()  # computed here, and stored for the other processes
+            assert right == sum(queries.measure(scope).cancellations.values())
+            db.session.rollback()  # the store committed on a connection of its own, after this snapshot began
+            day = int(at.timestamp()) // DAY
+            names = db.session.scalars(select(report_cache.table.c.name)).all()
+            assert names == [f"measure|{scope.start.isoformat()}|{scope.end.isoformat()}|None|{day}"]
+            db.session.rollback()
+            added = _corrupt_a_settled_rollup_row()
+            rollup_queries.forget_settled()  # another process: nothing in its own memory
+            assert cancellations() == right  # read from the shared cache, not recomputed
+            db.session.rollback()
+            rollup_queries.forget_settled()
+            with db.engine.begin() as conn:  # a row this app did not sign is not used (nor unpickled)
+                conn.execute(update(report_cache.table).values(signature="0" * 64))
+            assert cancellations() == right + added  # recomputed from the (now wrong) rollups
+            db.session.rollback()
+            assert "rollups differ" in demo.test_cli_runner().invoke(args=["rollups", "verify"]).output
+            rollup_service.rebuild()  # a new version token: the stored value is not used
+            rollup_queries.forget_settled()
+            assert cancellations() == right
+    finally:
+        clock.unfreeze()
+
+
+def test_warm_computes_the_days_usual_reports_for_every_process(demo):
+    at = datetime(2026, 3, 1, 0, 5, tzinfo=timezone.utc)
+    try:
+        clock.freeze(at)
+        with demo.app_context():
+            rollup_service.rebuild()
+            rollup_queries.forget_settled(shared=True)
+            result = demo.test_cli_runner().invoke(args=["rollups", "warm"])
+            assert result.exit_code == 0, result.output
+            assert "Warmed: at-risk list." in result.output
+            db.session.rollback()
+            parts = sorted({name.split("|")[0] for name in db.session.scalars(select(report_cache.table.c.name))})
+            assert parts == ["at_risk", "by_category", "endings", "measure", "month_one", "pulse_tiers", "saves",
+                             "statuses"]
+            windows = {name.split("|")[1][:10] for name in db.session.scalars(
+                select(report_cache.table.c.name).where(report_cache.table.c.name.like("measure|%")))}
+            assert windows == {"2025-03-02", "2025-12-02"}  # the dashboard's year and the API's 90 days
+            db.session.rollback()
+            rollup_queries.forget_settled()
+            client = demo.test_client()
+            with client.session_transaction() as session:
+                operator = db.session.scalar(select(User).where(User.role == "operator"))
+                session["_user_id"] = operator.get_id()
+            for path in ("/ops/", "/ops/health", "/ops/saves", "/ops/research", "/ops/at-risk", "/ops/mentorships"):
+                assert client.get(path).status_code == 200
+            assert len(rollup_queries._CACHE) >= 8  # every page found its part in the shared cache
+    finally:
+        clock.unfreeze()

@@ -13,6 +13,7 @@ from tracker.cli.commands import register_cli
 from tracker.core import clock
 from tracker.core import config as config_module
 from tracker.core.extensions import csrf, db, login, migrate, talisman
+from tracker.data import report_cache
 from tracker.data.database import configure_engine
 from tracker.domain import health, lifecycle, vocabulary
 from tracker.reports import metrics, queries
@@ -47,6 +48,7 @@ def register_extensions(app: Flask) -> None:
     db.init_app(app)
     with app.app_context():
         configure_engine(db.engine)
+    report_cache.configure(app.config["SECRET_KEY"])
     migrate.init_app(app, db, directory=os.path.join(ROOT, "migrations"), render_as_batch=True)
     csrf.init_app(app)
     login.init_app(app)

@@ -1,10 +1,11 @@
-"""`rollups rebuild` and `rollups verify`: the derived tables behind the fast dashboards
+"""`rollups rebuild`, `rollups verify` and `rollups warm`: the derived tables behind the fast dashboards
 (their work is in tracker/services/rollups.py)."""
 from __future__ import annotations
 
 import click
 from flask.cli import AppGroup
 
+from tracker.core import clock
 from tracker.services import rollups as rollup_service
 
 group = AppGroup("rollups", help="The derived tables the dashboards and the API read (docs/PERFORMANCE.md).")
@@ -25,6 +26,14 @@ def verify():
         raise click.ClickException(f"the rollups differ from the raw rows: {problem}. "
                                    "Run `flask --app wsgi rollups rebuild` to repair them.")
     click.echo("The rollups match the raw rows.")
+
+
+@group.command("warm")
+def warm():
+    """Compute today's usual reports ahead of the first request (run it daily just after 00:00 UTC and
+    after a deploy): every process then reads them from the report cache."""
+    for part in rollup_service.warm(clock.now()):
+        click.echo(f"Warmed: {part}.")
 
 
 COMMANDS = (group,)

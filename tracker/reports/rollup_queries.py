@@ -28,7 +28,7 @@ from sqlalchemy import BigInteger, and_, bindparam, case, cast, func, or_, selec
 
 from tracker.core import clock
 from tracker.core.extensions import db
-from tracker.data import rollups
+from tracker.data import report_cache, rollups
 from tracker.data.models import CancelFlow, CheckIn, ExitSurvey, Mentorship, Pause, Pulse, RiskReview, User
 from tracker.domain.health import NO_CHECKIN_DAYS, TRIAL_SILENT_DAYS
 from tracker.domain.lifecycle import (
@@ -160,29 +160,38 @@ _CACHE_LOCK = threading.Lock()
 CACHE_ENTRIES = 8
 
 
-def forget_settled() -> None:
-    """Empty this process's cache (the tests do, after emptying the tables)."""
+def forget_settled(shared: bool = False) -> None:
+    """Empty this process's cache (the tests do, after emptying the tables); shared: also the copy
+    every process shares (tracker/data/report_cache.py)."""
     with _CACHE_LOCK:
         _CACHE.clear()
+    if shared:
+        report_cache.clear()
 
 
 def _cached(part: str, scope: Scope | None, today: int, compute):
-    """compute(scope, today), kept under (part, window, filter, day, the rollups' version)."""
+    """compute(scope, today), kept under (part, window, filter, day, the rollups' version): in this
+    process, and in the database for the other processes (the first to need it computes it)."""
     token = rollups.current_version(db.session.connection())
     # A day after today is not settled yet: today's writes would change it without a new version.
     cacheable = token is not None and today <= int(clock.now().timestamp()) // DAY
-    key = (part, *((scope.start, scope.end, scope.goal_category) if scope else ()), today, token)
-    if cacheable:
-        with _CACHE_LOCK:
-            if key in _CACHE:
-                _CACHE.move_to_end(key)
-                return _CACHE[key]
-    value = compute(scope, today)
-    if cacheable:
-        with _CACHE_LOCK:
-            _CACHE[key] = value
-            while len(_CACHE) > CACHE_ENTRIES:
-                _CACHE.popitem(last=False)
+    where = (scope.start.isoformat(), scope.end.isoformat(), scope.goal_category) if scope else ()
+    key = (part, *where, today, token)
+    if not cacheable:
+        return compute(scope, today)
+    with _CACHE_LOCK:
+        if key in _CACHE:
+            _CACHE.move_to_end(key)
+            return _CACHE[key]
+    name = "|".join(map(str, (part, *where, today)))
+    value = report_cache.load(name, token)
+    if value is None:
+        value = compute(scope, today)
+        report_cache.store(name, today, token, value)
+    with _CACHE_LOCK:
+        _CACHE[key] = value
+        while len(_CACHE) > CACHE_ENTRIES:
+            _CACHE.popitem(last=False)
     return value
 
 

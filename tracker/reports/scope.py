@@ -15,7 +15,9 @@ from werkzeug.datastructures import MultiDict
 from tracker.domain.vocabulary import GOAL_CATEGORIES
 
 PARAMETERS = ("from", "to", "as_of", "goal_category", "mentor")
-DEFAULT_WINDOW_DAYS = 90
+DEFAULT_WINDOW_DAYS = 90  # the API's default window
+# The dashboard opens on a year, long enough to see months and cohorts.
+DASHBOARD_DEFAULT_DAYS = 365
 _DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 _DATETIME = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}[T ][0-9]{2}:[0-9]{2}(:[0-9]{2}(\.[0-9]{1,6})?)?"
                        r"(Z|[+-][0-9]{2}:[0-9]{2})?")

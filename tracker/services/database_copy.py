@@ -2,11 +2,11 @@
 
 `copy_database(source_url, target_url)` copies every row of every table of the models' metadata (the
 rollups too, which are exact on the source; not the rollups' version token, which the target keeps
-as `db upgrade` made it), in dependency order, with the ids kept, inside one transaction on the
-target, and resets PostgreSQL's sequences past the largest id. It refuses, changing nothing, a
-target that has any row or whose schema (the Alembic version) is not the source's: the schema is
-made by `db upgrade`, never here. Rows are streamed in batches, so a database of millions of rows is
-never held in memory.
+as `db upgrade` made it, nor the report cache, computed under a token), in dependency order, with the
+ids kept, inside one transaction on the target, and resets PostgreSQL's sequences past the largest
+id. It refuses, changing nothing, a target that has any row or whose schema (the Alembic version) is
+not the source's: the schema is made by `db upgrade`, never here. Rows are streamed in batches, so a
+database of millions of rows is never held in memory.
 
 Stop the app servers (or at least every writer) first: a row written during the copy may be missed,
 and then the comparison says which table differs.
@@ -29,7 +29,7 @@ from sqlalchemy.exc import ArgumentError, NoSuchModuleError, SQLAlchemyError
 
 from tracker.core.config import normalise_database_url
 from tracker.core.extensions import db
-from tracker.data import models, rollups
+from tracker.data import models, report_cache, rollups
 from tracker.services.errors import Conflict, Invalid
 
 BATCH = 2000
@@ -55,8 +55,8 @@ def _raw_tables() -> list[Table]:
     raw = MetaData()
     tables = []
     for table in db.metadata.sorted_tables:
-        if table is rollups.version:
-            continue  # the target's own: `db upgrade` made it, and it only names a state of its rollups
+        if table is rollups.version or table is report_cache.table:
+            continue  # the target's own: the token names a state of its rollups, the cache is computed under it
         columns = [Column(c.name, BigInteger() if isinstance(c.type, models.UTCDateTime) else c.type,
                           primary_key=c.primary_key) for c in table.columns]
         tables.append(Table(table.name, raw, *columns))

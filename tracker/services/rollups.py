@@ -7,11 +7,16 @@ between reading the raw rows and replacing the rollups. `verify` only reads, ins
 """
 from __future__ import annotations
 
+from datetime import datetime
+
 from sqlalchemy import text
+from werkzeug.datastructures import MultiDict
 
 from tracker.core.extensions import db
 from tracker.data import rollups
 from tracker.data.database import unit_of_work
+from tracker.reports import queries, rollup_queries
+from tracker.reports.scope import DASHBOARD_DEFAULT_DAYS, DEFAULT_WINDOW_DAYS, parse
 
 
 def rebuild() -> int:
@@ -33,3 +38,27 @@ def first_difference() -> str | None:
         return rollups.first_difference(connection)
     finally:
         db.session.rollback()
+
+
+# What `warm` computes: the views people open without choosing a window (docs/PERFORMANCE.md).
+WARM_PARTS = ("dashboard window: overview, churn, retention, ratings, health, research, saves",
+              "API default window", "at-risk list", "counts by status")
+
+
+def warm(at: datetime) -> list[str]:
+    """Compute, as of `at`, what the day's first requests would: the settled parts of the dashboard's
+    and the API's default windows (no filter), the at-risk list and the counts by status. Each lands in
+    the report cache every process shares (tracker/data/report_cache.py); returns what was warmed."""
+    db.session.rollback()
+    for days, parts in ((DASHBOARD_DEFAULT_DAYS, _DASHBOARD_PARTS), (DEFAULT_WINDOW_DAYS, (rollup_queries.measure,))):
+        asked = parse(MultiDict(), at, queries.mentor_id_by_email, naive_is_utc=True, default_days=days)
+        for part in parts:
+            part(asked.scope)
+    rollup_queries.at_risk(at, 0)
+    rollup_queries.counts_by_status(at)
+    db.session.rollback()
+    return list(WARM_PARTS)
+
+
+_DASHBOARD_PARTS = (rollup_queries.measure, rollup_queries.ending_groups, rollup_queries.duration_groups_by_category,
+                    rollup_queries.pulse_tier_groups, rollup_queries.month_one_groups, rollup_queries.save_groups)

@@ -18,7 +18,7 @@ from tracker.core import clock
 from tracker.domain import lifecycle
 from tracker.reports import charts, metrics, queries, rollup_queries
 from tracker.reports.csvfiles import guard
-from tracker.reports.scope import parse_or_defaults
+from tracker.reports.scope import DASHBOARD_DEFAULT_DAYS, parse_or_defaults
 from tracker.web.access import role_required, safe_next_url
 from tracker.web.forms import (
     CreateUserForm,
@@ -31,8 +31,6 @@ from tracker.web.pages import REFUSALS, form_page, show_service_error
 
 bp = Blueprint("ops", __name__, url_prefix="/ops")
 FEEDBACK_PAGE_SIZE = 50
-# The dashboard opens on a year, long enough to see months and cohorts; the API's default is 90 days.
-DASHBOARD_DEFAULT_DAYS = 365
 
 
 def _asked():
