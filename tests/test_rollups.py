@@ -491,7 +491,7 @@ def test_warm_computes_the_days_usual_reports_for_every_process(demo):
                              "statuses"]
             windows = {name.split("|")[1][:10] for name in db.session.scalars(
                 select(report_cache.table.c.name).where(report_cache.table.c.name.like("measure|%")))}
-            assert windows == {"2025-03-02", "2025-12-02"}  # the dashboard's year and the API's 90 days
+            assert windows == {"2025-03-02", "2025-12-02", "2000-01-01"}  # a year, 90 days, all time
             db.session.rollback()
             rollup_queries.forget_settled()
             client = demo.test_client()

@@ -18,6 +18,13 @@ PARAMETERS = ("from", "to", "as_of", "goal_category", "mentor")
 DEFAULT_WINDOW_DAYS = 90  # the API's default window
 # The dashboard opens on a year, long enough to see months and cohorts.
 DASHBOARD_DEFAULT_DAYS = 365
+# "All time" (a mentor's own ratings page opens on it): from this day on.
+ALL_TIME_FROM = date(2000, 1, 1)
+
+
+def all_time_days(now: datetime) -> int:
+    """The default window, in days, that reaches back to ALL_TIME_FROM from `now`'s day."""
+    return (now.date() - ALL_TIME_FROM).days + 1
 _DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 _DATETIME = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}[T ][0-9]{2}:[0-9]{2}(:[0-9]{2}(\.[0-9]{1,6})?)?"
                        r"(Z|[+-][0-9]{2}:[0-9]{2})?")

@@ -16,7 +16,7 @@ from tracker.core.extensions import db
 from tracker.data import rollups
 from tracker.data.database import unit_of_work
 from tracker.reports import queries, rollup_queries
-from tracker.reports.scope import DASHBOARD_DEFAULT_DAYS, DEFAULT_WINDOW_DAYS, parse
+from tracker.reports.scope import DASHBOARD_DEFAULT_DAYS, DEFAULT_WINDOW_DAYS, all_time_days, parse
 
 
 def rebuild() -> int:
@@ -42,15 +42,18 @@ def first_difference() -> str | None:
 
 # What `warm` computes: the views people open without choosing a window (docs/PERFORMANCE.md).
 WARM_PARTS = ("dashboard window: overview, churn, retention, ratings, health, research, saves",
-              "API default window", "at-risk list", "counts by status")
+              "API default window", "all time: the platform beside a mentor's own ratings", "at-risk list",
+              "counts by status")
 
 
 def warm(at: datetime) -> list[str]:
     """Compute, as of `at`, what the day's first requests would: the settled parts of the dashboard's
-    and the API's default windows (no filter), the at-risk list and the counts by status. Each lands in
+    and the API's default windows and of all time (no filter), the at-risk list and the counts by status. Each lands in
     the report cache every process shares (tracker/data/report_cache.py); returns what was warmed."""
     db.session.rollback()
-    for days, parts in ((DASHBOARD_DEFAULT_DAYS, _DASHBOARD_PARTS), (DEFAULT_WINDOW_DAYS, (rollup_queries.measure,))):
+    windows = ((DASHBOARD_DEFAULT_DAYS, _DASHBOARD_PARTS), (DEFAULT_WINDOW_DAYS, (rollup_queries.measure,)),
+               (all_time_days(at), (rollup_queries.measure,)))
+    for days, parts in windows:
         asked = parse(MultiDict(), at, queries.mentor_id_by_email, naive_is_utc=True, default_days=days)
         for part in parts:
             part(asked.scope)

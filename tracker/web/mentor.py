@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import dataclasses
 import random
-from datetime import date
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user
@@ -76,9 +75,6 @@ def decline(mentorship_id: int):
     return _decide(mentorship_id, services.decline, "The application was declined.")
 
 
-ALL_TIME_FROM = date(2000, 1, 1)
-
-
 @bp.get("/ratings")
 @role_required("mentor")
 def ratings():
@@ -86,7 +82,7 @@ def ratings():
     at = clock.now()
     wanted = MultiDict({k: request.args[k] for k in ("from", "to") if request.args.get(k)})
     asked, problem = scope.parse_or_defaults(wanted, at, queries.mentor_id_by_email,
-                                             default_days=(at.date() - ALL_TIME_FROM).days + 1)
+                                             default_days=scope.all_time_days(at))
     echo = asked.echo()
     mine_counts = rollup_queries.measure(dataclasses.replace(asked.scope, mentor_id=current_user.id))
     mine = metrics.report(mine_counts, echo["as_of"], echo["window"], echo["filters"])
