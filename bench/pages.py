@@ -1,4 +1,4 @@
-"""Times every page people open, for bench/metrics_bench.py: the first call of a day and warm.
+"""Times every page people open, for bench/metrics_bench.py: cold, the first call of a day, and warm.
 
 The pages (PAGES, in the order the tables list them):
 
@@ -9,26 +9,37 @@ The pages (PAGES, in the order the tables list them):
   mentorships;
 - the mentee's mentor directory (/mentors), for a mentee.
 
-"Now" is what metrics_bench uses: the pages that read the dashboard filters get its `as_of` in the
-URL (the default window ending then; the full history gets metrics_bench.FULL), the others read the
-clock (not frozen). Each person is logged in on a test client of their own, by putting the
-flask-login user id ("<id>:<session_version>", as the app's user_loader reads it) in the session.
+"Now" is a moment in the middle of a day of the seeded history (metrics_bench.PAGES_NOW), the clock
+frozen there: the pages open on their default windows ending then (the full history gets a window
+from the first seeded day), so the day's own rows are read raw as in production. Each person is
+logged in on a test client of their own, by putting the flask-login user id ("<id>:<session_version>",
+as the app's user_loader reads it) in the session.
 
-For each page: "first" is one call with this process's cache of what is settled emptied just
-before (rollup_queries.forget_settled), what the first request of a day pays; "warm" is the median
-of `runs` calls after that one. "status" is the first answer that was not 200 (or an exception's
-name, if the call raised), else 200: a page that fails is recorded, not asserted.
+For each page, three timings:
+
+- "cold": nothing computed today anywhere (this process's cache and the shared report cache emptied
+  just before): what a page costs when nobody has asked for its window today;
+- "first": after `rollups warm` (timed as "warm_job_s"), with only this process's cache emptied: the
+  first request of the day in a worker, as in production with the daily warm-up (a page whose window
+  the warm-up does not cover, the full history, reads what its cold call stored);
+- "warm": the median of `runs` calls after that.
+
+"status" is the first answer that was not 200 (or an exception's name, if the call raised), else 200:
+a page that fails is recorded, not asserted.
 """
 from __future__ import annotations
 
 import statistics
 import time
+from datetime import datetime
 
 from sqlalchemy import func, select
 
+from tracker.core import clock
 from tracker.core.extensions import db
 from tracker.data.models import Mentorship, User
 from tracker.reports import rollup_queries
+from tracker.services import rollups as rollups_service
 
 # name, role, path, parameters ("as_of": metrics_bench's now; "full": its full-history scope; None: none)
 PAGES = [
@@ -71,32 +82,50 @@ def _client(app, user_id: str):
     return client
 
 
-def bench_pages(app, runs: int, params: dict[str, dict]) -> dict[str, dict]:
-    """{page name: {"first_s", "warm_s", "status"}} for every page in PAGES; `params` maps "as_of" and
-    "full" to query strings."""
+def forget_everything(app) -> None:
+    """Empty this process's cache and the shared report cache: nothing computed today anywhere."""
+    with app.app_context():
+        rollup_queries.forget_settled(shared=True)
+
+
+def bench_pages(app, runs: int, params: dict[str, dict], now: datetime) -> dict:
+    """{"warm_job_s": how long `rollups warm` took, "pages": {page name: {"cold_s", "first_s", "warm_s",
+    "status"}}} for every page in PAGES, with the clock at `now`; `params` maps "as_of" and "full" to
+    query strings."""
     clients = {role: _client(app, user_id) for role, user_id in people(app).items()}
-    results = {}
+    calls, statuses = {}, {}
     for name, role, path, which in PAGES:
         client, query = clients[role], params[which] if which else {}
-        statuses = []
+        statuses[name] = []
 
-        def call():
+        def call(client=client, path=path, query=query, seen=statuses[name]):
             try:
                 response = client.get(path, query_string=query)
-                statuses.append(response.status_code)
+                seen.append(response.status_code)
                 response.close()
             except Exception as error:  # noqa: BLE001 - a page that fails is a result, not the end of the bench
-                statuses.append(type(error).__name__)
+                seen.append(type(error).__name__)
+        calls[name] = call
 
-        rollup_queries.forget_settled()
+    def seconds(fn) -> float:
         start = time.perf_counter()
-        call()
-        first = time.perf_counter() - start
-        samples = []
-        for _ in range(runs):
-            start = time.perf_counter()
-            call()
-            samples.append(time.perf_counter() - start)
-        status = next((s for s in statuses if s != 200), 200)
-        results[name] = {"first_s": first, "warm_s": statistics.median(samples), "status": status}
-    return results
+        fn()
+        return time.perf_counter() - start
+
+    results: dict[str, dict] = {}
+    clock.freeze(now)
+    try:
+        for name, call in calls.items():  # nothing computed today anywhere
+            forget_everything(app)
+            results[name] = {"cold_s": seconds(call)}
+        forget_everything(app)
+        with app.app_context():
+            warm_job = seconds(lambda: rollups_service.warm(now))
+        for name, call in calls.items():  # a process's first request of the day, after `rollups warm`
+            rollup_queries.forget_settled()
+            results[name]["first_s"] = seconds(call)
+            results[name]["warm_s"] = statistics.median(seconds(call) for _ in range(runs))
+            results[name]["status"] = next((s for s in statuses[name] if s != 200), 200)
+    finally:
+        clock.unfreeze()
+    return {"warm_job_s": warm_job, "pages": results}

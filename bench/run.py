@@ -7,10 +7,11 @@
    when no server answers);
 2. bench/load_test.py on each engine;
 3. the figures replace the part of docs/PERFORMANCE.md between its "bench" markers (the metrics per
-   engine, every page at each size, first call and warm, on each engine, the load test, the
-   targets), the chart of time against data size goes to docs/performance-time-vs-size.svg, and the
-   raw results to bench/out/results.json. The targets of the production-scale issue are checked and
-   stated, with one per page and engine: warm at the largest size at most 1 s.
+   engine, every page at each size, cold, first after the day's warm-up and warm, on each engine, the
+   load test, the targets), the chart of time against data size goes to
+   docs/performance-time-vs-size.svg, and the raw results to bench/out/results.json. The targets of the
+   production-scale issue are checked and stated, with one per page and engine: warm and the day's
+   first call after `rollups warm`, at the largest size, at most 1 s.
 """
 from __future__ import annotations
 
@@ -75,16 +76,19 @@ def growth(rows: list[dict], key: str) -> str:
 
 
 def metrics_table(rows: list[dict]) -> list[str]:
-    lines = ["| mentorships | seed (s) | API, full history, first call (s) | API, full history (s) "
-             "| raw reference (s) | API, 90 days (s) | overview, full history (s) | same numbers as raw |",
-             "|---:|---:|---:|---:|---:|---:|---:|---|"]
+    lines = ["| mentorships | seed (s) | API, full history, cold (s) | ... shared cache (s) | API, full history (s) "
+             "| raw reference (s) | API, 90 days (s) | overview, full history (s) | rollups warm (s) "
+             "| same numbers as raw |",
+             "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|"]
     for r in rows:
         lines.append(f"| {r['size']:,} | {r['seed_s']:.1f} | {r['api_full_cold_median_s']:.3f} | "
-                     f"{r['api_full_s']:.3f} | "
+                     f"{r.get('api_full_shared_s', float('nan')):.3f} | {r['api_full_s']:.3f} | "
                      f"{r['raw_full_s']:.3f} | {r['api_90d_s']:.3f} | {r['dashboard_full_s']:.3f} | "
-                     f"{'yes' if r['same_as_raw'] else '**NO**'} |")
-    lines.append(f"\nTime per 10x data: API {growth(rows, 'api_full_s')}; API, first call "
-                 f"{growth(rows, 'api_full_cold_median_s')}; raw reference {growth(rows, 'raw_full_s')}.")
+                     f"{r.get('warm_job_s', float('nan')):.1f} | {'yes' if r['same_as_raw'] else '**NO**'} |")
+    lines.append(f"\nTime per 10x data: API {growth(rows, 'api_full_s')}; API, cold "
+                 f"{growth(rows, 'api_full_cold_median_s')}; raw reference {growth(rows, 'raw_full_s')}. "
+                 "Cold: nothing computed today in any process; shared cache: a process's first call for a window "
+                 "another process (or `rollups warm`) already computed today.")
     return lines
 
 
@@ -102,20 +106,22 @@ def pages_tables(metrics: dict[str, list[dict]]) -> list[str]:
               for engine, rows in metrics.items()}
         names = list(dict.fromkeys(name for pages in at.values() for name in pages))
         lines += [f"### Every page at {size:,} mentorships\n",
-                  "| page | " + " | ".join(f"{e}, first call (s) | {e}, warm (s)" for e in engines) + " |",
-                  "|---|" + "---:|---:|" * len(engines)]
+                  "| page | " + " | ".join(f"{e}, cold (s) | {e}, first after warm-up (s) | {e}, warm (s)"
+                                           for e in engines) + " |",
+                  "|---|" + "---:|---:|---:|" * len(engines)]
         for name in names:
             cells = []
             for engine in engines:
                 page = at[engine].get(name)
-                cells += ([f"{page['first_s']:.3f}{_status(page)}", f"{page['warm_s']:.3f}"] if page
-                          else ["-", "-"])
+                cells += ([f"{page.get('cold_s', float('nan')):.3f}", f"{page['first_s']:.3f}{_status(page)}",
+                           f"{page['warm_s']:.3f}"] if page else ["-", "-", "-"])
             lines.append(f"| {name} | " + " | ".join(cells) + " |")
         lines.append("")
     if sizes:
-        lines.append("First call: with the process's cache of what is settled emptied just before (the first "
-                     "request of a day); warm: the median of the runs after it. Any answer other than 200 is shown "
-                     "in bold beside the first call.\n")
+        lines.append("Cold: nothing computed today in any process (every cache emptied); first after warm-up: "
+                     "the first request of the day in a process after `rollups warm` ran (the full history, which "
+                     "the warm-up does not cover, reads what its cold call stored); warm: the median of the runs "
+                     "after it. Any answer other than 200 is shown in bold beside the first call.\n")
     return lines
 
 
@@ -147,7 +153,10 @@ def targets(results: dict) -> list[str]:
         top, bottom = max(rows, key=lambda r: r["size"]), min(rows, key=lambda r: r["size"])
         add(f"full metrics at {top['size']:,} at most 1 s (aim 0.3 s)", engine, f"{top['api_full_s']:.2f} s",
             top["api_full_s"] <= 1)
-        add("... the first call of a day (what each process caches) at most 1 s", engine,
+        shared = top.get("api_full_shared_s", float("nan"))
+        add("... the first call of a day in a process, once computed today (shared cache) at most 1 s", engine,
+            f"{shared:.2f} s (cold: {top['api_full_cold_median_s']:.2f} s)", shared <= 1)
+        add("... the first call of a day for a window nobody asked today (cold) at most 1 s", engine,
             f"{top['api_full_cold_median_s']:.2f} s", top["api_full_cold_median_s"] <= 1)
         ratio = top["api_full_s"] / bottom["api_full_s"]
         add(f"at {top['size']:,} at most 3x its own time at {bottom['size']:,}", engine, f"{ratio:.1f}x", ratio <= 3)
@@ -157,9 +166,10 @@ def targets(results: dict) -> list[str]:
             "same at every size" if all(r["same_as_raw"] for r in rows) else "DIFFERENT",
             all(r["same_as_raw"] for r in rows))
         for name, page in top.get("pages", {}).items():
-            add(f"{name} at {top['size']:,} at most 1 s", engine,
-                f"{page['warm_s']:.2f} s (first call {page['first_s']:.2f} s){_status(page)}",
-                page["warm_s"] <= 1 and page["status"] == 200)
+            add(f"{name} at {top['size']:,} at most 1 s, also the day's first call after the warm-up", engine,
+                f"{page['warm_s']:.2f} s, first {page['first_s']:.2f} s (cold "
+                f"{page.get('cold_s', float('nan')):.2f} s){_status(page)}",
+                max(page["warm_s"], page["first_s"]) <= 1 and page["status"] == 200)
     for engine, load in results["load"].items():
         share = load["forms"]["rps"] / load["trivial"]["rps"]
         add("form posts >= 1/3 of a trivial route's throughput", engine,
