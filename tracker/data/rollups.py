@@ -31,6 +31,7 @@ from sqlalchemy import BigInteger, Column, Integer, String, Table, delete, event
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.util import identity_key
 
 from tracker.core import clock
 from tracker.core.extensions import db
@@ -352,13 +353,25 @@ def _touched(session: Session, collections) -> set[int]:
     for collection in collections:
         for obj in collection:
             if isinstance(obj, Mentorship) and obj.id is not None:
-                ids.add(obj.id)
+                # Only its own columns count: a check-in added to its collection is judged below.
+                if obj not in session.dirty or session.is_modified(obj, include_collections=False):
+                    ids.add(obj.id)
             elif isinstance(obj, (ExitSurvey, CheckIn, Pulse)):  # what an ended mentorship's run reads
-                if obj.mentorship_id is not None:
-                    ids.add(obj.mentorship_id)
-                elif obj.mentorship is not None and obj.mentorship.id is not None:
-                    ids.add(obj.mentorship.id)
+                mentorship_id = obj.mentorship_id
+                if mentorship_id is None and obj.mentorship is not None:
+                    mentorship_id = obj.mentorship.id
+                if mentorship_id is not None and not (isinstance(obj, (CheckIn, Pulse))
+                                                      and _known_running(session, mentorship_id)):
+                    ids.add(mentorship_id)
     return ids
+
+
+def _known_running(session: Session, mentorship_id: int) -> bool:
+    """The mentorship is in this session and not ended: its facts hold no check-in or pulse (only an
+    ended one's run does), so one of those does not move them, and reading them twice is saved. If
+    the same flush ends it, the mentorship itself is touched."""
+    m = session.identity_map.get(identity_key(Mentorship, mentorship_id))
+    return m is not None and m.ended_at is None
 
 
 # What reports cache besides the rollups' facts (rollup_queries: pulse tiers, month one, saves, at-risk)
