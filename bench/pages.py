@@ -21,7 +21,7 @@ For each page, three timings:
   just before): what a page costs when nobody has asked for its window today;
 - "first": after `rollups warm` (timed as "warm_job_s"), with only this process's cache emptied: the
   first request of the day in a worker, as in production with the daily warm-up (a page whose window
-  the warm-up does not cover, the full history, reads what its cold call stored);
+  the warm-up does not cover, the full history, is computed again);
 - "warm": the median of `runs` calls after that.
 
 "status" is the first answer that was not 200 (or an exception's name, if the call raised), else 200:

@@ -120,8 +120,8 @@ def pages_tables(metrics: dict[str, list[dict]]) -> list[str]:
     if sizes:
         lines.append("Cold: nothing computed today in any process (every cache emptied); first after warm-up: "
                      "the first request of the day in a process after `rollups warm` ran (the full history, which "
-                     "the warm-up does not cover, reads what its cold call stored); warm: the median of the runs "
-                     "after it. Any answer other than 200 is shown in bold beside the first call.\n")
+                     "the warm-up does not cover, is computed again); warm: the median of the runs after it. "
+                     "Any answer other than 200 is shown in bold beside the first call.\n")
     return lines
 
 
