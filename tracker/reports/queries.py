@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+import numpy as np
 from sqlalchemy import BigInteger, String, and_, case, func, literal, or_, select, type_coerce, union
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.compiler import compiles
@@ -481,11 +482,15 @@ def _risk_inputs(at: datetime, *only):
 
 @dataclass(frozen=True)
 class RiskJudged:
-    """How many mentorships run at a moment, and the flagged ones: {id: (oldest flag's moment in seconds,
-    waiting: a flag raised since it was last marked handled)}."""
+    """The mentorships running at a moment (their ids), and the flagged ones: {id: (oldest
+    flag's moment in seconds, waiting: a flag raised since it was last marked handled)}."""
 
-    running: int
+    running_ids: np.ndarray
     flagged: dict[int, tuple[int, bool]]
+
+    @property
+    def running(self) -> int:
+        return len(self.running_ids)
 
 
 def risk_judged(at: datetime, *only) -> RiskJudged:
@@ -494,16 +499,17 @@ def risk_judged(at: datetime, *only) -> RiskJudged:
     t = int(at.timestamp())
     trial, silent = _seconds(TRIAL_LENGTH), _seconds(timedelta(days=TRIAL_SILENT_DAYS))
     quiet = _seconds(timedelta(days=NO_CHECKIN_DAYS))
-    running, flagged = 0, {}
-    for mentorship_id, started, last, low_pulse, falling, handled_at in db.session.execute(_risk_inputs(at, *only)):
-        running += 1
+    running, flagged = [], {}
+    rows = db.session.connection().execute(_risk_inputs(at, *only))
+    for mentorship_id, started, last, low_pulse, falling, handled_at in rows:
+        running.append(mentorship_id)
         raised = [moment for moment in (
             started + silent if last is None and started > t - trial and started + silent <= t else None,
             (last or started) + quiet if (last or started) + quiet <= t else None,
             low_pulse, falling) if moment is not None]
         if raised:
             flagged[mentorship_id] = (min(raised), handled_at is None or max(raised) > handled_at)
-    return RiskJudged(running, flagged)
+    return RiskJudged(np.sort(np.array(running, dtype=np.int64)), flagged)
 
 
 def at_risk(at: datetime, shown: int, judged: RiskJudged | None = None) -> AtRisk:

@@ -524,14 +524,16 @@ def _raw_at_risk(today: int):
 def at_risk(at: datetime, shown: int) -> queries.AtRisk:
     """What queries.at_risk gives: the judgement at the day's start, cached, with the few mentorships
     whose judgement can move during the day judged again at `at` (back-dated check-ins included: they
-    are logged today). Exact for the same reason as _at_day_start."""
+    are logged today) in place of theirs. Exact for the same reason as _at_day_start; whether one ran
+    at the day's start is not moved by today's writes (a back-dated one changes the version token)."""
     today = int(at.timestamp()) // DAY
     day_start = datetime.fromtimestamp(today * DAY, tz=timezone.utc)
     settled = _cached("at_risk", None, today, lambda _scope, _today: queries.risk_judged(day_start))
-    moving = set(db.session.scalars(select(Mentorship.id).where(_raw_at_risk(today))))
+    moving = np.array(sorted(db.session.scalars(select(Mentorship.id).where(_raw_at_risk(today)))), dtype=np.int64)
     # The ids written into the statement: read once here, and no limit on bound parameters applies.
-    only = Mentorship.id.in_(bindparam("moving", sorted(moving), expanding=True, literal_execute=True))
-    then, now = queries.risk_judged(day_start, only), queries.risk_judged(at, only)
-    flagged = {i: value for i, value in settled.flagged.items() if i not in moving} | now.flagged
-    running = settled.running - then.running + now.running
-    return queries.at_risk(at, shown, queries.RiskJudged(running, flagged))
+    only = Mentorship.id.in_(bindparam("moving", moving.tolist(), expanding=True, literal_execute=True))
+    now = queries.risk_judged(at, only)
+    kept = settled.running_ids[~np.isin(settled.running_ids, moving, assume_unique=True)]
+    moving_ids = set(moving.tolist())
+    flagged = {i: value for i, value in settled.flagged.items() if i not in moving_ids} | now.flagged
+    return queries.at_risk(at, shown, queries.RiskJudged(np.concatenate([kept, now.running_ids]), flagged))
