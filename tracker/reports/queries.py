@@ -453,17 +453,19 @@ def _risk_inputs(at: datetime, *only):
     started = and_(m.trial_started_at <= at, ~_paused_at(at))
     columns = (m.id.label("id"), _s(m.trial_started_at).label("started"))
     if only:  # a few mentorships: from their ids
-        running = select(*columns).where(*only, started, or_(m.ended_at.is_(None), m.ended_at > at)).subquery()
+        running = select(*columns).where(*only, started, or_(m.ended_at.is_(None), m.ended_at > at))
     else:  # two index ranges (still open; ended after `at`) rather than every trial started by `at`
         running = union(select(*columns).where(m.ended_at.is_(None), started),
-                        select(*columns).where(m.ended_at > at, started)).subquery()
+                        select(*columns).where(m.ended_at > at, started))
+    running = running.cte("running")  # read twice below: found once
     latest_first = lambda answer: (answer.is_(None), p.period.desc())  # noqa: E731
     ranked = (select(p.mentorship_id, _s(p.submitted_at).label("at"), p.progress, p.usefulness,
                      func.row_number().over(partition_by=p.mentorship_id, order_by=latest_first(p.usefulness))
                      .label("rated"),
                      func.row_number().over(partition_by=p.mentorship_id, order_by=latest_first(p.progress))
                      .label("recent"))
-              .where(p.submitted_at <= at, p.mentorship_id.in_(select(running.c.id))).subquery())
+              .select_from(running).join(p, p.mentorship_id == running.c.id)  # each one's pulses, by index
+              .where(p.submitted_at <= at).subquery())
     q = ranked.c
     progress = [func.max(case((q.recent == k, q.progress), else_=None)) for k in (1, 2, 3)]  # 1: the latest
     pulses = (select(q.mentorship_id,

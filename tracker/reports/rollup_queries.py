@@ -419,20 +419,28 @@ def duration_groups_by_category(scope: Scope) -> dict[str, metrics.DurationGroup
     return groups
 
 
-# --- pulse tiers, month one and saves: the raw query at the day's start, cached, plus today's rows ---------
+# --- pulse tiers, month one and saves: the raw query at the day's eve, cached, plus today's rows -----------
 #
-# These numbers have no rollup. For T on day D, a mentorship (or cancel flow) none of whose deciding
-# timestamps falls on D counts the same at T as at D's first second, T0: every comparison with T gives
-# the same answer with T0. So  Q(T) = Q(T0) - Q_today(T0) + Q_today(T),  where Q_today reads only the
-# rows with a deciding timestamp on D (through the indexes on those timestamps). Q(T0) is cached like the
-# settled rollup sums, under the rollups' version, which any write that moves a pulse or a cancel flow
-# of an earlier day changes (data/rollups.py).
+# These numbers have no rollup. For T on day D, let T0 be the last second of the day before D. Every
+# comparison these numbers make with T is "timestamp (maybe shifted by a fixed length) <= T" or its
+# negation, which gives the same answer with T0 unless the timestamp falls on D. So a mentorship (or
+# cancel flow) with no deciding timestamp on D counts the same at T as at T0, and
+#     Q(T) = Q(T0) - Q_today(T0) + Q_today(T),
+# where Q_today reads only the rows with a deciding timestamp on D (through the indexes on those
+# timestamps). Q(T0) reads nothing of day D, not even its first second (a write of that second may
+# commit after it is computed), so it is cached like the settled rollup sums, under the rollups'
+# version, which any write that moves a pulse or a cancel flow of an earlier day changes (data/rollups.py).
+
+def _eve(today: int) -> datetime:
+    """T0: the last second before day `today`."""
+    return datetime.fromtimestamp(today * DAY - 1, tz=timezone.utc)
+
 
 def _at_day_start(part: str, scope: Scope, grouped, today_rows) -> dict:
-    """grouped(scope, *only) -> {key: count}, as at T, from its cached value at T's day start and the
-    rows `today_rows(D)` (a condition) names, read raw at both moments."""
+    """grouped(scope, *only) -> {key: count}, as at T, from its cached value at T's eve and the rows
+    `today_rows(D)` (a condition) names, read raw at both moments."""
     today = scope.t // DAY
-    day_start = dataclasses.replace(scope, as_of=datetime.fromtimestamp(today * DAY, tz=timezone.utc))
+    day_start = dataclasses.replace(scope, as_of=_eve(today))
     counts = Counter(_cached(part, scope, today, lambda _scope, _today: grouped(day_start)))
     only = today_rows(today)
     counts.subtract(grouped(day_start, only))
@@ -444,7 +452,7 @@ def counts_by_status(at: datetime) -> dict[str, int]:
     """What queries.counts_by_status gives, the same way: the day's start cached, and the mentorships
     whose status can change today (applied, started, trial ending, ended, pause beginning or ending)."""
     today = int(at.timestamp()) // DAY
-    day_start = datetime.fromtimestamp(today * DAY, tz=timezone.utc)
+    day_start = _eve(today)
     m = Mentorship
     only = _ids(_on(m.applied_at, today), _on(m.trial_started_at, today), _on(m.trial_started_at, today - TRIAL_DAYS),
                 _on(m.ended_at, today), select(Pause.mentorship_id).where(_on_day(Pause.starts_at, today)),
@@ -506,19 +514,20 @@ def save_groups(scope: Scope) -> dict[tuple, int]:
 
 # --- the at-risk list: judged at the day's start (cached), and the mentorships whose judgement can move today --
 
-def _raw_at_risk(today: int):
-    """The mentorships whose at-risk judgement can differ between T's day start and T: anything they
-    have falls on that day (a start, a trial's day 3 or end, 14 days since the start or a check-in, an
-    end, a check-in occurring or logged, a pulse, a pause beginning or ending, a "handled")."""
+def _moving_at_risk(today: int):
+    """The ids of the mentorships whose at-risk judgement can differ between T's day start and T:
+    anything they have falls on that day (a start, a trial's day 3 or end, 14 days since the start or
+    a check-in, an end, a check-in occurring or logged, a pulse, a pause beginning or ending, a
+    "handled"). A union of index ranges, read as it is (not joined back to the mentorships)."""
     m, c = Mentorship, CheckIn
     by_mentorship = lambda table, column, day: select(table.mentorship_id).where(_on_day(column, day))  # noqa: E731
     started_days_ago = (0, TRIAL_SILENT_DAYS, TRIAL_DAYS, NO_CHECKIN_DAYS)
-    return _ids(*(_on(m.trial_started_at, today - days) for days in started_days_ago),
-                _on(m.ended_at, today),
-                *(by_mentorship(c, c.occurred_at, today - days) for days in (0, NO_CHECKIN_DAYS)),
-                by_mentorship(c, c.logged_at, today), by_mentorship(Pulse, Pulse.submitted_at, today),
-                by_mentorship(Pause, Pause.starts_at, today), by_mentorship(Pause, Pause.ends_at, today),
-                by_mentorship(RiskReview, RiskReview.handled_at, today))
+    return union(*(_on(m.trial_started_at, today - days) for days in started_days_ago),
+                 _on(m.ended_at, today),
+                 *(by_mentorship(c, c.occurred_at, today - days) for days in (0, NO_CHECKIN_DAYS)),
+                 by_mentorship(c, c.logged_at, today), by_mentorship(Pulse, Pulse.submitted_at, today),
+                 by_mentorship(Pause, Pause.starts_at, today), by_mentorship(Pause, Pause.ends_at, today),
+                 by_mentorship(RiskReview, RiskReview.handled_at, today))
 
 
 def at_risk(at: datetime, shown: int) -> queries.AtRisk:
@@ -527,9 +536,9 @@ def at_risk(at: datetime, shown: int) -> queries.AtRisk:
     are logged today) in place of theirs. Exact for the same reason as _at_day_start; whether one ran
     at the day's start is not moved by today's writes (a back-dated one changes the version token)."""
     today = int(at.timestamp()) // DAY
-    day_start = datetime.fromtimestamp(today * DAY, tz=timezone.utc)
+    day_start = _eve(today)
     settled = _cached("at_risk", None, today, lambda _scope, _today: queries.risk_judged(day_start))
-    moving = np.array(sorted(db.session.scalars(select(Mentorship.id).where(_raw_at_risk(today)))), dtype=np.int64)
+    moving = np.array(sorted(db.session.scalars(_moving_at_risk(today))), dtype=np.int64)
     # The ids written into the statement: read once here, and no limit on bound parameters applies.
     only = Mentorship.id.in_(bindparam("moving", moving.tolist(), expanding=True, literal_execute=True))
     now = queries.risk_judged(at, only)
