@@ -436,31 +436,36 @@ def _eve(today: int) -> datetime:
     return datetime.fromtimestamp(today * DAY - 1, tz=timezone.utc)
 
 
-def _at_day_start(part: str, scope: Scope, grouped, today_rows) -> dict:
-    """grouped(scope, *only) -> {key: count}, as at T, from its cached value at T's eve and the rows
-    `today_rows(D)` (a condition) names, read raw at both moments."""
-    today = scope.t // DAY
-    day_start = dataclasses.replace(scope, as_of=_eve(today))
-    counts = Counter(_cached(part, scope, today, lambda _scope, _today: grouped(day_start)))
+def _eve_and_today(part: str, scope: Scope | None, at: datetime, grouped_at, today_rows) -> dict:
+    """grouped_at(moment, *only) -> {key: count}, as at `at`, from its cached value at the eve of
+    `at`'s day and the rows `today_rows(D)` (a condition) names, read raw at both moments."""
+    today = int(at.timestamp()) // DAY
+    eve = _eve(today)
+    counts = Counter(_cached(part, scope, today, lambda _scope, _today: grouped_at(eve)))
     only = today_rows(today)
-    counts.subtract(grouped(day_start, only))
-    counts.update(grouped(scope, only))
+    counts.subtract(grouped_at(eve, only))
+    counts.update(grouped_at(at, only))
     return {key: n for key, n in counts.items() if n}
 
 
-def counts_by_status(at: datetime) -> dict[str, int]:
-    """What queries.counts_by_status gives, the same way: the day's start cached, and the mentorships
-    whose status can change today (applied, started, trial ending, ended, pause beginning or ending)."""
-    today = int(at.timestamp()) // DAY
-    day_start = _eve(today)
+def _at_day_start(part: str, scope: Scope, grouped, today_rows) -> dict:
+    """grouped(scope, *only) -> {key: count}, the same way (_eve_and_today) for the scope's T."""
+    return _eve_and_today(part, scope, scope.as_of,
+                          lambda moment, *only: grouped(dataclasses.replace(scope, as_of=moment), *only), today_rows)
+
+
+def _raw_statuses(today: int):
     m = Mentorship
-    only = _ids(_on(m.applied_at, today), _on(m.trial_started_at, today), _on(m.trial_started_at, today - TRIAL_DAYS),
+    return _ids(_on(m.applied_at, today), _on(m.trial_started_at, today), _on(m.trial_started_at, today - TRIAL_DAYS),
                 _on(m.ended_at, today), select(Pause.mentorship_id).where(_on_day(Pause.starts_at, today)),
                 select(Pause.mentorship_id).where(_on_day(Pause.ends_at, today)))
-    counts = Counter(_cached("statuses", None, today, lambda _scope, _today: queries.counts_by_status(day_start)))
-    counts.subtract(queries.counts_by_status(day_start, only))
-    counts.update(queries.counts_by_status(at, only))
-    return {status: counts[status] for status in STATUSES}
+
+
+def counts_by_status(at: datetime) -> dict[str, int]:
+    """What queries.counts_by_status gives, the same way: the eve cached, and the mentorships whose
+    status can change today (applied, started, trial ending, ended, pause beginning or ending)."""
+    counts = _eve_and_today("statuses", None, at, queries.counts_by_status, _raw_statuses)
+    return {status: counts.get(status, 0) for status in STATUSES}
 
 
 def _raw_pulse_tiers(today: int):
