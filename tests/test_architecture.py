@@ -20,9 +20,10 @@ MAY_IMPORT = {
     "reports": {"core", "domain", "data"},
     "security": {"core", "domain", "data"},
     "services": {"core", "domain", "data", "reports"},
+    "mail": {"core", "domain", "data", "reports", "security"},
     "web": {"core", "domain", "reports", "services", "security"},
-    "cli": {"core", "domain", "reports", "services", "security"},  # security: unlock-account
-    "tracker": {"core", "domain", "data", "reports", "security", "services", "web", "cli"},
+    "cli": {"core", "domain", "reports", "services", "security", "mail"},  # security: unlock-account
+    "tracker": {"core", "domain", "data", "reports", "security", "services", "web", "cli", "mail"},
 }
 
 # Outside libraries a layer must not use: the rules and the maths are pure; views and commands
@@ -34,6 +35,7 @@ MUST_NOT_USE = {
     "data": {"flask"},
     "reports": {"flask", "flask_login"},
     "services": {"flask", "flask_login"},
+    "mail": {"flask_login"},
     "web": {"sqlalchemy"},
     "cli": {"sqlalchemy"},
 }

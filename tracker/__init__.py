@@ -8,6 +8,7 @@ from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import BadRequest
 from werkzeug.middleware.proxy_fix import ProxyFix
 
+from tracker import mail as mail_package
 from tracker import services
 from tracker.cli.commands import register_cli
 from tracker.core import clock
@@ -18,7 +19,7 @@ from tracker.data.database import configure_engine
 from tracker.domain import health, lifecycle, vocabulary
 from tracker.reports import metrics, queries
 from tracker.security import log as security_log
-from tracker.web import api, assets, auth, mentee, mentor, mentorship, ops, presenters
+from tracker.web import api, assets, auth, mail, mentee, mentor, mentorship, ops, presenters
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -49,6 +50,7 @@ def register_extensions(app: Flask) -> None:
     with app.app_context():
         configure_engine(db.engine)
     report_cache.configure(app.config["SECRET_KEY"])
+    mail_package.init_app(app)
     migrate.init_app(app, db, directory=os.path.join(ROOT, "migrations"), render_as_batch=True)
     csrf.init_app(app)
     login.init_app(app)
@@ -96,7 +98,7 @@ def register_security_headers(app: Flask) -> None:
 
 
 def register_blueprints(app: Flask) -> None:
-    for module in (auth, mentee, mentor, mentorship, ops, api, assets):
+    for module in (auth, mentee, mentor, mentorship, ops, api, assets, mail):
         app.register_blueprint(module.bp)
 
 

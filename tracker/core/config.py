@@ -42,6 +42,8 @@ def from_environment(instance_path: str, environ: Mapping[str, str] | None = Non
             "TRACKER_ENV=production needs DATABASE_URL set explicitly, e.g. "
             "postgresql://user:password@host:5432/tracker (without it the app would quietly use a new, "
             "empty SQLite file)")
+    mail = mail_settings(env, production)
+    mail["MAIL_FILE_PATH"] = os.path.join(instance_path, "mail")  # with no MAIL_SERVER: .eml files here
     database_url = normalise_database_url(
         database_url or "sqlite:///" + os.path.join(instance_path, "tracker.sqlite"))
     return {
@@ -68,6 +70,39 @@ def from_environment(instance_path: str, environ: Mapping[str, str] | None = Non
         "REDIS_URL": env.get("REDIS_URL") or None,
         # Put before every key stored in Redis, so several apps (or environments) can share one Redis.
         "REDIS_KEY_PREFIX": env.get("REDIS_KEY_PREFIX", DEFAULT_REDIS_KEY_PREFIX),
+        **mail,
+    }
+
+
+def _flag(env: Mapping[str, str], name: str) -> bool:
+    return env.get(name, "").strip().lower() in ("1", "true", "yes", "on")
+
+
+def mail_settings(env: Mapping[str, str], production: bool) -> dict:
+    """SMTP through Flask-Mailman when MAIL_SERVER is set; without it, mails are written as .eml files
+    under instance/mail/ (docs/NOTIFICATIONS.md). PUBLIC_BASE_URL is where links in mails point."""
+    server = env.get("MAIL_SERVER", "").strip() or None
+    use_tls, use_ssl = _flag(env, "MAIL_USE_TLS"), _flag(env, "MAIL_USE_SSL")
+    port_text = env.get("MAIL_PORT", "").strip() or ("465" if use_ssl else "587" if use_tls else "25")
+    if not port_text.isdigit() or not 0 < int(port_text) < 65536:
+        raise ConfigError(f"MAIL_PORT must be a port number, not {port_text!r}")
+    if use_tls and use_ssl:
+        raise ConfigError("set MAIL_USE_TLS (STARTTLS, usually port 587) or MAIL_USE_SSL (port 465), not both")
+    base_url = env.get("PUBLIC_BASE_URL", "").strip().rstrip("/")
+    if production and server and not base_url.startswith("https://"):
+        raise ConfigError("sending mail in production needs PUBLIC_BASE_URL, the https:// address the app is "
+                          "reached at: every mail's links (and its one-click unsubscribe) point there")
+    return {
+        "MAIL_SERVER": server,
+        "MAIL_PORT": int(port_text),
+        "MAIL_USERNAME": env.get("MAIL_USERNAME") or None,
+        "MAIL_PASSWORD": env.get("MAIL_PASSWORD") or None,
+        "MAIL_USE_TLS": use_tls,
+        "MAIL_USE_SSL": use_ssl,
+        "MAIL_TIMEOUT": 30,
+        "MAIL_BACKEND": "smtp",
+        "MAIL_DEFAULT_SENDER": env.get("MAIL_DEFAULT_SENDER", "").strip() or "Mentorship Tracker <no-reply@localhost>",
+        "PUBLIC_BASE_URL": base_url or "http://127.0.0.1:8000",
     }
 
 

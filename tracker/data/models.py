@@ -23,6 +23,8 @@ from tracker.core import clock
 from tracker.core.extensions import db
 from tracker.domain.accounts import ROLES
 from tracker.domain.lifecycle import CHECKIN_MINUTES_MAX, CHECKIN_MINUTES_MIN, END_REASONS, state_as_of
+from tracker.domain.notifications import MAIL_KINDS
+from tracker.domain.notifications import STATUSES as MAIL_STATUSES
 from tracker.domain.vocabulary import (
     CHECKIN_MODES,
     CHURN_REASONS,
@@ -353,3 +355,69 @@ class LoginFailure(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     key: Mapped[str] = mapped_column(String(300))  # "account:<email>" or "address:<ip>"
     at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class OutboxMail(db.Model):
+    """One mail that must be sent: written in the same transaction as what causes it (or by the
+    schedule, once per key), then claimed, sent and marked by a sender (tracker/mail/sender.py).
+
+    The subject and bodies are rendered at the first attempt and kept, so a retry sends the same
+    mail with the same Message-ID."""
+
+    __tablename__ = "outbox"
+    __table_args__ = (
+        CheckConstraint(one_of("kind", MAIL_KINDS), name="kind"),
+        CheckConstraint(one_of("status", MAIL_STATUSES), name="status"),
+        # What the senders look for: the mails due now.
+        Index("ix_outbox_status_next_attempt_at", "status", "next_attempt_at"),
+        Index("ix_outbox_recipient_id", "recipient_id"),
+        Index("ix_outbox_mentorship_id", "mentorship_id"),
+        Index("ix_outbox_queued_at", "queued_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    # kind:subject[:period], e.g. "pulse_open:m12:p2": the same mail is never queued twice.
+    key: Mapped[str] = mapped_column(String(200), unique=True)
+    kind: Mapped[str] = mapped_column(String(30))
+    recipient_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    # What the mail is about (whichever applies); the period is the pulse's, the label a month or week.
+    mentorship_id: Mapped[int | None] = mapped_column(ForeignKey("mentorships.id", ondelete="CASCADE"))
+    cancel_flow_id: Mapped[int | None] = mapped_column(ForeignKey("cancel_flows.id", ondelete="CASCADE"))
+    period: Mapped[int | None] = mapped_column(Integer)
+    label: Mapped[str | None] = mapped_column(String(20))
+    status: Mapped[str] = mapped_column(String(10), default="queued", server_default="queued")
+    queued_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    claimed_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    attempts: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
+    last_error: Mapped[str | None] = mapped_column(Text)
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    message_id: Mapped[str | None] = mapped_column(String(255))
+    to_address: Mapped[str | None] = mapped_column(String(254))
+    subject: Mapped[str | None] = mapped_column(String(300))
+    body_text: Mapped[str | None] = mapped_column(Text)
+    body_html: Mapped[str | None] = mapped_column(Text)
+    unsubscribe_url: Mapped[str | None] = mapped_column(Text)
+
+    recipient: Mapped[User] = relationship()
+
+
+class MailPreference(db.Model):
+    """A kind of mail a person turned off (or on again). No row: the kind is on."""
+
+    __tablename__ = "mail_preferences"
+    __table_args__ = (CheckConstraint(one_of("kind", MAIL_KINDS), name="kind"),)
+
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(30), primary_key=True)
+    enabled: Mapped[bool] = mapped_column(Boolean)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class UsedLink(db.Model):
+    """A single-use signed link that has been used (tracker/security/links.py)."""
+
+    __tablename__ = "used_links"
+
+    link_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    used_at: Mapped[datetime] = mapped_column(UTCDateTime)

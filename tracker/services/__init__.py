@@ -5,10 +5,11 @@ transaction: each write is one `database.unit_of_work()`, committed whole or rol
 
 One module per capability: `errors` (the domain errors), `accounts` (users, passwords, sessions,
 the mentor profile, API tokens), `applications` (apply, withdraw, accept, decline, check-ins),
-`cancellation` (the cancel flow, offers, the exit survey, pause and resume), `pulse`, `operators`
-(offer settings, at-risk reviews, moderation), `history_import` (the history CSV import), `seed`
-(the demo data) and `database_copy` (a whole database to another engine, checked). The public names
-are re-exported here: callers write `services.apply`.
+`cancellation` (the cancel flow, offers, the exit survey, pause and resume), `pulse`, `mail_preferences`
+(which optional mails a person gets, unsubscribe), `operators` (offer settings, at-risk reviews,
+moderation), `history_import` (the history CSV import), `seed` (the demo data) and `database_copy`
+(a whole database to another engine, checked). The public names are re-exported here: callers write
+`services.apply`.
 
 Imports core, domain, data and reports; never tracker.web or tracker.cli.
 """
@@ -37,6 +38,7 @@ from tracker.services.cancellation import (
     start_cancel_flow,
 )
 from tracker.services.errors import Conflict, Invalid, NotFound, ServiceError
+from tracker.services.mail_preferences import set_mail_preferences, unsubscribe
 from tracker.services.operators import hide_mentor_feedback, mark_risk_handled, set_offers, show_mentor_feedback
 from tracker.services.pulse import answer_pulse
 
@@ -45,6 +47,6 @@ __all__ = [
     "accept", "accept_offer", "answer_pulse", "apply", "authenticate", "cancel_with_survey",
     "cancellation_blocker", "create_api_token", "create_user", "decline", "decline_offer", "end_all_sessions",
     "hash_token", "hide_mentor_feedback", "log_checkin", "mark_risk_handled", "normalise_email", "resume",
-    "set_offers", "set_password", "show_mentor_feedback", "start_cancel_flow", "update_mentor_profile",
-    "user_by_email", "user_for_token", "withdraw",
+    "set_mail_preferences", "set_offers", "set_password", "show_mentor_feedback", "start_cancel_flow",
+    "unsubscribe", "update_mentor_profile", "user_by_email", "user_for_token", "withdraw",
 ]

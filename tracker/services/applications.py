@@ -8,6 +8,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from tracker.core.extensions import db
+from tracker.data import outbox
 from tracker.data.database import unit_of_work
 from tracker.data.models import CheckIn, Mentorship, User
 from tracker.domain import vocabulary
@@ -47,6 +48,8 @@ def apply(mentee_id: int, mentor_id: int, goal_category: str, goal_text: str,
             db.session.flush()
         except IntegrityError:  # a concurrent request opened one first
             raise Conflict(f"You already have an open application or mentorship with {mentor.name}.") from None
+        outbox.queue("application_received", mentor_id, outbox.key_of("application_received", f"m{mentorship.id}"),
+                     at, mentorship_id=mentorship.id)
     return mentorship
 
 
@@ -72,6 +75,8 @@ def _decide(mentor_id: int, mentorship_id: int, at: datetime, accept: bool) -> M
             m.trial_started_at = at
         else:
             m.ended_at, m.end_reason = at, "declined"
+        outbox.queue("application_decided", m.mentee_id, outbox.key_of("application_decided", f"m{m.id}"), at,
+                     mentorship_id=m.id)
     return m
 
 

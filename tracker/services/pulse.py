@@ -8,15 +8,18 @@ from sqlalchemy.exc import IntegrityError
 
 from tracker.core.extensions import db
 from tracker.data.database import unit_of_work
-from tracker.data.models import Mentorship, Pulse
+from tracker.data.models import Mentorship, Pulse, UsedLink
 from tracker.domain import lifecycle
 from tracker.domain.vocabulary import PROGRESS_MAX, PROGRESS_MIN, USEFULNESS_MAX, USEFULNESS_MIN
 from tracker.services.errors import Conflict, Invalid, NotFound
 
 
 def answer_pulse(mentee_id: int, mentorship_id: int, period: int, progress: int | None,
-                 usefulness: int | None, at: datetime) -> Pulse:
-    """Store the mentee's pulse for `period`; both answers may be empty (a skip)."""
+                 usefulness: int | None, at: datetime, link_id: str | None = None) -> Pulse:
+    """Store the mentee's pulse for `period`; both answers may be empty (a skip).
+
+    link_id: the single-use link from a mail that this answer came through; recorded as used in the
+    same transaction, so it can act once."""
     if progress is not None and not PROGRESS_MIN <= progress <= PROGRESS_MAX:
         raise Invalid(f"Progress is a percentage from {PROGRESS_MIN} to {PROGRESS_MAX}.", field="progress")
     if usefulness is not None and not USEFULNESS_MIN <= usefulness <= USEFULNESS_MAX:
@@ -32,6 +35,10 @@ def answer_pulse(mentee_id: int, mentorship_id: int, period: int, progress: int 
         pulse = Pulse(mentorship_id=m.id, period=period, progress=progress, usefulness=usefulness,
                       submitted_at=at)
         db.session.add(pulse)
+        if link_id is not None:
+            if db.session.get(UsedLink, link_id) is not None:
+                raise Conflict("This link has already been used.")
+            db.session.add(UsedLink(link_id=link_id, used_at=at))
         try:
             db.session.flush()
         except IntegrityError:

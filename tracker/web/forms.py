@@ -24,6 +24,7 @@ from wtforms.widgets import HiddenInput, NumberInput
 
 from tracker.domain.accounts import PASSWORD_MAX, PASSWORD_MIN
 from tracker.domain.lifecycle import CHECKIN_MINUTES_MAX, CHECKIN_MINUTES_MIN, FIXED_OFFERS, PAUSE_MONTHS
+from tracker.domain.notifications import KINDS, OPTIONAL_KINDS
 from tracker.domain.vocabulary import (
     CHECKIN_MODES,
     CHURN_REASONS,
@@ -323,3 +324,23 @@ class FeedbackFilterForm(FlaskForm):
     stars = LenientField(_star_count)
     q = LenientField(_search_words)
     page = LenientField(_page_number, absent="1")
+
+
+class MailSettingsForm(FlaskForm):
+    """One checkbox per optional kind of mail (the page shows those of the person's role)."""
+
+    submit = SubmitField("Save")
+
+
+for _kind in OPTIONAL_KINDS:
+    setattr(MailSettingsForm, _kind, BooleanField(KINDS[_kind].label))
+
+
+class UnsubscribeForm(FlaskForm):
+    """The unsubscribe page's button. The signed link is what authorises it (RFC 8058's one-click
+    POST carries no cookie), so this form has no CSRF token."""
+
+    class Meta:
+        csrf = False
+
+    submit = SubmitField("Unsubscribe")

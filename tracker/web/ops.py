@@ -15,8 +15,8 @@ from flask_login import current_user
 
 from tracker import services
 from tracker.core import clock
-from tracker.domain import lifecycle
-from tracker.reports import charts, metrics, queries, rollup_queries
+from tracker.domain import lifecycle, notifications
+from tracker.reports import charts, mail_queries, metrics, queries, rollup_queries
 from tracker.reports.csvfiles import guard
 from tracker.reports.scope import DASHBOARD_DEFAULT_DAYS, parse_or_defaults
 from tracker.web.access import role_required, safe_next_url
@@ -193,6 +193,19 @@ def users():
             return redirect(url_for("ops.users"))
     users_shown = queries.users(limit=USERS_SHOWN)
     return form_page("ops/users.html", form, users=users_shown, more_users=len(users_shown) >= USERS_SHOWN)
+
+
+@bp.get("/outbox")
+@role_required("operator")
+def outbox():
+    """Every mail's state: queued, sending, sent, retrying, failed (the dead letter) or skipped."""
+    status = request.args.get("status") or None
+    if status is not None and status not in notifications.STATUSES:
+        status = None
+    page_text = request.args.get("page", "1")
+    page = int(page_text) if page_text.isdigit() and len(page_text) < 9 else 1
+    return render_template("ops/outbox.html", outbox=mail_queries.outbox_page(status, page),
+                           statuses=notifications.STATUSES, kinds=notifications.KINDS)
 
 
 # --- keeping mentorships alive: saves, pulse and health, research, at-risk, offers ------------------------

@@ -21,6 +21,11 @@ def day_time(moment: datetime | None) -> Markup:
         moment.isoformat(), moment.day, f"{moment:%b %Y, %H:%M}")
 
 
+def utc_time(moment: datetime | None) -> str:
+    """A date and time in UTC as plain text (mails: no script shows it in the reader's zone)."""
+    return "" if moment is None else f"{moment.day} {moment:%b %Y, %H:%M} UTC"
+
+
 def month(moment: datetime | None) -> str:
     return "" if moment is None else f"{moment:%B %Y}"
 
@@ -79,6 +84,6 @@ def number(value: float | None, digits: int = 2) -> str:
     return "—" if value is None else f"{value:.{digits}f}"
 
 
-FILTERS = {"percent": percent, "number": number, "day": day, "day_time": day_time, "month": month, "relative": relative,
-           "status": status, "period_name": period_name,
+FILTERS = {"percent": percent, "number": number, "day": day, "day_time": day_time, "utc_time": utc_time,
+           "month": month, "relative": relative, "status": status, "period_name": period_name,
            "star_glyphs": star_glyphs, "span": span}
