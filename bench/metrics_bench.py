@@ -134,7 +134,8 @@ def bench(size: int, url: str, runs: int, raw_runs: int | None = None) -> dict:
     return {"size": size, "seed_s": seeded, "api_full_cold_s": cold, "api_full_cold_median_s": cold_median,
             "api_full_s": warm, "raw_full_s": raw, "api_90d_s": recent, "dashboard_full_s": dashboard,
             "api_full_shared_s": shared, "same_as_raw": same, "pages": pages["pages"],
-            "warm_job_s": pages["warm_job_s"]}
+            "warm_job_s": pages["warm_job_s"], "notify_plan_first_s": pages["notify_plan_first_s"],
+            "notify_plan_again_s": pages["notify_plan_again_s"], "notify_queued": pages["notify_queued"]}
 
 
 def run(sizes: list[int], database_url: str | None, runs: int, progress=print, raw_runs: int | None = None
@@ -149,6 +150,8 @@ def run(sizes: list[int], database_url: str | None, runs: int, progress=print, r
                  f"warm {result['api_full_s']:.3f} s (raw reference {result['raw_full_s']:.3f} s), "
                  f"API 90 d {result['api_90d_s']:.3f} s, dashboard {result['dashboard_full_s']:.3f} s; "
                  f"same as raw: {'yes' if result['same_as_raw'] else 'NO'}")
+        progress(f"    notify schedule: first round {result['notify_plan_first_s']:.2f} s "
+                 f"({result['notify_queued']:,} mails queued), next round {result['notify_plan_again_s']:.3f} s")
         progress(f"    rollups warm {result['warm_job_s']:.1f} s; pages, cold / first after warm / warm (s): "
                  + "; ".join(f"{name} {page['cold_s']:.3f} / {page['first_s']:.3f} / {page['warm_s']:.3f}"
             + ("" if page["status"] == 200 else f" (status {page['status']})")

@@ -7,7 +7,13 @@ The pages (PAGES, in the order the tables list them):
   the list of mentorships;
 - a mentor's own ratings (/mentor/ratings, all time by default), for the mentor with the most
   mentorships;
-- the mentee's mentor directory (/mentors), for a mentee.
+- the mentee's mentor directory (/mentors), for a mentee;
+- the operators' outbox (/ops/outbox) and a mentee's mail settings (/settings/mail).
+
+Before the pages, the mail schedule is run as `notify` runs it (tracker/mail/schedule.py `plan`), with
+the clock at "now": "notify_plan_first_s" queues what is due (every pulse, trial ending and follow-up
+of the moment, so the outbox page has rows to show) and "notify_plan_again_s" is the next round,
+which finds nothing new: the cost `notify run` pays every round.
 
 "Now" is a moment in the middle of a day of the seeded history (metrics_bench.PAGES_NOW), the clock
 frozen there: the pages open on their default windows ending then (the full history gets a window
@@ -38,6 +44,7 @@ from sqlalchemy import func, select
 from tracker.core import clock
 from tracker.core.extensions import db
 from tracker.data.models import Mentorship, User
+from tracker.mail import schedule
 from tracker.reports import rollup_queries
 from tracker.services import rollups as rollups_service
 
@@ -56,6 +63,8 @@ PAGES = [
     ("ops mentorships", "operator", "/ops/mentorships", None),
     ("mentor ratings", "mentor", "/mentor/ratings", None),
     ("mentee mentor directory", "mentee", "/mentors", None),
+    ("ops outbox", "operator", "/ops/outbox", None),
+    ("mentee mail settings", "mentee", "/settings/mail", None),
 ]
 
 
@@ -90,8 +99,8 @@ def forget_everything(app) -> None:
 
 def bench_pages(app, runs: int, params: dict[str, dict], now: datetime) -> dict:
     """{"warm_job_s": how long `rollups warm` took, "pages": {page name: {"cold_s", "first_s", "warm_s",
-    "status"}}} for every page in PAGES, with the clock at `now`; `params` maps "as_of" and "full" to
-    query strings."""
+    "status"}}, "notify_plan_first_s", "notify_plan_again_s", "notify_queued"} for every page in PAGES,
+    with the clock at `now`; `params` maps "as_of" and "full" to query strings."""
     clients = {role: _client(app, user_id) for role, user_id in people(app).items()}
     calls, statuses = {}, {}
     for name, role, path, which in PAGES:
@@ -115,6 +124,11 @@ def bench_pages(app, runs: int, params: dict[str, dict], now: datetime) -> dict:
     results: dict[str, dict] = {}
     clock.freeze(now)
     try:
+        with app.app_context():
+            start = time.perf_counter()
+            queued = sum(schedule.plan(now).values())
+            plan_first = time.perf_counter() - start
+            plan_again = statistics.median(seconds(lambda: schedule.plan(now)) for _ in range(runs))
         for name, call in calls.items():  # nothing computed today anywhere
             forget_everything(app)
             results[name] = {"cold_s": seconds(call)}
@@ -128,4 +142,5 @@ def bench_pages(app, runs: int, params: dict[str, dict], now: datetime) -> dict:
             results[name]["status"] = next((s for s in statuses[name] if s != 200), 200)
     finally:
         clock.unfreeze()
-    return {"warm_job_s": warm_job, "pages": results}
+    return {"warm_job_s": warm_job, "pages": results, "notify_plan_first_s": plan_first,
+            "notify_plan_again_s": plan_again, "notify_queued": queued}

@@ -165,6 +165,10 @@ def targets(results: dict) -> list[str]:
         add("every number the same as the raw computation", engine,
             "same at every size" if all(r["same_as_raw"] for r in rows) else "DIFFERENT",
             all(r["same_as_raw"] for r in rows))
+        if "notify_plan_again_s" in top:
+            add(f"mail schedule at {top['size']:,}: a round with nothing new (every 30 s) at most 1 s", engine,
+                f"{top['notify_plan_again_s']:.2f} s (first round {top['notify_plan_first_s']:.2f} s, "
+                f"{top['notify_queued']:,} queued)", top["notify_plan_again_s"] <= 1)
         for name, page in top.get("pages", {}).items():
             add(f"{name} at {top['size']:,} at most 1 s, also the day's first call after the warm-up", engine,
                 f"{page['warm_s']:.2f} s, first {page['first_s']:.2f} s (cold "
