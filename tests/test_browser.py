@@ -8,16 +8,22 @@ Skipped, with the reason, where chromium is not installed (bin/setup-browser ins
 from __future__ import annotations
 
 import csv
+import email
 import io
 import os
 import re
 import shutil
-from datetime import datetime, timezone
+import socket
+import subprocess
+import sys
+import threading
+from datetime import datetime, timedelta, timezone
+from email import policy
 
 import pytest
 from playwright.sync_api import expect, sync_playwright
 
-from .factories import PASSWORD
+from .factories import PASSWORD, mentorship
 from .servers import ROOT, gunicorn
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
@@ -220,13 +226,97 @@ def test_the_whole_journey_in_a_browser(app, world, database_url, tmp_path, chro
             [("bea@example.com", "4", "Clear plans every week")]
 
 
+# --- a pulse mail, received over SMTP and answered in the browser without logging in ----------------
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class _Inbox:
+    """What the SMTP server (aiosmtpd, on 127.0.0.1) received."""
+
+    def __init__(self):
+        self.messages: list[email.message.EmailMessage] = []
+        self.lock = threading.Lock()
+
+    async def handle_DATA(self, server, session, envelope):
+        with self.lock:
+            self.messages.append(email.message_from_bytes(envelope.content, policy=policy.default))
+        return "250 Message accepted for delivery"
+
+
+@pytest.fixture
+def smtp_inbox():
+    from aiosmtpd.controller import Controller
+    inbox = _Inbox()
+    controller = Controller(inbox, hostname="127.0.0.1", port=_free_port())
+    controller.start()
+    inbox.port = controller.port
+    yield inbox
+    controller.stop()
+
+
+def test_a_pulse_mail_is_answered_in_the_browser_without_logging_in(app, world, database_url, tmp_path,
+                                                                      chromium, people, smtp_inbox):
+    # The gunicorn workers read the wall clock (only this process's clock is frozen), so the trial is
+    # placed relative to the real now: started 6 days ago, its pulse (period 0) opened a day ago.
+    moment = datetime.now(timezone.utc).replace(microsecond=0)
+    mid = mentorship(app, world.mentee, world.mentor, applied_at=moment - timedelta(days=7),
+                     trial_started_at=moment - timedelta(days=6))
+    mail_env = {"MAIL_SERVER": "127.0.0.1", "MAIL_PORT": str(smtp_inbox.port)}
+    with gunicorn(database_url, tmp_path, workers=2, **mail_env) as (base, _, _log):
+        env = dict(os.environ, DATABASE_URL=database_url, SECRET_KEY="s" * 40, PUBLIC_BASE_URL=base,
+                   FLASK_APP="wsgi", **mail_env)
+        done = subprocess.run([sys.executable, "-m", "flask", "--app", "wsgi", "notify", "once", "--at",
+                               moment.isoformat()], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
+        assert done.returncode == 0, done.stdout + done.stderr
+        pulses = [m for m in smtp_inbox.messages if m["X-Tracker-Kind"] == "pulse_open"]
+        assert len(pulses) == 1, [(m["To"], m["X-Tracker-Kind"]) for m in smtp_inbox.messages]
+        (message,) = pulses
+        assert message["To"].addresses[0].addr_spec == world.mentee.email
+        text = message.get_body(("plain",)).get_content()
+        links = re.findall(re.escape(base) + r"(/pulse/[0-9]+/[0-9]+\?token=[A-Za-z0-9_.\-]+)", text)
+        assert len(links) == 1, text
+        (link,) = links
+        assert link.startswith(f"/pulse/{mid}/0?token=")
+
+        # A fresh browser: no session, no cookie; the link alone is enough.
+        mentee = Person(chromium, base, "mentee from the mail")
+        people.append(mentee)
+        page = mentee.goto(link)
+        expect(page.get_by_role("heading", name="How is it going?")).to_be_visible()
+        expect(page.get_by_role("link", name="Log in")).to_be_visible()  # not logged in
+        page.get_by_label("How far along your goal are you, in percent? (optional)").fill("35")
+        page.get_by_label("4", exact=True).check()
+        page.get_by_role("button", name="Send").click()
+        mentee.check()
+        expect(page.get_by_role("heading", name="Thank you")).to_be_visible()
+        expect(page.get_by_text(f"Your answers about your mentorship with {world.mentor.name} are saved.")) \
+            .to_be_visible()
+
+        # The link works once.
+        page = mentee.goto(link, expect_status=410)
+        expect(page.get_by_role("heading", name="This link cannot be used")).to_be_visible()
+        expect(page.get_by_text("already been used")).to_be_visible()
+
+    with app.app_context():
+        from tracker.core.extensions import db
+        from tracker.data.models import Pulse, UsedLink
+        stored = [(p.mentorship_id, p.period, p.progress, p.usefulness) for p in db.session.scalars(db.select(Pulse))]
+        assert stored == [(mid, 0, 35, 4)]
+        assert db.session.scalar(db.select(db.func.count()).select_from(UsedLink)) == 1
+
+
 PAGES = {
     None: ["/", "/login", "/signup"],
-    "mentee@demo.example": ["/me", "/mentors", "/mentors/2", "/mentorships/1", "/mentorships/1/cancel"],
-    "mentor@demo.example": ["/mentor/", "/mentor/profile", "/mentor/ratings", "/mentorships/1"],
+    "mentee@demo.example": ["/me", "/mentors", "/mentors/2", "/mentorships/1", "/mentorships/1/cancel",
+                            "/settings/mail"],
+    "mentor@demo.example": ["/mentor/", "/mentor/profile", "/mentor/ratings", "/mentorships/1", "/settings/mail"],
     "operator@demo.example": ["/ops/", "/ops/churn", "/ops/retention", "/ops/ratings", "/ops/feedback",
                               "/ops/mentorships", "/ops/users", "/ops/saves", "/ops/health", "/ops/research",
-                              "/ops/at-risk", "/ops/offers"],
+                              "/ops/at-risk", "/ops/offers", "/ops/outbox", "/settings/mail"],
 }
 
 

@@ -13,9 +13,10 @@ from sqlalchemy.exc import OperationalError
 
 from tracker import create_app, services
 from tracker.core.extensions import db
-from tracker.data.models import User
+from tracker.data.models import UsedLink, User
 from tracker.domain.lifecycle import FIXED_OFFERS
 from tracker.domain.vocabulary import CHURN_REASONS, OFFERS
+from tracker.mail import schedule
 from tracker.security import throttle
 from tracker.services import database_copy
 from tracker.services.database_copy import compare
@@ -54,6 +55,11 @@ def seeded(tmp_path_factory):
         services.set_offers(operator_id, {reason: list(OFFERS)[-1] for reason in choosable}, at=T0)
         services.mark_risk_handled(operator_id, 1, "called them ", at=T0)
         throttle.record_failure("someone@example.com", "10.0.0.1", at=T0)
+        # Mail: what the schedule queues at T0, a kind turned off, a single-use link used.
+        assert sum(schedule.plan(T0).values()) > 0
+        services.unsubscribe(operator_id, "operator_digest", at=T0)
+        db.session.add(UsedLink(link_id="0123456789abcdef", used_at=T0))
+        db.session.commit()
         db.engine.dispose()
     return url, app, token
 

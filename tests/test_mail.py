@@ -361,3 +361,36 @@ def test_notify_once_refuses_a_bad_moment(mail_app):
     result = mail_app.test_cli_runner().invoke(args=["notify", "once", "--at", "next tuesday"])
     assert result.exit_code == 2 and "--at" in result.output
     assert clock.now() == T0
+
+
+def test_an_account_that_cannot_log_in_gets_no_mail(mail_app, people, smtp):
+    """An imported mentee who never signed up: no password, so no mail (and no link that could not work)."""
+    with mail_app.app_context():
+        imported = user(mail_app, "mentee", "imported@example.com", "Ivy Imported")
+        db.session.get(User, imported.id).password_hash = None
+        db.session.commit()
+    mid = mentorship(mail_app, imported, people.mentor, applied_at=T0 - timedelta(hours=1))
+    with mail_app.app_context():
+        services.accept(people.mentor.id, mid, at=T0)
+    notify(mail_app, T0)
+    with mail_app.app_context():
+        row = db.session.scalars(db.select(OutboxMail).where(OutboxMail.kind == "application_decided")).one()
+        assert row.status == "skipped" and "cannot log in" in row.last_error
+    assert smtp.inbox.messages == []
+
+
+def test_a_mail_that_cannot_be_written_fails_alone(mail_app, people, smtp, monkeypatch):
+    _queue_applications(mail_app, people, 2)
+
+    def broken(row, at):
+        raise KeyError("a template variable")
+    with mail_app.app_context():
+        first = min(db.session.scalars(db.select(OutboxMail.id)))
+    original = sender.compose.compose
+    monkeypatch.setattr(sender.compose, "compose", lambda row, at: broken(row, at) if row.id == first
+                        else original(row, at))
+    notify(mail_app, T0)
+    with mail_app.app_context():
+        rows = {r.id: r for r in db.session.scalars(db.select(OutboxMail))}
+    assert rows[first].status == "failed" and rows[first].last_error.startswith("could not be written: KeyError")
+    assert [r.status for i, r in rows.items() if i != first] == ["sent"] and len(smtp.inbox.messages) == 1

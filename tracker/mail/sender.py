@@ -2,8 +2,8 @@
 record what happened.
 
 Checked at send time, not only when queued: the recipient's preference for the kind (an
-unsubscribe after the mail was queued still holds), that the account can still be reached, and that
-what the mail is about still stands (compose.Moot). Any of these marks the mail "skipped" with the
+unsubscribe after the mail was queued still holds), that the account can log in (an imported person
+who never signed up gets no mail), and that what the mail is about still stands (compose.Moot). Any of these marks the mail "skipped" with the
 reason. A mail is rendered at its first attempt and the result kept, so a retry sends the same
 subject, bodies and Message-ID.
 """
@@ -73,13 +73,16 @@ def _attempt(mail_id: int, at: datetime) -> _Outcome:
         return _Outcome("gone")
     if _turned_off(row):
         return _Outcome("skipped", "the recipient turned this kind of mail off")
-    if row.recipient.email is None or row.recipient.password_hash is None and row.kind != "application_received":
-        return _Outcome("skipped", "the account cannot log in, so its links would not work")
+    if not row.recipient.can_log_in:
+        return _Outcome("skipped", "the account cannot log in (it was imported, and no password was ever set)")
     if row.message_id is None:
         try:
             _render_once(row, at)
         except compose.Moot as moot:
             return _Outcome("skipped", str(moot))
+        except Exception as error:  # noqa: BLE001 - a mail that cannot be rendered must not block the rest
+            db.session.rollback()
+            return _Outcome("failed", f"could not be written: {error.__class__.__name__}: {error}")
         db.session.rollback()
         row = db.session.get(OutboxMail, mail_id)
     composed = compose.Composed(row.to_address, row.subject, row.body_text, row.body_html, row.message_id,
