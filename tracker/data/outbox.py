@@ -55,9 +55,11 @@ def _due(at: datetime):
     return or_(waiting & (OutboxMail.next_attempt_at <= at), lease_over)
 
 
-def claim(at: datetime, limit: int) -> list[int]:
-    """Take up to `limit` due mails for this sender, oldest first; their ids. Committed at once, so
-    the lease holds while the mails go out."""
+def claim(at: datetime, limit: int, now: datetime | None = None) -> list[int]:
+    """Take up to `limit` mails due at `at` for this sender, oldest first; their ids. Committed at once,
+    so the lease holds while the mails go out. The lease runs from `now` (the moment of the claim) or
+    `at`, whichever is later: a later batch of a long round, or a round for a past moment, still gets a
+    whole lease."""
     with unit_of_work():
         query = select(OutboxMail.id).where(_due(at)).order_by(OutboxMail.next_attempt_at, OutboxMail.id)
         query = query.limit(limit)
@@ -66,7 +68,7 @@ def claim(at: datetime, limit: int) -> list[int]:
         ids = list(db.session.scalars(query))
         if ids:
             db.session.execute(update(OutboxMail).where(OutboxMail.id.in_(ids)).values(
-                status="sending", claimed_until=at + notifications.CLAIM_LEASE,
+                status="sending", claimed_until=max(at, now or at) + notifications.CLAIM_LEASE,
                 attempts=OutboxMail.attempts + 1))
     return ids
 

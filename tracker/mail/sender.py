@@ -3,8 +3,8 @@ record what happened.
 
 Checked at send time, not only when queued: the recipient's preference for the kind (an
 unsubscribe after the mail was queued still holds), that the account can log in (an imported person
-who never signed up gets no mail), and that what the mail is about still stands (compose.Moot). Any of these marks the mail "skipped" with the
-reason. A mail is rendered at its first attempt and the result kept, so a retry sends the same
+who never signed up gets no mail), and that what the mail is about still stands (compose.Moot).
+Any of these marks the mail "skipped" with the reason. A mail is rendered at its first attempt and the result kept, so a retry sends the same
 subject, bodies and Message-ID.
 """
 from __future__ import annotations
@@ -15,6 +15,7 @@ from datetime import datetime
 
 from sqlalchemy import select, update
 
+from tracker.core import clock
 from tracker.core.extensions import db
 from tracker.data import outbox
 from tracker.data.database import unit_of_work
@@ -99,7 +100,7 @@ def _attempt(mail_id: int, at: datetime) -> _Outcome:
 def send_due(at: datetime, limit: int = BATCH) -> Counter:
     """Send up to `limit` mails due at `at`; how many ended in each status."""
     done: Counter = Counter()
-    for mail_id in outbox.claim(at, limit):
+    for mail_id in outbox.claim(at, limit, now=clock.now()):
         outcome = _attempt(mail_id, at)
         if outcome.status == "gone":
             continue

@@ -36,7 +36,10 @@ def unsubscribe(user_id: int, kind: str, at: datetime) -> None:
     if kind not in notifications.OPTIONAL_KINDS:
         raise Invalid("This kind of mail cannot be turned off.")
     with unit_of_work():
-        if db.session.get(User, user_id) is None:
+        user = db.session.get(User, user_id)
+        if user is None:
             raise NotFound("No such account.")
+        if notifications.KINDS[kind].recipient_role != user.role:
+            raise Invalid("This account does not receive this kind of mail.")
         _set(user_id, kind, False, at)
 

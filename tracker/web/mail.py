@@ -59,9 +59,10 @@ def unsubscribe(token: str):
         body = _verify(links.UNSUBSCRIBE, token)
     except links.LinkRefused as refusal:
         return _refused(refusal.message)
-    kind = notifications.KINDS.get(body.get("k"))
-    user = queries.user_by_id(body["u"]) if isinstance(body.get("u"), int) else None
-    if kind is None or kind.critical or user is None:
+    code, user_id = body.get("k"), body.get("u")
+    kind = notifications.KINDS.get(code) if isinstance(code, str) else None
+    user = queries.user_by_id(user_id) if type(user_id) is int and 0 < user_id < 2**31 else None
+    if kind is None or kind.critical or user is None or kind.recipient_role != user.role:
         return _refused("This link is not valid. It may have been copied incompletely.")
     if request.method == "POST":
         services.unsubscribe(user.id, kind.code, clock.now())

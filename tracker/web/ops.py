@@ -203,7 +203,7 @@ def outbox():
     if status is not None and status not in notifications.STATUSES:
         status = None
     page_text = request.args.get("page", "1")
-    page = int(page_text) if page_text.isdigit() and len(page_text) < 9 else 1
+    page = int(page_text) if page_text.isascii() and page_text.isdigit() and len(page_text) < 9 else 1
     return render_template("ops/outbox.html", outbox=mail_queries.outbox_page(status, page),
                            statuses=notifications.STATUSES, kinds=notifications.KINDS)
 
