@@ -4,8 +4,8 @@ record what happened.
 Checked at send time, not only when queued: the recipient's preference for the kind (an
 unsubscribe after the mail was queued still holds), that the account can log in (an imported person
 who never signed up gets no mail), and that what the mail is about still stands (compose.Moot).
-Any of these marks the mail "skipped" with the reason. A mail is rendered at its first attempt and the result kept, so a retry sends the same
-subject, bodies and Message-ID.
+Any of these marks the mail "skipped" with the reason. A mail is rendered at its first attempt and
+the result kept, so a retry sends the same subject, bodies and Message-ID.
 """
 from __future__ import annotations
 
