@@ -129,6 +129,14 @@ class World:
         with self.app.app_context():
             return db.session.query(ExitSurvey.id).filter_by(mentorship_id=mid).scalar()
 
+    def review(self) -> int:
+        """The id of the mentee's public review (4 stars, written yesterday) of a cancelled mentorship."""
+        mid = self.cancelled()
+        with self.app.app_context():
+            from tracker import services
+            return services.write_review(self.mentee.id, mid, 4, "Clear plans and honest feedback.", "initial",
+                                         True, at=self.at - timedelta(days=1)).id
+
     def cancelled(self) -> int:
         started = self.at - timedelta(days=60)
         return mentorship(self.app, self.mentee, self.mentor, applied_at=started - timedelta(days=1),

@@ -84,6 +84,12 @@ EXPECTED = {
     ("mail.pulse", "GET"): ("running", answers(400, 400, 400, 400, 400, 400)),
     ("mail.pulse", "POST"): ("running", answers(400, 400, 400, 400, 400, 400)),
     ("mail.cancel_flow", "GET"): ("flow", answers(400, 400, 400, 400, 400, 400)),
+    # A trial two days in cannot be reviewed yet: its mentee is told so (409), nobody else sees it.
+    ("reviews.write", "GET"): ("running", answers(LOGIN, 409, 404, 403, 403, 403)),
+    ("reviews.write", "POST"): ("running", answers(LOGIN, 409, 404, 403, 403, 403)),
+    ("reviews.reply", "POST"): ("review", answers(LOGIN, 403, 403, 400, 404, 403)),
+    ("reviews.moderation", "GET"): (None, OPERATORS_ONLY),
+    ("reviews.moderate", "POST"): ("review", answers(LOGIN, 403, 403, 403, 403, 303)),
 }
 
 
@@ -117,6 +123,7 @@ def _url(app, endpoint, obj_id):
 
 def _object(world, kind):
     return {"pending": world.pending, "running": world.in_trial, "survey": world.survey, "flow": world.flow,
+            "review": world.review,
             "mentor": lambda: world.mentor.id, "junk_token": lambda: "not-a-signed-token",
             None: lambda: None}[kind]()
 
@@ -143,11 +150,12 @@ def test_access(app, world, login, endpoint, method, role):
         assert response.status_code == 302 and response.headers["Location"].startswith("/login")
     else:
         assert response.status_code == want, response.get_data(as_text=True)[:500]
-    if want in (LOGIN, 403, 404, 400):
+    if want in (LOGIN, 403, 404, 400, 409):
         assert table_state(app) == before
 
 
-ID_ROUTES = sorted(k for k, (kind, _) in EXPECTED.items() if kind in ("pending", "running", "mentor", "survey", "flow"))
+ID_ROUTES = sorted(k for k, (kind, _) in EXPECTED.items()
+                   if kind in ("pending", "running", "mentor", "survey", "flow", "review"))
 
 
 @pytest.mark.parametrize("endpoint, method", ID_ROUTES)

@@ -19,7 +19,7 @@ from tracker.data.database import configure_engine
 from tracker.domain import health, lifecycle, vocabulary
 from tracker.reports import metrics, queries
 from tracker.security import log as security_log
-from tracker.web import api, assets, auth, mail, mentee, mentor, mentorship, ops, presenters
+from tracker.web import api, assets, auth, mail, mentee, mentor, mentorship, ops, presenters, reviews
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -98,7 +98,7 @@ def register_security_headers(app: Flask) -> None:
 
 
 def register_blueprints(app: Flask) -> None:
-    for module in (auth, mentee, mentor, mentorship, ops, api, assets, mail):
+    for module in (auth, mentee, mentor, mentorship, ops, api, assets, mail, reviews):
         app.register_blueprint(module.bp)
 
 

@@ -25,6 +25,7 @@ from tracker.domain.accounts import ROLES
 from tracker.domain.lifecycle import CHECKIN_MINUTES_MAX, CHECKIN_MINUTES_MIN, END_REASONS, state_as_of
 from tracker.domain.notifications import MAIL_KINDS
 from tracker.domain.notifications import STATUSES as MAIL_STATUSES
+from tracker.domain.reviews import ACTIONS, MODERATION_REASONS, NAMINGS, TARGETS
 from tracker.domain.vocabulary import (
     CHECKIN_MODES,
     CHURN_REASONS,
@@ -125,6 +126,8 @@ class Mentorship(db.Model):
               sqlite_where=text("ended_at IS NULL"), postgresql_where=text("ended_at IS NULL")),
         Index("ix_mentorships_mentor_id_trial_started_at", "mentor_id", "trial_started_at"),
         Index("ix_mentorships_mentee_id", "mentee_id"),
+        # The directory's "helped with this goal category" filter: one index probe per mentor.
+        Index("ix_mentorships_mentor_category", "mentor_id", "goal_category", "trial_started_at"),
         # Covering indexes: each metrics query reads only its index, never the rows (with their
         # long goal texts). One per window column the metrics select on (docs/PERFORMANCE.md).
         Index("ix_mentorships_applied_cover", "applied_at", "trial_started_at", "ended_at", "goal_category",
@@ -421,3 +424,82 @@ class UsedLink(db.Model):
 
     link_id: Mapped[str] = mapped_column(String(64), primary_key=True)
     used_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class Review(db.Model):
+    """A mentee's public review of a mentorship, apart from the private exit survey; at most one per
+    mentorship. The mentor may reply once. Operators may hide either, for a content-policy reason."""
+
+    __tablename__ = "reviews"
+    __table_args__ = (
+        CheckConstraint(f"stars BETWEEN {STARS_MIN} AND {STARS_MAX}", name="stars"),
+        CheckConstraint(one_of("naming", NAMINGS), name="naming"),
+        CheckConstraint(one_of("hidden_reason", MODERATION_REASONS), name="hidden_reason"),
+        CheckConstraint(one_of("reply_hidden_reason", MODERATION_REASONS), name="reply_hidden_reason"),
+        CheckConstraint("(hidden_at IS NULL) = (hidden_reason IS NULL)", name="hidden_has_reason"),
+        # A mentor's profile lists the visible ones, newest first.
+        Index("ix_reviews_mentor_id_created_at", "mentor_id", "created_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    mentorship_id: Mapped[int] = mapped_column(ForeignKey("mentorships.id", ondelete="CASCADE"), unique=True)
+    mentor_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    stars: Mapped[int] = mapped_column(Integer)
+    text: Mapped[str] = mapped_column(Text)
+    naming: Mapped[str] = mapped_column(String(10))
+    # How the author is shown, fixed when written ("Mia M." or "a mentee").
+    display_name: Mapped[str] = mapped_column(String(110))
+    consented_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    hidden_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    hidden_reason: Mapped[str | None] = mapped_column(String(20))
+    reply_text: Mapped[str | None] = mapped_column(Text)
+    replied_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    reply_hidden_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    reply_hidden_reason: Mapped[str | None] = mapped_column(String(20))
+
+    mentorship: Mapped[Mentorship] = relationship()
+
+    @property
+    def visible(self) -> bool:
+        return self.hidden_at is None
+
+
+class ReviewModeration(db.Model):
+    """Every hide and show of a review or a reply: who, when, which, why."""
+
+    __tablename__ = "review_moderations"
+    __table_args__ = (
+        CheckConstraint(one_of("target", TARGETS), name="target"),
+        CheckConstraint(one_of("action", ACTIONS), name="action"),
+        CheckConstraint(one_of("reason", MODERATION_REASONS), name="reason"),
+        Index("ix_review_moderations_review_id", "review_id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    review_id: Mapped[int] = mapped_column(ForeignKey("reviews.id", ondelete="CASCADE"))
+    target: Mapped[str] = mapped_column(String(10))
+    action: Mapped[str] = mapped_column(String(10))
+    reason: Mapped[str] = mapped_column(String(20))
+    operator_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+    operator: Mapped[User | None] = relationship()
+
+
+class MentorReviewStats(db.Model):
+    """Derived: each mentor's visible public reviews, counted by stars. Kept by services/reviews.py in
+    the same transaction as every write that changes it (atomic upserts); `rollups rebuild` and
+    `rollups verify` rebuild and check it from the reviews."""
+
+    __tablename__ = "mentor_review_stats"
+
+    mentor_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
+    n: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
+    star_sum: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
+    stars_1: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
+    stars_2: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
+    stars_3: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
+    stars_4: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
+    stars_5: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))

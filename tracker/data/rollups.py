@@ -27,7 +27,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timezone
 
-from sqlalchemy import BigInteger, Column, Integer, String, Table, delete, event, inspect, select, type_coerce
+from sqlalchemy import BigInteger, Column, Index, Integer, String, Table, delete, event, inspect, select, type_coerce
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
@@ -81,6 +81,8 @@ mentor_surveys = _table(
                                                            autoincrement=False), _day("surveyed_day")],
     ["n", "stars", "goal_yes"],
     "Ended mentorships with an exit survey, per mentor: surveys, sum of stars, goal reached.")
+# A mentor's goal-reached share on their public profile sums their rows.
+Index("ix_rollup_mentor_surveys_mentor_id", mentor_surveys.c.mentor_id)
 durations = _table(
     "rollup_durations",
     [_day("started_day"), _text("goal_category", 20), _day("ended_day"),

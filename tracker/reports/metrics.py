@@ -513,3 +513,52 @@ def research(groups: dict[Ending, int], durations: dict[str, list]) -> dict:
                     for pref in (*MEETING_PREFERENCES, None)},
         "categories": categories,
     }
+
+
+# --- review bias: public reviews against the private exit survey ------------------------------------
+
+# Student's t, 97.5th percentile, by degrees of freedom (a mean's 95% interval on a small sample).
+_T975 = {1: 12.706205, 2: 4.302653, 3: 3.182446, 4: 2.776445, 5: 2.570582, 6: 2.446912, 7: 2.364624,
+         8: 2.306004, 9: 2.262157, 10: 2.228139, 11: 2.200985, 12: 2.178813, 13: 2.160369, 14: 2.144787,
+         15: 2.131450, 16: 2.119905, 17: 2.109816, 18: 2.100922, 19: 2.093024, 20: 2.085963, 25: 2.059539,
+         30: 2.042272, 40: 2.021075, 60: 2.000298, 120: 1.979930}
+
+
+def t975(df: int) -> float:
+    """t at 0.975 for `df` degrees of freedom: exact in the table, else the next smaller tabled df's
+    (a slightly wider interval, never a narrower one; beyond 120, 120's, at most 1% wider than z)."""
+    if df < 1:
+        raise ValueError("needs at least one degree of freedom")
+    return _T975[max(d for d in _T975 if d <= df)]
+
+
+@dataclass(frozen=True)
+class MeanInterval:
+    n: int
+    mean: float | None
+    low: float | None
+    high: float | None
+
+    def as_dict(self) -> dict:
+        return {"n": self.n, "mean": self.mean, "low": self.low, "high": self.high}
+
+
+def mean_interval(values: list[float]) -> MeanInterval:
+    """The mean with its 95% t interval; no interval below 2 values."""
+    n = len(values)
+    if n == 0:
+        return MeanInterval(0, None, None, None)
+    mean = sum(values) / n
+    if n < 2:
+        return MeanInterval(n, mean, None, None)
+    sd = math.sqrt(sum((v - mean) ** 2 for v in values) / (n - 1))
+    half = t975(n - 1) * sd / math.sqrt(n)
+    return MeanInterval(n, mean, mean - half, mean + half)
+
+
+def review_bias(pairs: list[tuple[int, int]]) -> dict:
+    """For mentorships with both a visible public review and an exit survey, as (public, private) stars:
+    each mean with its interval, and the mean of the paired difference (public - private) with its own:
+    an interval clear of 0 says the public stars differ from what the same mentees said in private."""
+    return {"public": mean_interval([p for p, _ in pairs]), "private": mean_interval([q for _, q in pairs]),
+            "difference": mean_interval([p - q for p, q in pairs])}

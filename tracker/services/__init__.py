@@ -7,8 +7,9 @@ One module per capability: `errors` (the domain errors), `accounts` (users, pass
 the mentor profile, API tokens), `applications` (apply, withdraw, accept, decline, check-ins),
 `cancellation` (the cancel flow, offers, the exit survey, pause and resume), `pulse`, `mail_preferences`
 (which optional mails a person gets, unsubscribe), `operators` (offer settings, at-risk reviews,
-moderation), `history_import` (the history CSV import), `seed` (the demo data) and `database_copy`
-(a whole database to another engine, checked). The public names are re-exported here: callers write
+moderation), `reviews` (public reviews, replies, their moderation), `history_import` (the history
+CSV import), `seed` (the demo data) and `database_copy` (a whole database to another engine,
+checked). The public names are re-exported here: callers write
 `services.apply`.
 
 Imports core, domain, data and reports; never tracker.web or tracker.cli.
@@ -41,12 +42,14 @@ from tracker.services.errors import Conflict, Invalid, NotFound, ServiceError
 from tracker.services.mail_preferences import set_mail_preferences, unsubscribe
 from tracker.services.operators import hide_mentor_feedback, mark_risk_handled, set_offers, show_mentor_feedback
 from tracker.services.pulse import answer_pulse
+from tracker.services.reviews import moderate, reply_to_review, review_blocker, write_review
 
 __all__ = [
     "ALREADY_CANCELLED", "DUMMY_HASH", "Conflict", "Invalid", "NotFound", "ServiceError", "SurveyAnswers",
     "accept", "accept_offer", "answer_pulse", "apply", "authenticate", "cancel_with_survey",
     "cancellation_blocker", "create_api_token", "create_user", "decline", "decline_offer", "end_all_sessions",
-    "hash_token", "hide_mentor_feedback", "log_checkin", "mark_risk_handled", "normalise_email", "resume",
+    "hash_token", "hide_mentor_feedback", "log_checkin", "mark_risk_handled", "moderate", "normalise_email",
+    "reply_to_review", "resume", "review_blocker",
     "set_mail_preferences", "set_offers", "set_password", "show_mentor_feedback", "start_cancel_flow",
-    "unsubscribe", "update_mentor_profile", "user_by_email", "user_for_token", "withdraw",
+    "unsubscribe", "update_mentor_profile", "user_by_email", "user_for_token", "withdraw", "write_review",
 ]

@@ -1,8 +1,9 @@
-"""Rebuilding and checking the rollups (tracker/data/rollups.py): `flask --app wsgi rollups rebuild|verify`.
+"""Rebuilding and checking the derived tables: the rollups (tracker/data/rollups.py) and the mentors'
+public review counts (tracker/data/review_stats.py): `flask --app wsgi rollups rebuild|verify`.
 
-Both are safe while the app serves. `rebuild` replaces every rollup row in one write transaction
-that first stops writers of mentorships and exit surveys (on SQLite the writer queue and BEGIN
-IMMEDIATE do that; on PostgreSQL a SHARE lock on both tables, which readers pass), so no write falls
+Both are safe while the app serves. `rebuild` replaces every derived row in one write transaction
+that first stops writers of mentorships, exit surveys and reviews (on SQLite the writer queue and
+BEGIN IMMEDIATE do that; on PostgreSQL a SHARE lock on those tables, which readers pass), so no write falls
 between reading the raw rows and replacing the rollups. `verify` only reads, inside one snapshot.
 """
 from __future__ import annotations
@@ -13,7 +14,7 @@ from sqlalchemy import text
 from werkzeug.datastructures import MultiDict
 
 from tracker.core.extensions import db
-from tracker.data import rollups
+from tracker.data import review_stats, rollups
 from tracker.data.database import unit_of_work
 from tracker.reports import queries, rollup_queries
 from tracker.reports.scope import DASHBOARD_DEFAULT_DAYS, DEFAULT_WINDOW_DAYS, all_time_days, parse
@@ -24,8 +25,8 @@ def rebuild() -> int:
     with unit_of_work():
         connection = db.session.connection()
         if connection.dialect.name == "postgresql":
-            connection.execute(text("LOCK TABLE mentorships, exit_surveys IN SHARE MODE"))
-        return rollups.rebuild(connection)
+            connection.execute(text("LOCK TABLE mentorships, exit_surveys, reviews IN SHARE MODE"))
+        return rollups.rebuild(connection) + review_stats.rebuild(connection)
 
 
 def first_difference() -> str | None:
@@ -35,7 +36,7 @@ def first_difference() -> str | None:
     connection = db.session.connection(
         execution_options={"isolation_level": "REPEATABLE READ"} if db.engine.dialect.name == "postgresql" else {})
     try:
-        return rollups.first_difference(connection)
+        return rollups.first_difference(connection) or review_stats.first_difference(connection)
     finally:
         db.session.rollback()
 

@@ -25,6 +25,7 @@ from wtforms.widgets import HiddenInput, NumberInput
 from tracker.domain.accounts import PASSWORD_MAX, PASSWORD_MIN
 from tracker.domain.lifecycle import CHECKIN_MINUTES_MAX, CHECKIN_MINUTES_MIN, FIXED_OFFERS, PAUSE_MONTHS
 from tracker.domain.notifications import KINDS, OPTIONAL_KINDS
+from tracker.domain.reviews import MODERATION_REASONS, NAMINGS, REPLY_MAX, TEXT_MAX
 from tracker.domain.vocabulary import (
     CHECKIN_MODES,
     CHURN_REASONS,
@@ -309,7 +310,8 @@ def _search_words(text: str) -> str | None:
     return "".join(c for c in text if c.isprintable()).strip()[:100] or None
 
 
-def _page_number(text: str) -> int:
+def page_number(text: str) -> int:
+    """A page number from a URL: any text that is not one (0, '-1', '²', 'abc') is page 1."""
     return int(text) if text.isascii() and text.isdigit() and 0 < int(text) < 100000 else 1
 
 
@@ -323,7 +325,7 @@ class FeedbackFilterForm(FlaskForm):
     reason = LenientField(_known_reason)
     stars = LenientField(_star_count)
     q = LenientField(_search_words)
-    page = LenientField(_page_number, absent="1")
+    page = LenientField(page_number, absent="1")
 
 
 class MailSettingsForm(FlaskForm):
@@ -344,3 +346,58 @@ class UnsubscribeForm(FlaskForm):
         csrf = False
 
     submit = SubmitField("Unsubscribe")
+
+
+class ReviewForm(FlaskForm):
+    stars = RadioField("Your rating, for everyone to see",
+                       choices=_choices({str(n): f"{n} star{'s' if n > 1 else ''}"
+                                         for n in range(STARS_MIN, STARS_MAX + 1)}),
+                       validators=[InputRequired(f"Choose from {STARS_MIN} to {STARS_MAX} stars.")])
+    text = TextAreaField("Your review", validators=[
+        DataRequired("Write a few words."),
+        Length(max=TEXT_MAX, message=f"Keep it to {TEXT_MAX:,} characters."), plain_text(multiline=True)])
+    naming = RadioField("Show my review as written by", choices=_choices(NAMINGS),
+                        validators=[InputRequired("Choose how you want to be named.")])
+    consent = BooleanField("I agree that this review, my rating and the name above are shown publicly on "
+                           "the mentor's profile", validators=[
+                               DataRequired("Tick the box to agree that the review is shown publicly.")])
+    submit = SubmitField("Publish the review")
+
+
+class ReplyForm(FlaskForm):
+    text = TextAreaField("Your public reply (you can reply once)", validators=[
+        DataRequired("Write a few words."),
+        Length(max=REPLY_MAX, message=f"Keep it to {REPLY_MAX:,} characters."), plain_text(multiline=True)])
+    submit = SubmitField("Publish the reply")
+
+
+class ModerateReviewForm(FlaskForm):
+    target = SelectField("What", choices=_choices({"review": "The review", "reply": "The mentor's reply"}),
+                         validators=[InputRequired("Choose what to hide or show.")])
+    action = SelectField("Do", choices=_choices({"hide": "Hide", "show": "Show"}),
+                         validators=[InputRequired("Choose hide or show.")])
+    reason = SelectField("Reason (content policy)", choices=_choices(MODERATION_REASONS),
+                         validators=[InputRequired("Choose a reason from the content policy.")])
+    submit = SubmitField("Apply")
+
+
+def _known_category(text: str) -> str | None:
+    return text if text in GOAL_CATEGORIES else None
+
+
+def _directory_sort(text: str) -> str:
+    return text if text in ("rating", "newest", "name") else "rating"
+
+
+class DirectoryFilterForm(FlaskForm):
+    """The mentor directory's search, read from the URL (a GET: no CSRF token); a value that makes no
+    sense is ignored, never an error."""
+
+    class Meta:
+        csrf = False
+
+    q = LenientField(_search_words)
+    expertise = LenientField(_search_words)
+    goal_category = LenientField(_known_category)
+    sort = LenientField(_directory_sort, absent="rating")
+    page = LenientField(page_number, absent="1")

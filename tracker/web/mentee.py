@@ -7,10 +7,18 @@ from flask_login import current_user
 
 from tracker import services
 from tracker.core import clock
-from tracker.reports import queries
+from tracker.domain.reviews import SHOWN_FROM
+from tracker.reports import directory, queries
 from tracker.web import presenters
 from tracker.web.access import own_mentorship_or_404, role_required
-from tracker.web.forms import AcceptOfferForm, ApplicationForm, CancelReasonForm, ExitSurveyForm
+from tracker.web.forms import (
+    AcceptOfferForm,
+    ApplicationForm,
+    CancelReasonForm,
+    DirectoryFilterForm,
+    ExitSurveyForm,
+    page_number,
+)
 from tracker.web.pages import REFUSALS, attempt, form_page, show_service_error
 
 bp = Blueprint("mentee", __name__)
@@ -26,7 +34,14 @@ def home():
 @bp.get("/mentors")
 @role_required("mentee")
 def mentors():
-    return render_template("mentee/mentors.html", mentors=queries.mentor_directory())
+    """The directory: search in name, headline and expertise; filter by an expertise tag and by a goal
+    category the mentor has helped with; sort; page. The URL holds every choice."""
+    search = DirectoryFilterForm(request.args)
+    asked = {name: search[name].data for name in ("q", "expertise", "goal_category", "sort")}
+    found = directory.directory_page(asked["q"], asked["expertise"], asked["goal_category"], asked["sort"],
+                                     search.page.data)
+    return render_template("mentee/mentors.html", found=found, asked=asked, tags=directory.expertise_tags(),
+                           sorts={"rating": "Rating", "newest": "Newest", "name": "Name"})
 
 
 @bp.route("/mentors/<int:mentor_id>", methods=["GET", "POST"])
@@ -46,7 +61,10 @@ def mentor_profile(mentor_id: int):
             flash(f"Your application was sent to {mentor.name}. You will see their answer here.", "success")
             return redirect(url_for("mentorship.show", mentorship_id=mentorship.id))
     return form_page("mentee/mentor.html", form, mentor=mentor,
-                           open_mentorship=queries.open_mentorship_between(current_user.id, mentor_id))
+                     open_mentorship=queries.open_mentorship_between(current_user.id, mentor_id),
+                     rating=directory.public_rating(mentor_id), goal_share=directory.goal_reached_share(mentor_id),
+                     reviews=directory.public_reviews(mentor_id, page_number(request.args.get("page", "1"))),
+                     shown_from=SHOWN_FROM)
 
 
 @bp.post("/mentorships/<int:mentorship_id>/withdraw")

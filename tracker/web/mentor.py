@@ -12,9 +12,9 @@ from tracker import services
 from tracker.core import clock
 from tracker.domain import health
 from tracker.domain.lifecycle import TRIAL_LENGTH
-from tracker.reports import charts, metrics, queries, rollup_queries, scope
+from tracker.reports import charts, directory, metrics, queries, rollup_queries, scope
 from tracker.web.access import role_required
-from tracker.web.forms import MentorProfileForm
+from tracker.web.forms import MentorProfileForm, page_number
 from tracker.web.pages import REFUSALS, attempt, form_page, show_service_error
 
 bp = Blueprint("mentor", __name__, url_prefix="/mentor")
@@ -101,4 +101,6 @@ def ratings():
         surveys=metrics.survey_count(mine), surveys_all_time=surveys_all_time, feedback_visible=feedback_visible,
         feedback_min=metrics.FEEDBACK_MIN_SURVEYS,
         figures={"stars": charts.star_distribution(mine), "trend": charts.quarterly_success(quarters)},
+        public=directory.public_rating(current_user.id),
+        reviews=directory.public_reviews(current_user.id, page_number(request.args.get("page", "1"))),
     ), (400 if problem else 200)

@@ -7,7 +7,8 @@ from flask_login import current_user
 from tracker import services
 from tracker.core import clock
 from tracker.domain import lifecycle
-from tracker.reports import charts, queries
+from tracker.domain import reviews as review_rules
+from tracker.reports import charts, directory, queries
 from tracker.web import presenters
 from tracker.web.access import own_mentorship_or_404, role_required, visible_mentorship_or_404
 from tracker.web.forms import CheckInForm, PulseForm
@@ -31,13 +32,18 @@ def _render(mentorship, form: CheckInForm, at, pulse_form: PulseForm | None = No
         due = lifecycle.pulse_due(mentorship.trial_started_at, state, {p.period for p in pulses}, at)
     if due is not None and pulse_form is None:
         pulse_form = PulseForm(period=due)
+    review = directory.review_of_mentorship(mentorship.id)
+    is_mentee = current_user.id == mentorship.mentee_id
+    may_review = is_mentee and review is None and services.review_blocker(mentorship, at) is None
     return render_template(
         "mentorship/show.html", mentorship=mentorship, state=state, at=at, activity=activity, form=form,
         pulses=pulses, pulse_due=due, pulse_form=pulse_form,
         progress_figure=charts.progress_line(progress) if progress else None,
         can_log=is_party and state.is_running,
         # The exit survey is the mentee's word to the platform: the mentor never sees it here.
-        show_survey=current_user.role == "operator" or current_user.id == mentorship.mentee_id)
+        show_survey=current_user.role == "operator" or current_user.id == mentorship.mentee_id,
+        review=review if (is_mentee or (review is not None and review.visible)) else None, may_review=may_review,
+        review_editable=review is not None and is_mentee and review_rules.editable(review.created_at, at))
 
 
 @bp.get("/<int:mentorship_id>")

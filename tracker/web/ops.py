@@ -16,7 +16,7 @@ from flask_login import current_user
 from tracker import services
 from tracker.core import clock
 from tracker.domain import lifecycle, notifications
-from tracker.reports import charts, mail_queries, metrics, queries, rollup_queries
+from tracker.reports import charts, directory, mail_queries, metrics, queries, rollup_queries
 from tracker.reports.csvfiles import guard
 from tracker.reports.scope import DASHBOARD_DEFAULT_DAYS, parse_or_defaults
 from tracker.web.access import role_required, safe_next_url
@@ -26,6 +26,7 @@ from tracker.web.forms import (
     HandleRiskForm,
     HideFeedbackForm,
     OfferSettingsForm,
+    page_number,
 )
 from tracker.web.pages import REFUSALS, form_page, show_service_error
 
@@ -94,7 +95,8 @@ def retention():
 @role_required("operator")
 def ratings():
     return _dashboard("ops/ratings.html", lambda counts, report: {
-        "figures": {"stars": charts.star_distribution(report)}})
+        "figures": {"stars": charts.star_distribution(report)},
+        "bias": metrics.review_bias(directory.review_bias_pairs(_asked()[0].scope))})
 
 
 @bp.get("/feedback")
@@ -202,8 +204,7 @@ def outbox():
     status = request.args.get("status") or None
     if status is not None and status not in notifications.STATUSES:
         status = None
-    page_text = request.args.get("page", "1")
-    page = int(page_text) if page_text.isascii() and page_text.isdigit() and len(page_text) < 9 else 1
+    page = page_number(request.args.get("page", "1"))
     return render_template("ops/outbox.html", outbox=mail_queries.outbox_page(status, page),
                            statuses=notifications.STATUSES, kinds=notifications.KINDS)
 
