@@ -124,6 +124,7 @@ def bench(size: int, url: str, runs: int, raw_runs: int | None = None) -> dict:
     get("/ops/", FULL)
     dashboard = timed(lambda: get("/ops/", FULL), runs)
     pages = bench_pages(app, runs, {"as_of": {}, "full": PAGES_FULL}, PAGES_NOW)
+    directory = pages_module.bench_directory(app, runs)
     if raw_runs is None:
         raw_runs = 1 if size >= 1_000_000 else runs
     with app.app_context():
@@ -135,7 +136,8 @@ def bench(size: int, url: str, runs: int, raw_runs: int | None = None) -> dict:
             "api_full_s": warm, "raw_full_s": raw, "api_90d_s": recent, "dashboard_full_s": dashboard,
             "api_full_shared_s": shared, "same_as_raw": same, "pages": pages["pages"],
             "warm_job_s": pages["warm_job_s"], "notify_plan_first_s": pages["notify_plan_first_s"],
-            "notify_plan_again_s": pages["notify_plan_again_s"], "notify_queued": pages["notify_queued"]}
+            "notify_plan_again_s": pages["notify_plan_again_s"], "notify_queued": pages["notify_queued"],
+            "directory": directory}
 
 
 def run(sizes: list[int], database_url: str | None, runs: int, progress=print, raw_runs: int | None = None
@@ -152,6 +154,9 @@ def run(sizes: list[int], database_url: str | None, runs: int, progress=print, r
                  f"same as raw: {'yes' if result['same_as_raw'] else 'NO'}")
         progress(f"    notify schedule: first round {result['notify_plan_first_s']:.2f} s "
                  f"({result['notify_queued']:,} mails queued), next round {result['notify_plan_again_s']:.3f} s")
+        progress(f"    directory at {result['directory']['mentors']:,} mentors, first / warm (s): "
+                 + "; ".join(f"{name} {a['first_s']:.3f} / {a['warm_s']:.3f}"
+                             for name, a in result["directory"]["asks"].items()))
         progress(f"    rollups warm {result['warm_job_s']:.1f} s; pages, cold / first after warm / warm (s): "
                  + "; ".join(f"{name} {page['cold_s']:.3f} / {page['first_s']:.3f} / {page['warm_s']:.3f}"
             + ("" if page["status"] == 200 else f" (status {page['status']})")

@@ -35,18 +35,21 @@ a page that fails is recorded, not asserted.
 """
 from __future__ import annotations
 
+import random
 import statistics
 import time
-from datetime import datetime
+from datetime import datetime, timezone
 
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, insert, select
 
 from tracker.core import clock
 from tracker.core.extensions import db
-from tracker.data.models import Mentorship, User
+from tracker.data.models import MentorProfile, MentorReviewStats, Mentorship, User
 from tracker.mail import schedule
 from tracker.reports import rollup_queries
 from tracker.services import rollups as rollups_service
+
+PAGES_CREATED = datetime(2026, 1, 1, tzinfo=timezone.utc)
 
 # name, role, path, parameters ("as_of": metrics_bench's now; "full": its full-history scope; None: none)
 PAGES = [
@@ -64,6 +67,8 @@ PAGES = [
     ("mentor ratings", "mentor", "/mentor/ratings", None),
     ("mentee mentor directory", "mentee", "/mentors", None),
     ("ops outbox", "operator", "/ops/outbox", None),
+    ("ops reviews", "operator", "/ops/reviews", None),
+    ("mentee mentor profile", "mentee", "/mentors/{top_mentor}", None),
     ("mentee mail settings", "mentee", "/settings/mail", None),
 ]
 
@@ -101,10 +106,13 @@ def bench_pages(app, runs: int, params: dict[str, dict], now: datetime) -> dict:
     """{"warm_job_s": how long `rollups warm` took, "pages": {page name: {"cold_s", "first_s", "warm_s",
     "status"}}, "notify_plan_first_s", "notify_plan_again_s", "notify_queued"} for every page in PAGES,
     with the clock at `now`; `params` maps "as_of" and "full" to query strings."""
-    clients = {role: _client(app, user_id) for role, user_id in people(app).items()}
+    who = people(app)
+    clients = {role: _client(app, user_id) for role, user_id in who.items()}
+    top_mentor = who["mentor"].split(":")[0]
     calls, statuses = {}, {}
     for name, role, path, which in PAGES:
         client, query = clients[role], params[which] if which else {}
+        path = path.format(top_mentor=top_mentor)
         statuses[name] = []
 
         def call(client=client, path=path, query=query, seen=statuses[name]):
@@ -144,3 +152,72 @@ def bench_pages(app, runs: int, params: dict[str, dict], now: datetime) -> dict:
         clock.unfreeze()
     return {"warm_job_s": warm_job, "pages": results, "notify_plan_first_s": plan_first,
             "notify_plan_again_s": plan_again, "notify_queued": queued}
+
+
+# The directory at marketplace scale: the seed makes at most 80 mentors, so this tops them up to
+# DIRECTORY_MENTORS (with public review counts), times the directory's usual asks, and takes the
+# added mentors out again, leaving the database as seeded.
+DIRECTORY_MENTORS = 10_000
+DIRECTORY_ASKS = [
+    ("directory, by rating", {}),
+    ("directory, search", {"q": "design"}),
+    ("directory, expertise tag", {"expertise": "Career growth"}),
+    ("directory, goal category", {"goal_category": "change_careers"}),
+    ("directory, by name, page 200", {"sort": "name", "page": "200"}),
+    ("directory, newest, search and category", {"q": "a", "goal_category": "get_promoted", "sort": "newest"}),
+]
+
+
+def bench_directory(app, runs: int) -> dict:
+    """{"mentors": how many, "asks": {name: {"first_s", "warm_s", "status"}}}."""
+    rng = random.Random(3)
+    with app.app_context():
+        existing = db.session.scalar(select(func.count()).select_from(User).where(User.role == "mentor"))
+        first_id = (db.session.scalar(select(func.max(User.id))) or 0) + 1
+        added = list(range(first_id, first_id + max(0, DIRECTORY_MENTORS - existing)))
+        fields = ["Backend, System design", "Product design, UX research", "Career growth, Leadership",
+                  "Data science, Machine learning", "Frontend, Accessibility"]
+        users = [dict(id=i, email=f"bench-mentor{i}@demo.example", name=f"Bench Mentor {i}", role="mentor",
+                      password_hash=None, session_version=1, created_at=PAGES_CREATED) for i in added]
+        profiles = [dict(user_id=i, headline=f"Mentor in {fields[i % 5].split(',')[0].lower()}",
+                         expertise=fields[i % 5], bio="", accepting_applications=True) for i in added]
+        stats = []
+        for i in added:
+            n = rng.choice((0, 0, 1, 3, 8, 20))
+            counts = [rng.randint(0, n) for _ in range(5)]
+            counts[4] += n - min(n, sum(counts))
+            n = sum(counts)
+            stats.append(dict(mentor_id=i, n=n, star_sum=sum((k + 1) * c for k, c in enumerate(counts)),
+                              **{f"stars_{k + 1}": c for k, c in enumerate(counts)}))
+        for table, rows in ((User, users), (MentorProfile, profiles), (MentorReviewStats, stats)):
+            for start in range(0, len(rows), 5000):
+                db.session.execute(insert(table), rows[start:start + 5000])
+        db.session.commit()
+    client = _client(app, people(app)["mentee"])
+    results = {}
+    try:
+        for name, query in DIRECTORY_ASKS:
+            seen = []
+
+            def call(query=query, seen=seen):
+                response = client.get("/mentors", query_string=query)
+                seen.append(response.status_code)
+                response.close()
+            start = time.perf_counter()
+            call()
+            first = time.perf_counter() - start
+            warm = []
+            for _ in range(runs):
+                start = time.perf_counter()
+                call()
+                warm.append(time.perf_counter() - start)
+            results[name] = {"first_s": first, "warm_s": statistics.median(warm),
+                             "status": next((s for s in seen if s != 200), 200)}
+    finally:
+        with app.app_context():
+            for table, column in ((MentorReviewStats, MentorReviewStats.mentor_id),
+                                  (MentorProfile, MentorProfile.user_id), (User, User.id)):
+                for start in range(0, len(added), 5000):
+                    db.session.execute(delete(table).where(column.in_(added[start:start + 5000])))
+            db.session.commit()
+    return {"mentors": existing + len(added), "asks": results}

@@ -125,6 +125,28 @@ def pages_tables(metrics: dict[str, list[dict]]) -> list[str]:
     return lines
 
 
+def directory_table(metrics: dict[str, list[dict]]) -> list[str]:
+    """The directory's asks at the largest size, first call and warm, per engine."""
+    tops = {engine: max(rows, key=lambda r: r["size"]) for engine, rows in metrics.items() if rows}
+    tops = {engine: top for engine, top in tops.items() if top.get("directory")}
+    if not tops:
+        return []
+    engines = list(tops)
+    any_top = next(iter(tops.values()))
+    lines = [f"### The mentor directory at {any_top['directory']['mentors']:,} mentors and "
+             f"{any_top['size']:,} mentorships\n",
+             "| ask | " + " | ".join(f"{e}, first (s) | {e}, warm (s)" for e in engines) + " |",
+             "|---|" + "---:|---:|" * len(engines)]
+    for name in any_top["directory"]["asks"]:
+        cells = []
+        for engine in engines:
+            ask = tops[engine]["directory"]["asks"].get(name)
+            cells += [f"{ask['first_s']:.3f}{_status(ask)}", f"{ask['warm_s']:.3f}"] if ask else ["-", "-"]
+        lines.append(f"| {name} | " + " | ".join(cells) + " |")
+    lines.append("")
+    return lines
+
+
 def load_table(load: dict) -> list[str]:
     lines = [f"{load['workers']} gunicorn workers (gunicorn.conf.py defaults), {load['connections']} wrk connections, "
              f"{load['seconds']} s per run.\n",
@@ -169,6 +191,13 @@ def targets(results: dict) -> list[str]:
             add(f"mail schedule at {top['size']:,}: a round with nothing new (every 30 s) at most 1 s", engine,
                 f"{top['notify_plan_again_s']:.2f} s (first round {top['notify_plan_first_s']:.2f} s, "
                 f"{top['notify_queued']:,} queued)", top["notify_plan_again_s"] <= 1)
+        directory = top.get("directory")
+        if directory:
+            slowest = max(directory["asks"].items(), key=lambda item: max(item[1]["first_s"], item[1]["warm_s"]))
+            worst = max(slowest[1]["first_s"], slowest[1]["warm_s"])
+            add(f"mentor directory at {directory['mentors']:,} mentors and {top['size']:,} mentorships under 0.3 s",
+                engine, f"slowest: {slowest[0]}, {worst:.3f} s", worst < 0.3 and all(
+                    a["status"] == 200 for a in directory["asks"].values()))
         for name, page in top.get("pages", {}).items():
             add(f"{name} at {top['size']:,} at most 1 s, also the day's first call after the warm-up", engine,
                 f"{page['warm_s']:.2f} s, first {page['first_s']:.2f} s (cold "
@@ -243,6 +272,7 @@ def write_doc(results: dict) -> None:
     for engine, rows in results["metrics"].items():
         parts += [f"### Metrics, {engine}\n", *metrics_table(rows), ""]
     parts += pages_tables(results["metrics"])
+    parts += directory_table(results["metrics"])
     parts += ["![Seconds for the full-history metrics against mentorships, log-log: the API (warm and first call) "
               "and the raw reference on each engine](performance-time-vs-size.svg)\n"]
     for engine, load in results["load"].items():

@@ -13,7 +13,7 @@ from sqlalchemy.exc import OperationalError
 
 from tracker import create_app, services
 from tracker.core.extensions import db
-from tracker.data.models import UsedLink, User
+from tracker.data.models import Review, UsedLink, User
 from tracker.domain.lifecycle import FIXED_OFFERS
 from tracker.domain.vocabulary import CHURN_REASONS, OFFERS
 from tracker.mail import schedule
@@ -60,6 +60,9 @@ def seeded(tmp_path_factory):
         services.unsubscribe(operator_id, "operator_digest", at=T0)
         db.session.add(UsedLink(link_id="0123456789abcdef", used_at=T0))
         db.session.commit()
+        # Reviews come with the demo; a moderation is an operator's.
+        review_id = db.session.scalar(select(Review.id).order_by(Review.id).limit(1))
+        services.moderate(operator_id, review_id, "review", "hide", "spam", at=T0)
         db.engine.dispose()
     return url, app, token
 

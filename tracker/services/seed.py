@@ -21,8 +21,18 @@ from sqlalchemy import func, select, text
 from werkzeug.security import generate_password_hash
 
 from tracker.core.extensions import db
-from tracker.data import rollups
-from tracker.data.models import CancelFlow, CheckIn, ExitSurvey, MentorProfile, Mentorship, Pause, Pulse, User
+from tracker.data import review_stats, rollups
+from tracker.data.models import (
+    CancelFlow,
+    CheckIn,
+    ExitSurvey,
+    MentorProfile,
+    Mentorship,
+    Pause,
+    Pulse,
+    Review,
+    User,
+)
 from tracker.domain.lifecycle import (
     DEFAULT_OFFERS,
     PAID_MONTH,
@@ -32,6 +42,7 @@ from tracker.domain.lifecycle import (
     offer_for,
     periods_until,
 )
+from tracker.domain.reviews import display_name
 from tracker.domain.vocabulary import (
     CHURN_REASONS,
     GOAL_CATEGORIES,
@@ -75,6 +86,17 @@ GOALS = {
     "other": ["Get better at public speaking and present at a conference this year.",
               "Build confidence negotiating salary and handling difficult conversations."],
 }
+# Public reviews, by how the mentee rated in public: a third of the mentees whose mentorship went past
+# its trial write one at the end of the exit survey, a little kinder in public than in private.
+REVIEW_TEXTS = {
+    "good": ["Clear plans every week and honest feedback. I got where I wanted to be.",
+             "Patient, well prepared, and always pushed me one step further.",
+             "Practical advice I could use the same day. Highly recommended."],
+    "mixed": ["Helpful sessions, though we sometimes ran out of time.",
+              "Good advice overall; I would have liked more structure."],
+    "bad": ["Sessions were often rescheduled and felt unprepared.",
+            "Not the right fit for my goal, unfortunately."],
+}
 MENTOR_FEEDBACK = {
     "good": ["More written notes after each call would help me remember.", "Nothing, honestly: great sessions.",
              "Sharing a reading list earlier would have sped things up."],
@@ -111,7 +133,7 @@ class _Writer:
     than the database's work). Every column is given: a key the row leaves out takes the column's
     Python default."""
 
-    ORDER = (User, MentorProfile, Mentorship, CheckIn, ExitSurvey, CancelFlow, Pause, Pulse)
+    ORDER = (User, MentorProfile, Mentorship, CheckIn, ExitSurvey, Review, CancelFlow, Pause, Pulse)
 
     def __init__(self):
         self.rows: dict = {model: [] for model in self.ORDER}
@@ -193,12 +215,15 @@ def seed_demo(count: int, seed: int, until: datetime,
     with _Writer() as out:
         # Flows, pauses and pulses draw from their own stream, so the marketplace itself (users,
         # mentorships, check-ins, surveys) is the same for a seed as before they existed.
-        logins = _seed(out, random.Random(seed), random.Random(f"retention-{seed}"), count, until, progress)
+        logins = _seed(out, random.Random(seed), random.Random(f"retention-{seed}"), count, until, progress,
+                       random.Random(f"reviews-{seed}"))
     if db.engine.dialect.name == "postgresql":
-        for table in ("users", "mentorships", "checkins", "exit_surveys", "cancel_flows", "pauses", "pulses"):
+        for table in ("users", "mentorships", "checkins", "exit_surveys", "reviews", "cancel_flows", "pauses",
+                      "pulses"):
             db.session.execute(text(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
                                     f"COALESCE((SELECT MAX(id) FROM {table}), 0) + 1, false)"))
     rollups.rebuild(db.session.connection())
+    review_stats.rebuild(db.session.connection())
     db.session.commit()
     return logins
 
@@ -213,8 +238,10 @@ class _Run:
     rng: random.Random
     extras: random.Random
     until: datetime
+    reviews: random.Random = field(default_factory=random.Random)
+    names: dict[int, str] = field(default_factory=dict)  # mentees' names, for their reviews
     ids: dict[str, int] = field(default_factory=lambda: dict.fromkeys(
-        ("user", "mentorship", "checkin", "survey", "flow", "pause", "pulse"), 0))
+        ("user", "mentorship", "checkin", "survey", "review", "flow", "pause", "pulse"), 0))
     open_pairs: set[tuple[int, int]] = field(default_factory=set)
 
     def new_id(self, kind: str) -> int:
@@ -223,8 +250,8 @@ class _Run:
 
 
 def _seed(out: _Writer, rng: random.Random, extras: random.Random, count: int, until: datetime,
-          progress) -> list[tuple[str, str]]:
-    run = _Run(out, rng, extras, until)
+          progress, reviews: random.Random) -> list[tuple[str, str]]:
+    run = _Run(out, rng, extras, until, reviews)
     password_hash = generate_password_hash(DEMO_PASSWORD)
     start = until - HISTORY
 
@@ -232,6 +259,8 @@ def _seed(out: _Writer, rng: random.Random, extras: random.Random, count: int, u
         uid = run.new_id("user")
         out.add(User, dict(id=uid, email=email, name=name, role=role, password_hash=password_hash,
                            session_version=1, created_at=start))
+        if role == "mentee":
+            run.names[uid] = name
         return uid
 
     operator_email = "operator@demo.example"
@@ -298,8 +327,22 @@ def _mentorship(run: _Run, mentee: int, mentor: DemoMentor, applied: datetime, d
     if end is not None and run.rng.random() < 0.93:  # the rest: imported cancellations with no survey
         survey = _survey(run, row["id"], mentor, lift, trial_start, end)
         run.out.add(ExitSurvey, survey)
+        if end >= trial_start + TRIAL_LENGTH and run.reviews.random() < 0.33:
+            _review(run, row, survey)
     _pulses(run, row["id"], mentor, lift, trial_start, end or run.until)
     _cancel_flows(run, row["id"], trial_start, end, survey)
+
+
+def _review(run: _Run, mentorship: dict, survey: dict) -> None:
+    rng = run.reviews
+    stars = _clamp(survey["stars"] + rng.choice((0, 0, 0, 1, 1, -1)), STARS_MIN, STARS_MAX)
+    naming = "initial" if rng.random() < 0.7 else "anonymous"
+    at = survey["submitted_at"]
+    run.out.add(Review, dict(
+        id=run.new_id("review"), mentorship_id=mentorship["id"], mentor_id=mentorship["mentor_id"], stars=stars,
+        text=rng.choice(REVIEW_TEXTS["good" if stars >= 4 else "mixed" if stars == 3 else "bad"]), naming=naming,
+        display_name=display_name(run.names.get(mentorship["mentee_id"], ""), naming), consented_at=at,
+        created_at=at, updated_at=at))
 
 
 def _application(run: _Run, mentee: int, mentor: DemoMentor, applied: datetime) -> dict:
