@@ -348,3 +348,19 @@ def test_the_ratings_page_shows_the_bias_of_the_same_mentorships(app, world, log
     assert "Public reviews against the private survey" in page
     assert "<td class=\"num\">4.67</td>" in page and "<td class=\"num\">2.67</td>" in page
     assert "<td class=\"num\">2.00</td>" in page
+
+
+def test_the_exit_survey_leads_to_the_review_form_once_a_paid_month_began(app, world, login):
+    def cancel(days_in):
+        started = T0 - timedelta(days=days_in)
+        mid = mentorship(app, world.mentee, world.mentor if days_in > 10 else world.other_mentor,
+                         applied_at=started - timedelta(hours=1), trial_started_at=started)
+        return mid, login(world.mentee).post(f"/mentorships/{mid}/cancel", data={
+            "stars": "4", "goal_reached": "yes", "churn_reason": "goal_reached"})
+    paid, response = cancel(days_in=20)
+    assert response.status_code == 302 and response.headers["Location"] == f"/mentorships/{paid}/review"
+    trial, response = cancel(days_in=3)
+    assert response.status_code == 302 and response.headers["Location"].endswith(f"/mentorships/{trial}")
+    page = login(world.mentee).get(f"/mentorships/{paid}").get_data(as_text=True)
+    assert "Write a public review" in page
+    assert "Write a public review" not in login(world.mentee).get(f"/mentorships/{trial}").get_data(as_text=True)

@@ -58,6 +58,8 @@ def upgrade():
     )
     with op.batch_alter_table('reviews', schema=None) as batch_op:
         batch_op.create_index('ix_reviews_mentor_id_created_at', ['mentor_id', 'created_at'], unique=False)
+        batch_op.create_index('ix_reviews_hidden_at', ['hidden_at'], unique=False)
+        batch_op.create_index('ix_reviews_reply_hidden_at', ['reply_hidden_at'], unique=False)
 
     op.create_table('review_moderations',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -97,6 +99,8 @@ def downgrade():
 
     op.drop_table('review_moderations')
     with op.batch_alter_table('reviews', schema=None) as batch_op:
+        batch_op.drop_index('ix_reviews_reply_hidden_at')
+        batch_op.drop_index('ix_reviews_hidden_at')
         batch_op.drop_index('ix_reviews_mentor_id_created_at')
 
     op.drop_table('reviews')

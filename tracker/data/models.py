@@ -437,8 +437,10 @@ class Review(db.Model):
         CheckConstraint(one_of("hidden_reason", MODERATION_REASONS), name="hidden_reason"),
         CheckConstraint(one_of("reply_hidden_reason", MODERATION_REASONS), name="reply_hidden_reason"),
         CheckConstraint("(hidden_at IS NULL) = (hidden_reason IS NULL)", name="hidden_has_reason"),
-        # A mentor's profile lists the visible ones, newest first.
+        # A mentor's profile lists the visible ones, newest first; operators list the hidden ones.
         Index("ix_reviews_mentor_id_created_at", "mentor_id", "created_at"),
+        Index("ix_reviews_hidden_at", "hidden_at"),
+        Index("ix_reviews_reply_hidden_at", "reply_hidden_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -460,6 +462,8 @@ class Review(db.Model):
     reply_hidden_reason: Mapped[str | None] = mapped_column(String(20))
 
     mentorship: Mapped[Mentorship] = relationship()
+    moderations: Mapped[list[ReviewModeration]] = relationship(order_by="ReviewModeration.id",
+                                                               viewonly=True)
 
     @property
     def visible(self) -> bool:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from sqlalchemy import Float, and_, exists, func, literal, or_, select
+from sqlalchemy import Float, and_, exists, func, literal, or_, select, union
 from sqlalchemy.orm import joinedload
 
 from tracker.core.extensions import db
@@ -173,8 +173,9 @@ def review_by_id(review_id: int) -> Review | None:
 def reviews_for_moderation(state: str | None, page: int) -> ReviewPage:
     """Newest first; state "hidden" (the review or its reply hidden), "visible", or None for all."""
     query = select(Review)
-    if state == "hidden":
-        query = query.where(or_(Review.hidden_at.is_not(None), Review.reply_hidden_at.is_not(None)))
+    if state == "hidden":  # two index lookups: the hidden reviews and the hidden replies
+        query = query.where(Review.id.in_(union(select(Review.id).where(Review.hidden_at.is_not(None)),
+                                                select(Review.id).where(Review.reply_hidden_at.is_not(None)))))
     elif state == "visible":
         query = query.where(Review.hidden_at.is_(None))
     total = db.session.scalar(select(func.count()).select_from(query.subquery())) or 0

@@ -114,6 +114,8 @@ def cancel(mentorship_id: int):
             show_service_error(error, form)
         else:
             flash("Your mentorship is cancelled. Thank you for telling us how it went.", "success")
+            if services.review_blocker(queries.mentorship_by_id(mentorship_id), at) is None:
+                return redirect(url_for("reviews.write", mentorship_id=mentorship_id))
             return _back_to(mentorship_id)
     flow = queries.cancel_flow(flow_id) if flow_id else None
     if flow is not None and flow.mentorship_id != mentorship_id:
