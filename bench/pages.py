@@ -177,7 +177,8 @@ def bench_directory(app, runs: int) -> dict:
         added = list(range(first_id, first_id + max(0, DIRECTORY_MENTORS - existing)))
         fields = ["Backend, System design", "Product design, UX research", "Career growth, Leadership",
                   "Data science, Machine learning", "Frontend, Accessibility"]
-        users = [dict(id=i, email=f"bench-mentor{i}@demo.example", name=f"Bench Mentor {i}", role="mentor",
+        users = [dict(id=i, email=f"bench-mentor{i}@demo.example", name=f"Bench Mentor {i}",
+                      search_name=f"bench mentor {i}", role="mentor",
                       password_hash=None, session_version=1, created_at=PAGES_CREATED) for i in added]
         profiles = [dict(user_id=i, headline=f"Mentor in {fields[i % 5].split(',')[0].lower()}",
                          expertise=fields[i % 5], bio="", accepting_applications=True) for i in added]

@@ -90,6 +90,17 @@ EXPECTED = {
     ("reviews.reply", "POST"): ("review", answers(LOGIN, 403, 403, 400, 404, 403)),
     ("reviews.moderation", "GET"): (None, OPERATORS_ONLY),
     ("reviews.moderate", "POST"): ("review", answers(LOGIN, 403, 403, 403, 403, 303)),
+    ("admin.mentorship", "GET"): ("running", OPERATORS_ONLY),
+    ("admin.account", "GET"): ("user", OPERATORS_ONLY),
+    ("admin.deactivate", "POST"): ("user", answers(LOGIN, 403, 403, 403, 403, 302)),
+    ("admin.reactivate", "POST"): ("user", answers(LOGIN, 403, 403, 403, 403, 302)),
+    ("admin.password_reset", "POST"): ("user", answers(LOGIN, 403, 403, 403, 403, 302)),
+    ("admin.export", "POST"): ("user", answers(LOGIN, 403, 403, 403, 403, 200)),
+    ("admin.erase", "POST"): ("user", answers(LOGIN, 403, 403, 403, 403, 302)),
+    ("admin.audit", "GET"): (None, OPERATORS_ONLY),
+    ("admin.audit_csv", "GET"): (None, OPERATORS_ONLY),
+    ("auth.reset_password", "GET"): ("junk_token", answers(400, 400, 400, 400, 400, 400)),
+    ("auth.reset_password", "POST"): ("junk_token", answers(400, 400, 400, 400, 400, 400)),
 }
 
 
@@ -123,7 +134,7 @@ def _url(app, endpoint, obj_id):
 
 def _object(world, kind):
     return {"pending": world.pending, "running": world.in_trial, "survey": world.survey, "flow": world.flow,
-            "review": world.review,
+            "review": world.review, "user": lambda: world.mentor.id,
             "mentor": lambda: world.mentor.id, "junk_token": lambda: "not-a-signed-token",
             None: lambda: None}[kind]()
 
@@ -155,7 +166,7 @@ def test_access(app, world, login, endpoint, method, role):
 
 
 ID_ROUTES = sorted(k for k, (kind, _) in EXPECTED.items()
-                   if kind in ("pending", "running", "mentor", "survey", "flow", "review"))
+                   if kind in ("pending", "running", "mentor", "survey", "flow", "review", "user"))
 
 
 @pytest.mark.parametrize("endpoint, method", ID_ROUTES)

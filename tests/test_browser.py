@@ -23,7 +23,7 @@ from email import policy
 import pytest
 from playwright.sync_api import expect, sync_playwright
 
-from .factories import PASSWORD, mentorship
+from .factories import PASSWORD, mentorship, users
 from .servers import ROOT, gunicorn
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
@@ -309,6 +309,65 @@ def test_a_pulse_mail_is_answered_in_the_browser_without_logging_in(app, world, 
         assert db.session.scalar(db.select(db.func.count()).select_from(UsedLink)) == 1
 
 
+
+# --- the directory and public reviews ------------------------------------------------------------------
+
+def test_a_mentee_searches_the_directory_and_reads_a_mentors_reviews(app, world, database_url, tmp_path,
+                                                                      chromium, people):
+    """12 reviews of Max Mentor (so the rating summary and, at 10 a page, the review pager show), two
+    other mentors; the mentee searches, sorts, opens Max's profile and pages to the older reviews."""
+    from tracker import services
+    from tracker.core.extensions import db
+    from tracker.data.models import MentorProfile
+    moment = datetime.now(timezone.utc).replace(microsecond=0)  # gunicorn reads the wall clock
+    with app.app_context():
+        for mentor_id, headline, expertise in ((world.mentor.id, "Backend engineer", "Python, System design"),
+                                               (world.other_mentor.id, "Product designer", "Figma, UX research")):
+            profile = db.session.get(MentorProfile, mentor_id)
+            profile.headline, profile.expertise = headline, expertise
+        db.session.commit()
+    reviewers = users(app, [("mentee", f"reviewer{i}@example.com", f"Rev{i} Iewer", True) for i in range(12)])
+    for i, reviewer in enumerate(reviewers):
+        started = moment - timedelta(days=70)
+        mid = mentorship(app, reviewer, world.mentor, applied_at=started - timedelta(days=1), trial_started_at=started,
+                         ended_at=moment - timedelta(days=10),
+                         survey=dict(stars=4, goal_reached="yes", churn_reason="goal_reached"))
+        with app.app_context():
+            services.write_review(reviewer.id, mid, 5 if i % 3 else 4, f"Review number {i:02d}: clear plans.",
+                                  "initial", True, at=moment - timedelta(days=9, minutes=60 - i))
+    with gunicorn(database_url, tmp_path, workers=2) as (base, _, _log):
+        mentee = Person(chromium, base, "mentee")
+        people.append(mentee)
+        mentee.log_in(world.mentee.email)
+        page = mentee.goto("/mentors")
+        page.get_by_label("Search names, headlines and expertise").fill("python")
+        page.get_by_label("Sort by").select_option(label="Name")
+        page.get_by_role("button", name="Search").click()
+        mentee.check()
+        assert "q=python" in page.url and "sort=name" in page.url
+        expect(page.get_by_text("1 mentor found")).to_be_visible()
+        expect(page.get_by_label("Search names, headlines and expertise")).to_have_value("python")
+        expect(page.get_by_role("link", name="Nora Mentor")).to_have_count(0)
+        page.get_by_role("link", name="Max Mentor").click()
+        mentee.check()
+        expect(page.get_by_role("heading", name="Max Mentor", level=1)).to_be_visible()
+        expect(page.locator(".rating").first).to_contain_text("from 12 public reviews")
+        expect(page.get_by_role("table", name="Reviews by stars")).to_be_visible()
+        reviews = page.locator("#reviews article.review")
+        expect(reviews).to_have_count(10)
+        expect(reviews.first).to_contain_text("Review number 11")
+        expect(reviews.first).to_contain_text("Rev11 I.")
+        expect(page.get_by_text("Page 1 of 2")).to_be_visible()
+        page.get_by_role("navigation", name="Review pages").get_by_role("link", name="Older →").click()
+        mentee.check()
+        assert page.url.endswith("page=2#reviews"), page.url
+        expect(reviews).to_have_count(2)
+        expect(reviews.nth(0)).to_contain_text("Review number 01")
+        expect(reviews.nth(1)).to_contain_text("Review number 00")
+        expect(page.get_by_text("Page 2 of 2")).to_be_visible()
+        expect(page.get_by_text("Private words")).to_have_count(0)  # the private exit survey never shows
+
+
 PAGES = {
     None: ["/", "/login", "/signup"],
     "mentee@demo.example": ["/me", "/mentors", "/mentors/2", "/mentorships/1", "/mentorships/1/cancel",
@@ -334,13 +393,34 @@ def test_every_page_is_clean_and_accessible(app, database_url, tmp_path, chromiu
         demo_mentee = db.session.query(User).filter_by(email="mentee@demo.example").one()
         flow = services.start_cancel_flow(demo_mentee.id, 1, "no_time", at=datetime.now(timezone.utc))
         offer_page = f"/mentorships/1/cancel/{flow.id}"  # the offer for "no time": a pause
+        # The directory searched, the profile of the mentor with the most public reviews (its rating and,
+        # past 10, its review pager), the moderation list, and the form to write a review of a mentorship
+        # that went past its first paid month and ended with an exit survey.
+        from tracker.data.models import ExitSurvey, MentorReviewStats, Mentorship
+        most_reviewed = db.session.scalars(db.select(MentorReviewStats).order_by(MentorReviewStats.n.desc())).first()
+        assert most_reviewed is not None and most_reviewed.n > 10, "the demo has too few reviews"
+        demo_mentor = db.session.query(User).filter_by(email="mentor@demo.example").one()
+        now = datetime.now(timezone.utc)
+        ended = Mentorship(mentee_id=demo_mentee.id, mentor_id=demo_mentor.id, goal_category="change_careers",
+                           goal_text="Become a backend developer in a year.", meeting_preference="video",
+                           applied_at=now - timedelta(days=61), trial_started_at=now - timedelta(days=60),
+                           ended_at=now - timedelta(days=5), end_reason="cancelled")
+        db.session.add(ended)
+        db.session.flush()
+        db.session.add(ExitSurvey(mentorship_id=ended.id, submitted_at=ended.ended_at, stars=4, goal_reached="yes",
+                                  churn_reason="goal_reached"))
+        db.session.commit()
+        extra = {"mentee@demo.example": [offer_page, "/mentors?q=a&sort=name", f"/mentors/{most_reviewed.mentor_id}",
+                                         f"/mentors/{most_reviewed.mentor_id}?page=2",
+                                         f"/mentorships/{ended.id}/review"],
+                 "operator@demo.example": ["/ops/reviews", "/ops/reviews?state=visible"]}
     with gunicorn(database_url, tmp_path, workers=2) as (base, _, _log):
         for email, paths in PAGES.items():
             person = Person(chromium, base, email or "visitor", viewport)
             people.append(person)
             if email:
                 person.log_in(email)
-            for path in paths + ([offer_page] if email == "mentee@demo.example" else []):
+            for path in paths + extra.get(email, []):
                 person.goto(path)
         visitor = people[0]
         page = visitor.goto("/no-such-page", expect_status=404)

@@ -2,6 +2,10 @@
 a clear 400 (or the form back with its message), changes nothing, and never a 500, on SQLite and
 on PostgreSQL (which refuses NUL bytes where SQLite stores them).
 
+Public reviews and the mentor directory too: the review, reply and moderation forms (a bad moderation
+form answers 303 back to the list with the message flashed), the directory's and the profiles' query
+parameters (always a page), over-long or control-character text, and a review after its 14 days.
+
 The mail feature's forms and links too: the mail settings, the pulse answered from a signed link, and
 the signed links themselves (unsubscribe, pulse, back into a cancellation) fed garbage tokens."""
 from datetime import datetime, timedelta, timezone
@@ -15,18 +19,30 @@ from wtforms import BooleanField, SubmitField
 from wtforms.fields import HiddenField
 
 from tracker.core.extensions import db
-from tracker.data.models import ExitSurvey, MailPreference, Mentorship, OutboxMail, UsedLink
+from tracker.data.models import (
+    ExitSurvey,
+    MailPreference,
+    MentorReviewStats,
+    Mentorship,
+    OutboxMail,
+    Review,
+    ReviewModeration,
+    UsedLink,
+)
 from tracker.domain import lifecycle, notifications
+from tracker.domain import reviews as review_rules
 from tracker.security import links
 from tracker.web import forms
 
 from .factories import World, count, get, mentorship
 from .helpers import empty_tables, table_state
 
+GOOD_REVIEW = {"stars": "5", "text": "Patient, concrete and honest.", "naming": "initial", "consent": "y"}
 GOOD_CANCEL = {"stars": "4", "goal_reached": "yes", "churn_reason": "goal_reached", "feedback_platform": "ok",
                "feedback_mentor": "ok", "feedback_other": "ok"}
 
-# form class -> (who posts, how to build the URL from the world, a valid submission, the answer to a bad one)
+# name -> (form class, who posts, how to build the URL from the world, a valid submission[, the status of
+# the answer to a bad one: 400 with the form and its messages unless given])
 FORMS = {
     "signup": (forms.SignupForm, None, lambda w: "/signup",
                {"name": "Sam", "email": "sam@example.com", "password": "long-enough-1", "confirm": "long-enough-1"}),
@@ -55,6 +71,12 @@ FORMS = {
     # The pulse from a mail's signed link, with no login: the trial's pulse, open since a day.
     "pulse_link": (forms.PulseForm, None, lambda w: _pulse_link(w, w.in_trial(days_in=6)),
                    {"period": "0", "progress": "40", "usefulness": "4"}),
+    # Public reviews: the mentee's review of a mentorship that reached a paid month and has an exit survey
+    # (its consent checkbox: test_hostile_review_consent), the mentor's reply, an operator's moderation.
+    "review": (forms.ReviewForm, "mentee", lambda w: f"/mentorships/{w.cancelled()}/review", GOOD_REVIEW),
+    "reply": (forms.ReplyForm, "mentor", lambda w: f"/reviews/{w.review()}/reply", {"text": "Thank you, Mia."}),
+    "moderate": (forms.ModerateReviewForm, "operator", lambda w: f"/ops/reviews/{w.review()}/moderate",
+                 {"target": "review", "action": "hide", "reason": "spam"}, 303),
 }
 
 
@@ -69,20 +91,30 @@ def _pulse_link(w, mentorship_id: int, period: int = 0) -> str:
     return f"/pulse/{mentorship_id}/{period}?token={_pulse_token(w.app, mentorship_id, period, started)}"
 
 
-# What table_state leaves out: the mail feature's tables, which a refused request must not change either.
+# What table_state leaves out: the mail feature's tables and the public reviews' (the reviews, their
+# moderation log, the derived counts per mentor), which a refused request must not change either.
 MAIL_MODELS = (OutboxMail, MailPreference, UsedLink)
+REVIEW_MODELS = (Review, ReviewModeration, MentorReviewStats)
 
 
-def mail_state(app) -> dict[str, list[tuple]]:
+def _rows(app, models) -> dict[str, list[tuple]]:
     with app.app_context():
         with db.engine.connect() as conn:
             return {model.__tablename__: [tuple(row) for row in conn.execute(
                 db.select(*model.__table__.columns).order_by(*model.__table__.primary_key.columns))]
-                for model in MAIL_MODELS}
+                for model in models}
+
+
+def mail_state(app) -> dict[str, list[tuple]]:
+    return _rows(app, MAIL_MODELS)
+
+
+def review_state(app) -> dict[str, list[tuple]]:
+    return _rows(app, REVIEW_MODELS)
 
 
 def all_state(app) -> tuple:
-    return table_state(app), mail_state(app)
+    return table_state(app), mail_state(app), review_state(app)
 
 HOSTILE = {
     "nul": lambda good: good + "\x00",
@@ -96,7 +128,7 @@ TEXT_OK = {"lookalike_digits", "wrong_type"}  # fine in free text: only wrong fo
 
 
 def cases():
-    for name, (form_class, _, _, _good) in FORMS.items():
+    for name, (form_class, *_rest) in FORMS.items():
         form_fields = [(field_name, unbound) for field_name, unbound in vars(form_class).items()
                        if hasattr(unbound, "field_class")]
         for field_name, unbound in form_fields:
@@ -124,16 +156,32 @@ def _required(form_class, field_name) -> bool:
 
 @pytest.mark.parametrize("name, field_name, kind", list(cases()))
 def test_hostile_value_in_every_field(app, world, login, name, field_name, kind):
-    form_class, who, url_of, good = FORMS[name]
+    form_class, who, url_of, good, *answer = FORMS[name]
     url = url_of(world)
     data = dict(good)
     data[field_name] = HOSTILE[kind](good.get(field_name, ""))
     client = login(getattr(world, who) if who else None)
     before = all_state(app)
     response = client.post(url, data=data)
-    assert response.status_code == 400, (response.status_code, response.get_data(as_text=True)[-800:])
-    assert 'class="field-errors"' in response.get_data(as_text=True)
+    status = answer[0] if answer else 400
+    assert response.status_code == status, (response.status_code, response.get_data(as_text=True)[-800:])
+    if status == 303:  # back to the list, the form's message flashed there
+        page = client.get(response.headers["Location"])
+        assert page.status_code == 200 and 'class="flash flash-error"' in page.get_data(as_text=True)
+    else:
+        assert 'class="field-errors"' in response.get_data(as_text=True)
     assert all_state(app) == before
+
+
+@pytest.mark.parametrize("name", ["review", "reply", "moderate"])
+def test_the_review_forms_take_their_good_submission(app, world, login, name):
+    """The control for the hostile cases above: the same URLs and values, unaltered, are stored."""
+    _, who, url_of, good, *_ = FORMS[name]
+    url = url_of(world)
+    before = review_state(app)
+    response = login(getattr(world, who)).post(url, data=good)
+    assert response.status_code in (302, 303), (response.status_code, response.get_data(as_text=True)[-800:])
+    assert review_state(app) != before
 
 
 @pytest.mark.parametrize("params", [
@@ -329,6 +377,183 @@ def test_a_signed_unsubscribe_payload_of_the_wrong_shape_is_refused(app, world, 
 def test_hostile_outbox_parameters_still_show_the_page(world, login, query):
     response = login(world.operator).get("/ops/outbox?" + query)
     assert response.status_code == 200, (query, response.status_code)
+
+
+# --- public reviews: consent, text, the 14 days; the directory's and profiles' parameters ------------------
+
+@pytest.mark.parametrize("value", ["", "false", None, "y\x00", "\x1b[31m", "y" * 20_000, "[object Object]"])
+def test_hostile_review_consent(app, world, login, value):
+    """A checkbox takes any value but "" and "false" as ticked: the review is then published with the
+    consent recorded, or else refused with the message and nothing stored; never a 500."""
+    mid = world.cancelled()
+    data = dict(GOOD_REVIEW)
+    if value is None:
+        del data["consent"]
+    else:
+        data["consent"] = value
+    before = all_state(app)
+    response = login(world.mentee).post(f"/mentorships/{mid}/review", data=data)
+    body = response.get_data(as_text=True)
+    if value in ("", "false", None):
+        assert response.status_code == 400, (response.status_code, body[-800:])
+        assert "Tick the box to agree that the review is shown publicly." in body
+        assert all_state(app) == before
+    else:
+        assert response.status_code == 302, (response.status_code, body[-800:])
+        with app.app_context():
+            (review,) = db.session.scalars(db.select(Review)).all()
+            assert (review.mentorship_id, review.stars, review.text, review.consented_at) == \
+                (mid, 5, GOOD_REVIEW["text"], world.at)
+        assert table_state(app) == before[0] and mail_state(app) == before[1]
+
+
+CONTROL_TEXTS = {
+    "nul": "Fine sessions.\x00", "bell": "Fine\x07 sessions.", "escape": "\x1b[31mFine sessions.",
+    "delete": "Fine sessions.\x7f", "vertical_tab": "Fine\x0bsessions.", "form_feed": "Fine\x0csessions.",
+    "next_line_c1": "Fine\x85sessions.", "csi_c1": "Fine\x9bsessions.",
+}
+
+
+@pytest.mark.parametrize("form", ["review", "reply"])
+@pytest.mark.parametrize("text, message", [
+    ("x" * 1001, "Keep it to 1,000 characters."), ("x" * 20_000, "Keep it to 1,000 characters."),
+    ("\n" * 3 + "y" * 1001, "Keep it to 1,000 characters."), ("   \n\t ", "Write a few words."),
+    *[pytest.param(text, "control character", id=kind) for kind, text in CONTROL_TEXTS.items()],
+])
+def test_bad_review_and_reply_text_is_refused_with_a_message(app, world, login, form, text, message):
+    _, who, url_of, good, *_ = FORMS[form]
+    url = url_of(world)
+    before = all_state(app)
+    response = login(getattr(world, who)).post(url, data=dict(good, text=text))
+    body = response.get_data(as_text=True)
+    assert response.status_code == 400, (response.status_code, body[-800:])
+    assert 'class="field-errors"' in body and message in body, body[-1500:]
+    assert all_state(app) == before
+
+
+@pytest.mark.parametrize("form", ["review", "reply"])
+def test_review_and_reply_text_of_exactly_the_limit_with_line_breaks_is_taken(app, world, login, form):
+    _, who, url_of, good, *_ = FORMS[form]
+    text = ("Line one.\r\n\tLine two." + "z" * 2000)[:review_rules.TEXT_MAX if form == "review"
+                                                     else review_rules.REPLY_MAX]
+    response = login(getattr(world, who)).post(url_of(world), data=dict(good, text=text))
+    assert response.status_code == 302, (response.status_code, response.get_data(as_text=True)[-800:])
+    with app.app_context():
+        (review,) = db.session.scalars(db.select(Review)).all()
+        assert (review.text if form == "review" else review.reply_text) == text
+
+
+def test_a_review_cannot_be_written_again_after_its_14_days(app, world, login):
+    """Written exactly 14 days ago: the form is no longer offered and a POST (edit or "second" review
+    of the same mentorship) changes nothing; a second before, it is still an edit of the one review."""
+    from tracker import services
+    started, ended = world.at - timedelta(days=80), world.at - timedelta(days=20)
+    mid, younger = (mentorship(app, world.mentee, world.mentor, applied_at=started, trial_started_at=started,
+                               ended_at=ended, survey=dict(stars=4, goal_reached="yes", churn_reason="goal_reached"))
+                    for _ in range(2))
+    with app.app_context():
+        services.write_review(world.mentee.id, mid, 4, "Written two weeks ago.", "initial", True,
+                              at=world.at - review_rules.EDITABLE_FOR)
+        services.write_review(world.mentee.id, younger, 4, "Almost two weeks ago.", "initial", True,
+                              at=world.at - review_rules.EDITABLE_FOR + timedelta(seconds=1))
+    client = login(world.mentee)
+    before = all_state(app)
+    for data in (dict(GOOD_REVIEW, stars="1", text="A second opinion."), GOOD_REVIEW):
+        response = client.post(f"/mentorships/{mid}/review", data=data)
+        body = response.get_data(as_text=True)
+        assert response.status_code in (200, 409), (response.status_code, body[-800:])
+        assert "can no longer be changed" in body and "Written two weeks ago." in body
+        assert 'name="text"' not in body  # no form offered any more
+    assert all_state(app) == before
+    response = client.post(f"/mentorships/{younger}/review", data=dict(GOOD_REVIEW, stars="1", text="Edited."))
+    assert response.status_code == 302
+    with app.app_context():
+        assert db.session.scalar(db.select(db.func.count()).select_from(Review)) == 2
+        assert db.session.scalar(db.select(Review.text).where(Review.mentorship_id == younger)) == "Edited."
+        assert db.session.get(MentorReviewStats, world.mentor.id).n == 2
+
+
+def test_someone_elses_review_form_is_not_found(app, world, login):
+    mid = world.cancelled()
+    review_id = world.review()
+    before = all_state(app)
+    assert login(world.other_mentee).post(f"/mentorships/{mid}/review", data=GOOD_REVIEW).status_code == 404
+    assert login(world.other_mentor).post(f"/reviews/{review_id}/reply", data={"text": "Hi"}).status_code == 404
+    assert login(world.mentee).post(f"/reviews/{review_id}/reply", data={"text": "Hi"}).status_code in (302, 403)
+    assert login(world.mentor).post(f"/ops/reviews/{review_id}/moderate",
+                                    data=FORMS["moderate"][3]).status_code in (302, 403)
+    assert all_state(app) == before
+
+
+@pytest.mark.parametrize("url", [
+    "/mentorships/99999999999999999999/review", "/reviews/99999999999999999999/reply",
+    "/ops/reviews/99999999999999999999/moderate", "/mentors/99999999999999999999",
+    "/mentorships/-1/review", "/reviews/0/reply", "/ops/reviews/%00/moderate", "/mentors/1%00",
+])
+def test_hostile_review_paths_are_not_found(app, world, login, url):
+    world.review()
+    who = {"/mentorships": world.mentee, "/reviews/": world.mentor, "/ops/revi": world.operator,
+           "/mentors/": world.mentee}[next(p for p in ("/mentorships", "/reviews/", "/ops/revi", "/mentors/")
+                                           if url.startswith(p))]
+    before = all_state(app)
+    for method in ("get", "post"):
+        response = getattr(login(who), method)(url, data=GOOD_REVIEW if method == "post" else None)
+        assert response.status_code in (404, 405), (method, url, response.status_code)
+    assert all_state(app) == before
+
+
+PAGE_VALUES = ["-1", "0", "%00", "9" * 5000, "99999999", "1e9", "%EF%BC%92", "%D9%A3", "%C2%B2", "1%00", "2.0",
+               "%20 2", "0x2", "2&page=x", "&page=", "[]", "%FF", "%ED%A0%80"]
+DIRECTORY_QUERIES = [
+    "q=%00", "q=%00%01%1b%7f", "q=" + "z" * 5000, "q=%25", "q=_", "q=%5C", "q=%5C%25", "q=%27%22--%3B",
+    "q=%ED%A0%80", "q=%C0%80", "q=%FF%FE", "q=%E2%80%AE", "q=%F0%9F%98%80", "q[]=a", "q=a&q=%00",
+    "expertise=%00", "expertise=%2C", "expertise=%2C%2C", "expertise=" + "x" * 5000, "expertise=%25",
+    "expertise=%5F", "expertise[]=a", "expertise=Python%00", "expertise=python&expertise=%00",
+    "goal_category=%00", "goal_category=get_promoted%00", "goal_category=" + "z" * 5000, "goal_category[]=x",
+    "goal_category=GET_PROMOTED", "sort=%00", "sort=RATING", "sort=name%00", "sort=" + "z" * 5000,
+    "sort=rating&sort=evil", "sort[]=name", "sort=-rating", "sort=rating%20desc",
+    *[f"page={value}" for value in PAGE_VALUES],
+    "q=&expertise=&goal_category=&sort=&page=", "q=a&sort=name&page=99", "q=%00&expertise=%00&goal_category=%00"
+    "&sort=%00&page=%00",
+]
+
+
+@pytest.mark.parametrize("query", DIRECTORY_QUERIES)
+def test_hostile_directory_parameters_still_show_the_page(app, world, login, query):
+    world.review()
+    before = all_state(app)
+    response = login(world.mentee).get("/mentors?" + query)
+    assert response.status_code == 200, (query[:80], response.status_code)
+    assert "Find a mentor" in response.get_data(as_text=True)
+    assert all_state(app) == before
+
+
+@pytest.mark.parametrize("value", PAGE_VALUES)
+@pytest.mark.parametrize("where", ["profile", "moderation", "moderation_hidden", "moderation_hostile_state"])
+def test_hostile_review_page_numbers_still_show_the_page(app, world, login, where, value):
+    world.review()
+    path, who = {
+        "profile": (f"/mentors/{world.mentor.id}?page=", world.mentee),
+        "moderation": ("/ops/reviews?page=", world.operator),
+        "moderation_hidden": ("/ops/reviews?state=hidden&page=", world.operator),
+        "moderation_hostile_state": ("/ops/reviews?state=hidden%00&page=", world.operator),
+    }[where]
+    before = all_state(app)
+    response = login(who).get(path + value)
+    assert response.status_code == 200, (where, value[:40], response.status_code)
+    assert all_state(app) == before
+
+
+@pytest.mark.parametrize("query", ["state=%00", "state=HIDDEN", "state=hidden%00", "state=" + "z" * 5000,
+                                   "state[]=hidden", "state=visible&state=hidden", "state=visible%20",
+                                   "state=&page=", "state=%ED%A0%80&page=%00"])
+def test_hostile_moderation_filters_still_show_the_page(app, world, login, query):
+    world.review()
+    before = all_state(app)
+    response = login(world.operator).get("/ops/reviews?" + query)
+    assert response.status_code == 200, (query[:80], response.status_code)
+    assert "Clear plans and honest feedback." in response.get_data(as_text=True)
+    assert all_state(app) == before
 
 
 # --- property-based ---------------------------------------------------------------------------------

@@ -7,6 +7,7 @@ from flask import Flask, abort, jsonify, render_template, request
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import BadRequest
 from werkzeug.middleware.proxy_fix import ProxyFix
+from werkzeug.routing import IntegerConverter
 
 from tracker import mail as mail_package
 from tracker import services
@@ -19,7 +20,7 @@ from tracker.data.database import configure_engine
 from tracker.domain import health, lifecycle, vocabulary
 from tracker.reports import metrics, queries
 from tracker.security import log as security_log
-from tracker.web import api, assets, auth, mail, mentee, mentor, mentorship, ops, presenters, reviews
+from tracker.web import admin, api, assets, auth, mail, mentee, mentor, mentorship, ops, presenters, reviews
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -67,7 +68,7 @@ def register_extensions(app: Flask) -> None:
         except ValueError:
             return None
         user = queries.user_by_id(uid)
-        if user is None or user.session_version != version or user.password_hash is None:
+        if user is None or user.session_version != version or not user.can_log_in:
             return None
         return user
 
@@ -97,8 +98,18 @@ def register_security_headers(app: Flask) -> None:
         session_cookie_samesite="Lax")
 
 
+class RowId(IntegerConverter):
+    """<int:...> in every route: at most the largest id a row can have (a 32-bit integer column), so a
+    larger number is a plain 404, never a number the database refuses."""
+
+    def __init__(self, url_map, *args, **kwargs):
+        kwargs.setdefault("max", 2**31 - 1)
+        super().__init__(url_map, *args, **kwargs)
+
+
 def register_blueprints(app: Flask) -> None:
-    for module in (auth, mentee, mentor, mentorship, ops, api, assets, mail, reviews):
+    app.url_map.converters["int"] = RowId
+    for module in (auth, mentee, mentor, mentorship, ops, admin, api, assets, mail, reviews):
         app.register_blueprint(module.bp)
 
 

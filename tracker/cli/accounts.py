@@ -11,6 +11,7 @@ from tracker.core import clock
 from tracker.domain.accounts import PASSWORD_MAX, PASSWORD_MIN, ROLES
 from tracker.security import log as security_log
 from tracker.security import throttle
+from tracker.services.audit import Actor
 
 
 def _read_password(from_stdin: bool) -> str:
@@ -38,7 +39,7 @@ def create_user(email: str, role: str, name: str, password_stdin: bool):
     """Create a mentee, mentor or operator account."""
     password = _read_password(password_stdin)
     try:
-        user = services.create_user(email, role, name, password, at=clock.now())
+        user = services.create_user(email, role, name, password, at=clock.now(), actor=Actor.command("create-user"))
     except services.ServiceError as error:
         _fail(error)
     click.echo(f"Created {user.role} {user.email}.")

@@ -17,7 +17,7 @@ from sqlalchemy import (
     TypeDecorator,
     text,
 )
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 
 from tracker.core import clock
 from tracker.core.extensions import db
@@ -69,17 +69,30 @@ def one_of(column: str, values) -> str:
 
 class User(UserMixin, db.Model):
     __tablename__ = "users"
-    __table_args__ = (CheckConstraint(one_of("role", ROLES), name="role"),)
+    __table_args__ = (
+        CheckConstraint(one_of("role", ROLES), name="role"),
+        # Operators find people by the start of an email or a name (reports/admin_queries.py): prefix
+        # searches served by these (text_pattern_ops: LIKE 'abc%' on PostgreSQL whatever its collation).
+        Index("ix_users_email_prefix", "email", postgresql_ops={"email": "text_pattern_ops"}),
+        Index("ix_users_search_name", "search_name", postgresql_ops={"search_name": "text_pattern_ops"}),
+        Index("ix_users_role_id", "role", "id"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     email: Mapped[str] = mapped_column(String(254), unique=True)
     name: Mapped[str] = mapped_column(String(100))
+    # The name in lower case, kept with it (see `_keep_search_name`): what the operators' search reads.
+    search_name: Mapped[str] = mapped_column(String(100), default="", server_default="")
     role: Mapped[str] = mapped_column(String(10))
     # None: the account exists (e.g. imported) but cannot log in until a password is set.
     password_hash: Mapped[str | None] = mapped_column(String(255))
     # Bumped at logout and password change: every session cookie issued before stops working.
     session_version: Mapped[int] = mapped_column(Integer, default=1, server_default=text("1"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
+    # An operator closed the account: no login, no session, no mail, out of the directory.
+    deactivated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The person's data was erased at their request (services/data_rights.py); the row stays for the numbers.
+    erased_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     mentor_profile: Mapped[MentorProfile | None] = relationship(back_populates="user", uselist=False)
 
@@ -88,7 +101,12 @@ class User(UserMixin, db.Model):
 
     @property
     def can_log_in(self) -> bool:
-        return self.password_hash is not None
+        return self.password_hash is not None and self.deactivated_at is None
+
+    @validates("name")
+    def _keep_search_name(self, _key, name: str) -> str:
+        self.search_name = (name or "").lower()
+        return name
 
 
 class MentorProfile(db.Model):
@@ -148,6 +166,9 @@ class Mentorship(db.Model):
     trial_started_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     end_reason: Mapped[str | None] = mapped_column(String(10))
+    # Why an application was closed when it was not the mentor's own decision (the mentor's account was
+    # closed, say); shown to the mentee.
+    end_note: Mapped[str | None] = mapped_column(Text)
 
     mentee: Mapped[User] = relationship(foreign_keys=[mentee_id])
     mentor: Mapped[User] = relationship(foreign_keys=[mentor_id])
@@ -507,3 +528,28 @@ class MentorReviewStats(db.Model):
     stars_3: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
     stars_4: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
     stars_5: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
+
+
+class AuditEntry(db.Model):
+    """One operator action, by a person on a page or by a command: who, when, what, and the values
+    before and after (JSON). Written in the same transaction as the action; nothing changes or deletes
+    an entry, except that an erasure removes the erased person's data from the entries about them."""
+
+    __tablename__ = "audit_log"
+    __table_args__ = (
+        Index("ix_audit_log_at", "at"),
+        Index("ix_audit_log_action_at", "action", "at"),
+        Index("ix_audit_log_subject", "subject_type", "subject_id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    # "op@example.com" for a person, "command erase-user" for a command.
+    actor: Mapped[str] = mapped_column(String(300))
+    action: Mapped[str] = mapped_column(String(40))
+    subject_type: Mapped[str] = mapped_column(String(20))
+    subject_id: Mapped[int | None] = mapped_column(Integer)
+    summary: Mapped[str] = mapped_column(Text, default="", server_default="")
+    before: Mapped[str | None] = mapped_column(Text)
+    after: Mapped[str | None] = mapped_column(Text)

@@ -12,7 +12,7 @@ however many schedulers, the schedule is worked out.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 
 from tracker.domain import lifecycle
 
@@ -33,6 +33,8 @@ KINDS = {kind.code: kind for kind in (
     Kind("cancel_unfinished", "mentee", False, "You left a cancellation unfinished"),
     Kind("mentor_summary", "mentor", False, "Your monthly summary"),
     Kind("operator_digest", "operator", False, "The weekly digest"),
+    # Sent when an operator asks for it (services/accounts.py): a single-use link, valid for a day.
+    Kind("password_reset", "any", True, "A link to set a new password"),
 )}
 MAIL_KINDS = tuple(KINDS)
 OPTIONAL_KINDS = tuple(code for code, kind in KINDS.items() if not kind.critical)
@@ -119,4 +121,4 @@ def next_attempt(attempts: int, at: datetime) -> datetime | None:
     return at + RETRY_DELAYS[attempts - 1]
 
 
-EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+PASSWORD_RESET_VALID_FOR = timedelta(hours=24)

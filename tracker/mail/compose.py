@@ -179,6 +179,19 @@ def _operator_digest(row, at):
             "mentorship_url": lambda mentorship_id: _link("mentorship.show", mentorship_id=mentorship_id)}
 
 
+def password_reset_token(user_id: int, expires_at: datetime) -> str:
+    return links.sign(current_app.config["SECRET_KEY"], links.PASSWORD_RESET, {"u": user_id}, expires_at=expires_at,
+                      single_use=True)
+
+
+def _password_reset(row, at):
+    expires = row.queued_at + notifications.PASSWORD_RESET_VALID_FOR
+    if at >= expires:
+        raise Moot("the link would have expired before the mail went out")
+    return {"expires": expires,
+            "reset_url": _link("auth.reset_password", token=password_reset_token(row.recipient_id, expires))}
+
+
 CONTEXTS = {
     "application_received": _application_received,
     "application_decided": _application_decided,
@@ -187,5 +200,6 @@ CONTEXTS = {
     "cancel_unfinished": _cancel_unfinished,
     "mentor_summary": _mentor_summary,
     "operator_digest": _operator_digest,
+    "password_reset": _password_reset,
 }
 assert set(CONTEXTS) == set(notifications.KINDS)

@@ -57,7 +57,7 @@ def _not_turned_off(kind: str, user_id_column):
 
 
 def _can_log_in(user_id_column):
-    return exists().where(User.id == user_id_column, User.password_hash.is_not(None))
+    return exists().where(User.id == user_id_column, User.password_hash.is_not(None), User.deactivated_at.is_(None))
 
 
 def _trial_endings(at: datetime) -> list[tuple]:
@@ -112,7 +112,7 @@ def _unfinished_flows(at: datetime) -> list[tuple]:
 
 def _per_person(kind: str, role: str, label: str, at: datetime, *conditions) -> list[tuple]:
     keys = {user_id: outbox.key_of(kind, f"u{user_id}", label) for user_id in db.session.scalars(
-        select(User.id).where(User.role == role, User.password_hash.is_not(None),
+        select(User.id).where(User.role == role, User.password_hash.is_not(None), User.deactivated_at.is_(None),
                               _not_turned_off(kind, User.id), *conditions))}
     queued = outbox.queued_keys(list(keys.values()))
     return [(kind, user_id, key, {"label": label}) for user_id, key in keys.items() if key not in queued]

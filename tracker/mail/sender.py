@@ -2,8 +2,8 @@
 record what happened.
 
 Checked at send time, not only when queued: the recipient's preference for the kind (an
-unsubscribe after the mail was queued still holds), that the account can log in (an imported person
-who never signed up gets no mail), and that what the mail is about still stands (compose.Moot).
+unsubscribe after the mail was queued still holds), that the account can log in (a closed account, or an imported
+person who never signed up, gets no mail), and that what the mail is about still stands (compose.Moot).
 Any of these marks the mail "skipped" with the reason. A mail is rendered at its first attempt and
 the result kept, so a retry sends the same subject, bodies and Message-ID.
 """
@@ -75,7 +75,8 @@ def _attempt(mail_id: int, at: datetime) -> _Outcome:
     if _turned_off(row):
         return _Outcome("skipped", "the recipient turned this kind of mail off")
     if not row.recipient.can_log_in:
-        return _Outcome("skipped", "the account cannot log in (it was imported, and no password was ever set)")
+        return _Outcome("skipped", "the account cannot log in (deactivated, erased, or imported and never given "
+                                   "a password)")
     if row.message_id is None:
         try:
             _render_once(row, at)

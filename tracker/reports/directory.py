@@ -84,7 +84,7 @@ def directory_page(q: str | None, expertise: str | None, goal_category: str | No
                    page: int) -> DirectoryPage:
     """Accepting mentors matching the search, PAGE_SIZE a page. `sort`: rating (the Bayesian-shrunk
     public rating, then how many reviews, then name), newest or name."""
-    conditions = [User.role == "mentor", MentorProfile.accepting_applications.is_(True)]
+    conditions = [User.role == "mentor", MentorProfile.accepting_applications.is_(True), User.deactivated_at.is_(None)]
     if q:
         pattern = _like(q)
         conditions.append(or_(*(func.lower(column).like(pattern, escape="\\") for column in
@@ -120,7 +120,8 @@ def expertise_tags() -> list[str]:
     """Every expertise tag of an accepting mentor, as first written, sorted without regard to case."""
     found: dict[str, str] = {}
     for text in db.session.scalars(select(MentorProfile.expertise).join(User, User.id == MentorProfile.user_id)
-                                   .where(User.role == "mentor", MentorProfile.accepting_applications.is_(True))):
+                                   .where(User.role == "mentor", MentorProfile.accepting_applications.is_(True),
+                                          User.deactivated_at.is_(None))):
         for tag in text.split(","):
             if tag.strip():
                 found.setdefault(normalise_tag(tag), tag.strip())

@@ -60,14 +60,15 @@ def mentor_directory() -> list[User]:
     """Mentors accepting applications, by name."""
     return list(db.session.scalars(
         select(User).join(MentorProfile).options(joinedload(User.mentor_profile))
-        .where(User.role == "mentor", MentorProfile.accepting_applications.is_(True))
+        .where(User.role == "mentor", MentorProfile.accepting_applications.is_(True), User.deactivated_at.is_(None))
         .order_by(User.name, User.id)))
 
 
 def mentor_for_directory(mentor_id: int) -> User | None:
-    """A mentor a mentee may look at: any mentor (a paused one shows as not accepting)."""
+    """A mentor a mentee may look at: any mentor whose account is open (a paused one shows as not
+    accepting)."""
     return db.session.scalar(select(User).options(joinedload(User.mentor_profile))
-                             .where(User.id == mentor_id, User.role == "mentor"))
+                             .where(User.id == mentor_id, User.role == "mentor", User.deactivated_at.is_(None)))
 
 
 def open_mentorship_between(mentee_id: int, mentor_id: int) -> Mentorship | None:
@@ -88,14 +89,6 @@ def mentorships_of_mentee(mentee_id: int) -> list[Mentorship]:
 
 def mentorships_of_mentor(mentor_id: int) -> list[Mentorship]:
     return _mentorships(Mentorship.mentor_id == mentor_id)
-
-
-def recent_mentorships(limit: int = 50) -> list[Mentorship]:
-    return _mentorships(limit=limit)
-
-
-def users(limit: int = 500) -> list[User]:
-    return list(db.session.scalars(select(User).order_by(User.role, User.name, User.id).limit(limit)))
 
 
 def _paused_at(at: datetime):

@@ -18,6 +18,7 @@ from itsdangerous import BadSignature, URLSafeSerializer
 PULSE = "pulse-link"
 CANCEL_FLOW = "cancel-flow-link"
 UNSUBSCRIBE = "unsubscribe-link"
+PASSWORD_RESET = "password-reset-link"
 
 
 class LinkRefused(Exception):

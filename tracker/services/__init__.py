@@ -7,7 +7,8 @@ One module per capability: `errors` (the domain errors), `accounts` (users, pass
 the mentor profile, API tokens), `applications` (apply, withdraw, accept, decline, check-ins),
 `cancellation` (the cancel flow, offers, the exit survey, pause and resume), `pulse`, `mail_preferences`
 (which optional mails a person gets, unsubscribe), `operators` (offer settings, at-risk reviews,
-moderation), `reviews` (public reviews, replies, their moderation), `history_import` (the history
+moderation), `reviews` (public reviews, replies, their moderation), `audit` (the log of operators'
+actions), `data_rights` (a person's export and erasure), `history_import` (the history
 CSV import), `seed` (the demo data) and `database_copy` (a whole database to another engine,
 checked). The public names are re-exported here: callers write
 `services.apply`.
@@ -19,9 +20,13 @@ from tracker.services.accounts import (
     authenticate,
     create_api_token,
     create_user,
+    deactivate,
     end_all_sessions,
     hash_token,
     normalise_email,
+    reactivate,
+    reset_password,
+    send_password_reset,
     set_password,
     update_mentor_profile,
     user_by_email,
@@ -38,6 +43,7 @@ from tracker.services.cancellation import (
     resume,
     start_cancel_flow,
 )
+from tracker.services.data_rights import erase_user, export_user
 from tracker.services.errors import Conflict, Invalid, NotFound, ServiceError
 from tracker.services.mail_preferences import set_mail_preferences, unsubscribe
 from tracker.services.operators import hide_mentor_feedback, mark_risk_handled, set_offers, show_mentor_feedback
@@ -45,11 +51,12 @@ from tracker.services.pulse import answer_pulse
 from tracker.services.reviews import moderate, reply_to_review, review_blocker, write_review
 
 __all__ = [
-    "ALREADY_CANCELLED", "DUMMY_HASH", "Conflict", "Invalid", "NotFound", "ServiceError", "SurveyAnswers",
-    "accept", "accept_offer", "answer_pulse", "apply", "authenticate", "cancel_with_survey",
-    "cancellation_blocker", "create_api_token", "create_user", "decline", "decline_offer", "end_all_sessions",
-    "hash_token", "hide_mentor_feedback", "log_checkin", "mark_risk_handled", "moderate", "normalise_email",
-    "reply_to_review", "resume", "review_blocker",
-    "set_mail_preferences", "set_offers", "set_password", "show_mentor_feedback", "start_cancel_flow",
-    "unsubscribe", "update_mentor_profile", "user_by_email", "user_for_token", "withdraw", "write_review",
+    "ALREADY_CANCELLED", "Conflict", "DUMMY_HASH", "Invalid", "NotFound", "ServiceError", "SurveyAnswers", "accept",
+    "accept_offer", "answer_pulse", "apply", "authenticate", "cancel_with_survey", "cancellation_blocker",
+    "create_api_token", "create_user", "deactivate", "decline", "decline_offer", "end_all_sessions", "erase_user",
+    "export_user", "hash_token", "hide_mentor_feedback", "log_checkin", "mark_risk_handled", "moderate",
+    "normalise_email", "reactivate", "reply_to_review", "reset_password", "resume", "review_blocker",
+    "send_password_reset", "set_mail_preferences", "set_offers", "set_password", "show_mentor_feedback",
+    "start_cancel_flow", "unsubscribe", "update_mentor_profile", "user_by_email", "user_for_token", "withdraw",
+    "write_review",
 ]

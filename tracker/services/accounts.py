@@ -1,4 +1,5 @@
-"""Accounts: users and passwords, login sessions, the mentor's profile and operators' API tokens."""
+"""Accounts: users and passwords, login sessions, the mentor's profile, operators' API tokens, and what
+operators do to accounts (deactivate, reactivate, send a password-reset link), each in the audit log."""
 from __future__ import annotations
 
 import hashlib
@@ -11,9 +12,11 @@ from sqlalchemy.exc import IntegrityError
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from tracker.core.extensions import db
+from tracker.data import outbox
 from tracker.data.database import unit_of_work
-from tracker.data.models import ApiToken, MentorProfile, User
-from tracker.domain.accounts import ROLES
+from tracker.data.models import ApiToken, MentorProfile, Mentorship, UsedLink, User
+from tracker.domain.accounts import PASSWORD_MAX, PASSWORD_MIN, ROLES
+from tracker.services import audit
 from tracker.services.errors import Conflict, Invalid, NotFound
 
 DUMMY_HASH = generate_password_hash("not-a-real-password")
@@ -25,7 +28,10 @@ def normalise_email(email: str) -> str:
 
 # --- users and passwords -----------------------------------------------------------------------
 
-def create_user(email: str, role: str, name: str, password: str | None, at: datetime) -> User:
+def create_user(email: str, role: str, name: str, password: str | None, at: datetime,
+                actor: audit.Actor | None = None) -> User:
+    """A new account; `actor`: the operator or command that made it (recorded in the audit log), None
+    for a person signing up."""
     if role not in ROLES:
         raise Invalid(f"role must be one of {', '.join(ROLES)}", field="role")
     email = normalise_email(email)
@@ -46,6 +52,9 @@ def create_user(email: str, role: str, name: str, password: str | None, at: date
             db.session.flush()
         except IntegrityError:
             raise Conflict("An account with this email already exists.", field="email") from None
+        if actor is not None:
+            audit.record(actor, "account_created", "user", user.id, at, summary=f"{role} {email}",
+                         after={"email": email, "role": role, "name": user.name})
     return user
 
 
@@ -72,7 +81,8 @@ def authenticate(email: str, password: str) -> User | None:
     if user is None or user.password_hash is None:
         check_password_hash(DUMMY_HASH, password)
         return None
-    return user if check_password_hash(user.password_hash, password) else None
+    right = check_password_hash(user.password_hash, password)
+    return user if right and user.deactivated_at is None else None
 
 
 def end_all_sessions(user_id: int) -> None:
@@ -122,4 +132,81 @@ def create_api_token(email: str, at: datetime) -> str:
 
 def user_for_token(token: str) -> User | None:
     return db.session.scalar(select(User).join(ApiToken, ApiToken.user_id == User.id)
-                             .where(ApiToken.token_hash == hash_token(token)))
+                             .where(ApiToken.token_hash == hash_token(token), User.deactivated_at.is_(None)))
+
+
+# --- operators manage accounts ------------------------------------------------------------------
+
+DEACTIVATED_MENTOR_NOTE = "The mentor's account was closed, so this application could not go ahead."
+
+
+def _account(user_id: int) -> User:
+    user = db.session.scalar(select(User).where(User.id == user_id).with_for_update())
+    if user is None or user.erased_at is not None:
+        raise NotFound("No such account.")
+    return user
+
+
+def deactivate(actor: audit.Actor, user_id: int, at: datetime) -> User:
+    """Close an account: no login from now, every session ends at once (the session version moves),
+    no mail, and a mentor leaves the directory with their pending applications declined, with a note
+    the mentee sees (and the decision mail)."""
+    with unit_of_work():
+        user = _account(user_id)
+        if user.deactivated_at is not None:
+            raise Conflict("This account is already deactivated.")
+        if actor.user_id == user.id:
+            raise Conflict("You cannot deactivate your own account.")
+        user.deactivated_at, user.session_version = at, user.session_version + 1
+        declined = []
+        if user.role == "mentor":
+            for m in db.session.scalars(select(Mentorship).where(
+                    Mentorship.mentor_id == user.id, Mentorship.trial_started_at.is_(None),
+                    Mentorship.ended_at.is_(None)).with_for_update()):
+                m.ended_at, m.end_reason, m.end_note = at, "declined", DEACTIVATED_MENTOR_NOTE
+                outbox.queue("application_decided", m.mentee_id,
+                             outbox.key_of("application_decided", f"m{m.id}"), at, mentorship_id=m.id)
+                declined.append(m.id)
+        audit.record(actor, "account_deactivated", "user", user.id, at, summary=user.email,
+                     before={"active": True}, after={"active": False, "applications_declined": declined})
+    return user
+
+
+def reactivate(actor: audit.Actor, user_id: int, at: datetime) -> User:
+    """Open a deactivated account again (the applications declined then stay declined)."""
+    with unit_of_work():
+        user = _account(user_id)
+        if user.deactivated_at is None:
+            raise Conflict("This account is active.")
+        user.deactivated_at = None
+        audit.record(actor, "account_reactivated", "user", user.id, at, summary=user.email,
+                     before={"active": False}, after={"active": True})
+    return user
+
+
+def send_password_reset(actor: audit.Actor, user_id: int, at: datetime) -> User:
+    """Queue a mail with a single-use link to set a new password, valid for a day."""
+    with unit_of_work():
+        user = _account(user_id)
+        if user.deactivated_at is not None:
+            raise Conflict("This account is deactivated; reactivate it first.")
+        outbox.queue("password_reset", user.id, outbox.key_of("password_reset", f"u{user.id}", int(at.timestamp())),
+                     at)
+        audit.record(actor, "password_reset_sent", "user", user.id, at, summary=user.email)
+    return user
+
+
+def reset_password(user_id: int, link_id: str, password: str, at: datetime) -> User:
+    """Set the password from a password-reset link (used once); every session ends."""
+    if not PASSWORD_MIN <= len(password) <= PASSWORD_MAX:
+        raise Invalid(f"Use {PASSWORD_MIN} to {PASSWORD_MAX} characters.", field="password")
+    with unit_of_work():
+        user = _account(user_id)
+        if user.deactivated_at is not None:
+            raise Conflict("This account is deactivated.")
+        if db.session.get(UsedLink, link_id) is not None:
+            raise Conflict("This link has already been used.")
+        db.session.add(UsedLink(link_id=link_id, used_at=at))
+        user.password_hash = generate_password_hash(password)
+        user.session_version += 1
+    return user

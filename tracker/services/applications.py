@@ -31,7 +31,7 @@ def apply(mentee_id: int, mentor_id: int, goal_category: str, goal_text: str,
         raise Invalid("Choose how you would like to meet.", field="meeting_preference")
     with unit_of_work():
         mentor = db.session.get(User, mentor_id)
-        if mentor is None or mentor.role != "mentor":
+        if mentor is None or mentor.role != "mentor" or mentor.deactivated_at is not None:
             raise NotFound("No such mentor.")
         if mentor.mentor_profile is None or not mentor.mentor_profile.accepting_applications:
             raise Conflict(f"{mentor.name} is not accepting applications at the moment.")

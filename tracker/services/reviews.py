@@ -15,6 +15,7 @@ from tracker.data.database import unit_of_work
 from tracker.data.models import ExitSurvey, Mentorship, Pulse, Review, ReviewModeration, User
 from tracker.domain import reviews as rules
 from tracker.domain.vocabulary import STARS_MAX, STARS_MIN
+from tracker.services import audit
 from tracker.services.errors import Conflict, Invalid, NotFound
 
 
@@ -123,4 +124,8 @@ def moderate(operator_id: int | None, review_id: int, target: str, action: str, 
             review.reply_hidden_at, review.reply_hidden_reason = (at, reason) if hide else (None, None)
         db.session.add(ReviewModeration(review_id=review.id, target=target, action=action, reason=reason,
                                         operator_id=operator_id, at=at))
+        operator = db.session.get(User, operator_id) if operator_id is not None else None
+        audit.record(audit.Actor.operator(operator.id, operator.email) if operator else audit.Actor.command("unknown"),
+                     "review_moderated", "review", review.id, at, summary=f"{action} the {target}: {reason}",
+                     before={"hidden": not hide}, after={"hidden": hide, "target": target, "reason": reason})
     return review

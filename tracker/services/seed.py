@@ -257,8 +257,8 @@ def _seed(out: _Writer, rng: random.Random, extras: random.Random, count: int, u
 
     def user(email: str, name: str, role: str) -> int:
         uid = run.new_id("user")
-        out.add(User, dict(id=uid, email=email, name=name, role=role, password_hash=password_hash,
-                           session_version=1, created_at=start))
+        out.add(User, dict(id=uid, email=email, name=name, search_name=name.lower(), role=role,
+                           password_hash=password_hash, session_version=1, created_at=start))
         if role == "mentee":
             run.names[uid] = name
         return uid

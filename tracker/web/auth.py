@@ -1,15 +1,16 @@
 """Sign up, log in, log out, and the front door that sends each role to its home."""
 from __future__ import annotations
 
-from flask import Blueprint, flash, redirect, render_template, request, session, url_for
+from flask import Blueprint, current_app, flash, redirect, render_template, request, session, url_for
 from flask_login import current_user, login_required, login_user, logout_user
 
 from tracker import services
 from tracker.core import clock
+from tracker.reports import mail_queries, queries
+from tracker.security import links, throttle
 from tracker.security import log as security_log
-from tracker.security import throttle
 from tracker.web.access import home_endpoint, safe_next_url
-from tracker.web.forms import LoginForm, SignupForm
+from tracker.web.forms import LoginForm, ResetPasswordForm, SignupForm
 from tracker.web.pages import REFUSALS, form_page, show_service_error
 
 bp = Blueprint("auth", __name__)
@@ -81,3 +82,30 @@ def logout():
     session.clear()
     flash("You are logged out.", "info")
     return redirect(url_for("auth.index"))
+
+
+@bp.route("/reset-password/<token>", methods=["GET", "POST"])
+def reset_password(token: str):
+    """Where a password-reset mail leads: a new password, once, while the link is valid."""
+    try:
+        body = links.verify(current_app.config["SECRET_KEY"], links.PASSWORD_RESET, token, clock.now())
+    except links.LinkRefused as refusal:
+        return render_template("mail/link_refused.html", message=refusal.message), 400
+    user_id, link_id = body.get("u"), body.get("jti")
+    user = queries.user_by_id(user_id) if type(user_id) is int and 0 < user_id < 2**31 else None
+    if user is None or not isinstance(link_id, str) or user.deactivated_at is not None or user.erased_at:
+        return render_template("mail/link_refused.html", message="This link is not valid."), 400
+    if mail_queries.link_used(link_id):
+        return render_template("mail/link_refused.html", message="This link has already been used."), 410
+    form = ResetPasswordForm()
+    if form.validate_on_submit():
+        try:
+            services.reset_password(user.id, link_id, form.password.data, at=clock.now())
+        except REFUSALS as error:
+            show_service_error(error, form)
+        else:
+            if current_user.is_authenticated:
+                logout_user()
+            flash("Your password is set. Log in with it.", "success")
+            return redirect(url_for("auth.login"))
+    return form_page("auth/reset_password.html", form, user=user)

@@ -312,7 +312,7 @@ def _search_words(text: str) -> str | None:
 
 def page_number(text: str) -> int:
     """A page number from a URL: any text that is not one (0, '-1', '²', 'abc') is page 1."""
-    return int(text) if text.isascii() and text.isdigit() and 0 < int(text) < 100000 else 1
+    return int(text) if text.isascii() and text.isdigit() and len(text) <= 5 and int(text) > 0 else 1
 
 
 class FeedbackFilterForm(FlaskForm):
@@ -401,3 +401,65 @@ class DirectoryFilterForm(FlaskForm):
     goal_category = LenientField(_known_category)
     sort = LenientField(_directory_sort, absent="rating")
     page = LenientField(page_number, absent="1")
+
+
+def _role(text: str) -> str | None:
+    return text if text in ("mentee", "mentor", "operator") else None
+
+
+def _state(text: str) -> str | None:
+    known = {"application", "trial", "paused", "ended"} | {f"month_{k}" for k in range(1, 13)}
+    return text if text in known else None
+
+
+def _end_reason(text: str) -> str | None:
+    return text if text in ("declined", "withdrawn", "cancelled") else None
+
+
+def _email_text(text: str) -> str | None:
+    return "".join(c for c in text if c.isprintable()).strip().lower()[:254] or None
+
+
+class MentorshipSearchForm(FlaskForm):
+    """The operators' mentorship list, read from the URL; a value that makes no sense is ignored."""
+
+    class Meta:
+        csrf = False
+
+    q = LenientField(_search_words)
+    state = LenientField(_state)
+    end_reason = LenientField(_end_reason)
+    goal_category = LenientField(_known_category)
+    mentor = LenientField(_email_text)
+    page = LenientField(page_number, absent="1")
+
+
+class UserSearchForm(FlaskForm):
+    class Meta:
+        csrf = False
+
+    q = LenientField(_search_words)
+    role = LenientField(_role)
+    page = LenientField(page_number, absent="1")
+
+
+class AuditFilterForm(FlaskForm):
+    class Meta:
+        csrf = False
+
+    action = LenientField(lambda text: text if text.isidentifier() and len(text) <= 40 else None)
+    actor = LenientField(_email_text)
+    page = LenientField(page_number, absent="1")
+
+
+class EraseForm(FlaskForm):
+    confirm = StringField("Type the person's email to confirm", validators=[
+        DataRequired("Type the email to confirm."), Length(max=254), plain_text()])
+    submit = SubmitField("Erase this person's data")
+
+
+class ResetPasswordForm(FlaskForm):
+    password = _password_field("New password")
+    confirm = PasswordField("Repeat the password", validators=[
+        DataRequired("Repeat the password."), EqualTo("password", "The two passwords differ.")])
+    submit = SubmitField("Set the password")

@@ -44,7 +44,7 @@ def settings():
             flash("Your mail settings are saved.", "success")
             return redirect(url_for("mail.settings"))
     critical = [kind for code, kind in notifications.KINDS.items()
-                if kind.critical and kind.recipient_role == current_user.role]
+                if kind.critical and kind.recipient_role in (current_user.role, "any")]
     return form_page("mail/settings.html", form, kinds=kinds, critical=critical)
 
 

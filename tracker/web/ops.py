@@ -16,16 +16,19 @@ from flask_login import current_user
 from tracker import services
 from tracker.core import clock
 from tracker.domain import lifecycle, notifications
-from tracker.reports import charts, directory, mail_queries, metrics, queries, rollup_queries
+from tracker.reports import admin_queries, charts, directory, mail_queries, metrics, queries, rollup_queries
 from tracker.reports.csvfiles import guard
 from tracker.reports.scope import DASHBOARD_DEFAULT_DAYS, parse_or_defaults
+from tracker.services.audit import Actor
 from tracker.web.access import role_required, safe_next_url
 from tracker.web.forms import (
     CreateUserForm,
     FeedbackFilterForm,
     HandleRiskForm,
     HideFeedbackForm,
+    MentorshipSearchForm,
     OfferSettingsForm,
+    UserSearchForm,
     page_number,
 )
 from tracker.web.pages import REFUSALS, form_page, show_service_error
@@ -130,7 +133,7 @@ def hide_feedback(survey_id: int):
 @bp.post("/surveys/<int:survey_id>/unhide")
 @role_required("operator")
 def unhide_feedback(survey_id: int):
-    services.show_mentor_feedback(survey_id)
+    services.show_mentor_feedback(survey_id, current_user.id, clock.now())
     flash("The comment is visible to the mentor again.", "success")
     return redirect(_back_to_feedback())
 
@@ -175,9 +178,17 @@ def surveys_csv():
 @bp.get("/mentorships")
 @role_required("operator")
 def mentorships():
+    """Newest first, paged; q: the start of a mentee's or mentor's email or name, an id or a history ref."""
     at = clock.now()
-    return render_template("ops/mentorships.html", counts=rollup_queries.counts_by_status(at),
-                           mentorships=queries.recent_mentorships(), at=at)
+    search = MentorshipSearchForm(request.args)
+    asked = {name: search[name].data for name in ("q", "state", "end_reason", "goal_category", "mentor")}
+    mentor_id = queries.mentor_id_by_email(asked["mentor"]) if asked["mentor"] else None
+    unknown_mentor = asked["mentor"] is not None and mentor_id is None
+    found = admin_queries.Page([], 1, False) if unknown_mentor else admin_queries.mentorships_page(
+        asked["q"], asked["state"], asked["end_reason"], asked["goal_category"], mentor_id, at, search.page.data)
+    return render_template("ops/mentorships.html", counts=rollup_queries.counts_by_status(at), found=found,
+                           asked={k: v for k, v in asked.items() if v}, states=admin_queries.states(), at=at,
+                           unknown_mentor=unknown_mentor)
 
 
 @bp.route("/users", methods=["GET", "POST"])
@@ -187,14 +198,16 @@ def users():
     if form.validate_on_submit():
         try:
             user = services.create_user(form.email.data, form.role.data, form.name.data, form.password.data,
-                                        at=clock.now())
+                                        at=clock.now(), actor=Actor.operator(current_user.id, current_user.email))
         except REFUSALS as error:
             show_service_error(error, form)
         else:
             flash(f"Created the {user.role} account for {user.email}.", "success")
             return redirect(url_for("ops.users"))
-    users_shown = queries.users(limit=USERS_SHOWN)
-    return form_page("ops/users.html", form, users=users_shown, more_users=len(users_shown) >= USERS_SHOWN)
+    search = UserSearchForm(request.args)
+    asked = {name: search[name].data for name in ("q", "role") if search[name].data}
+    found = admin_queries.users_page(asked.get("q"), asked.get("role"), search.page.data)
+    return form_page("ops/users.html", form, found=found, asked=asked)
 
 
 @bp.get("/outbox")
@@ -240,7 +253,6 @@ def research():
 
 
 AT_RISK_SHOWN = 200
-USERS_SHOWN = 500
 
 
 def _at_risk_page(form: HandleRiskForm, form_for: int | None = None):
