@@ -16,15 +16,22 @@ from sqlalchemy import select, text
 
 from tracker.core.extensions import db
 from tracker.data.models import (
+    AuditEntry,
     CancelFlow,
     CheckIn,
     ExitSurvey,
+    MailPreference,
     MentorProfile,
+    MentorReviewStats,
     Mentorship,
     OfferSetting,
+    OutboxMail,
     Pause,
     Pulse,
+    Review,
+    ReviewModeration,
     RiskReview,
+    UsedLink,
     User,
 )
 from tracker.reports import rollup_queries
@@ -71,7 +78,8 @@ def log_in(app, user):
 # The tables a refused request must leave as they were, and in users every column but the session
 # version (a logout bumps its own).
 STATE_MODELS = (User, MentorProfile, Mentorship, CheckIn, ExitSurvey, CancelFlow, Pause, Pulse, RiskReview,
-                OfferSetting)
+                OfferSetting, OutboxMail, MailPreference, UsedLink, Review, ReviewModeration, MentorReviewStats,
+                AuditEntry)
 _STATE_QUERIES = [
     (model.__tablename__,
      select(*(c for c in model.__table__.columns if c.key != "session_version"))

@@ -151,6 +151,7 @@ def erase_user(email: str, actor: audit.Actor, at: datetime) -> tuple[User, bool
     sqlite = db.engine.dialect.name == "sqlite"
     with unit_of_work():
         if sqlite:  # this connection overwrites what it frees with zeros, for this erasure
+            secure_before = db.session.execute(text("PRAGMA secure_delete")).scalar()
             db.session.execute(text("PRAGMA secure_delete = ON"))
         user = db.session.scalar(select(User).where(User.id == user.id).with_for_update())
         secrets = {user.email, user.name}
@@ -188,8 +189,8 @@ def erase_user(email: str, actor: audit.Actor, at: datetime) -> tuple[User, bool
         user.password_hash, user.session_version = None, user.session_version + 1
         user.erased_at, user.deactivated_at = at, user.deactivated_at or at
         audit.record(actor, "account_erased", "user", uid, at, summary=f"user {uid} ({user.role})")
-    if sqlite:
-        db.session.execute(text("PRAGMA secure_delete = OFF"))
+    if sqlite:  # as the connection was (some builds of SQLite have it on by default)
+        db.session.execute(text(f"PRAGMA secure_delete = {int(secure_before)}"))
         db.session.commit()
     _wipe_old_copies()
     return user, True
