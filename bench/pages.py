@@ -8,7 +8,10 @@ The pages (PAGES, in the order the tables list them):
 - a mentor's own ratings (/mentor/ratings, all time by default), for the mentor with the most
   mentorships;
 - the mentee's mentor directory (/mentors), for a mentee;
-- the operators' outbox (/ops/outbox) and a mentee's mail settings (/settings/mail).
+- the operators' outbox (/ops/outbox) and a mentee's mail settings (/settings/mail);
+- the public reviews operators moderate, a mentor's profile with its reviews;
+- the operators' search of mentorships (by name, by email, by state) and of accounts, a mentorship's
+  timeline, and the audit log.
 
 Before the pages, the mail schedule is run as `notify` runs it (tracker/mail/schedule.py `plan`), with
 the clock at "now": "notify_plan_first_s" queues what is due (every pulse, trial ending and follow-up
@@ -39,6 +42,7 @@ import random
 import statistics
 import time
 from datetime import datetime, timezone
+from urllib.parse import parse_qsl
 
 from sqlalchemy import delete, func, insert, select
 
@@ -68,6 +72,17 @@ PAGES = [
     ("mentee mentor directory", "mentee", "/mentors", None),
     ("ops outbox", "operator", "/ops/outbox", None),
     ("ops reviews", "operator", "/ops/reviews", None),
+    ("ops mentorships, search a name", "operator", "/ops/mentorships?q=grace", None),
+    ("ops mentorships, search an email", "operator", "/ops/mentorships?q=mentee12345", None),
+    ("ops mentorships, in trial", "operator", "/ops/mentorships?state=trial", None),
+    ("ops mentorships, paid month 2", "operator", "/ops/mentorships?state=month_2", None),
+    ("ops mentorships, paused", "operator", "/ops/mentorships?state=paused", None),
+    ("ops mentorships, cancelled, page 20", "operator", "/ops/mentorships?state=ended&end_reason=cancelled&page=20",
+     None),
+    ("ops accounts, search", "operator", "/ops/users?q=hugo", None),
+    ("ops accounts, mentors", "operator", "/ops/users?role=mentor", None),
+    ("ops mentorship timeline", "operator", "/ops/mentorships/{top_mentorship}", None),
+    ("ops audit log", "operator", "/ops/audit", None),
     ("mentee mentor profile", "mentee", "/mentors/{top_mentor}", None),
     ("mentee mail settings", "mentee", "/settings/mail", None),
 ]
@@ -109,10 +124,16 @@ def bench_pages(app, runs: int, params: dict[str, dict], now: datetime) -> dict:
     who = people(app)
     clients = {role: _client(app, user_id) for role, user_id in who.items()}
     top_mentor = who["mentor"].split(":")[0]
+    with app.app_context():
+        top_mentorship = db.session.scalar(select(func.max(Mentorship.id)))
+        db.session.rollback()
     calls, statuses = {}, {}
     for name, role, path, which in PAGES:
         client, query = clients[role], params[which] if which else {}
-        path = path.format(top_mentor=top_mentor)
+        path = path.format(top_mentor=top_mentor, top_mentorship=top_mentorship)
+        if "?" in path:
+            path, asked = path.split("?", 1)
+            query = dict(parse_qsl(asked))
         statuses[name] = []
 
         def call(client=client, path=path, query=query, seen=statuses[name]):
