@@ -445,3 +445,17 @@ def test_erasure_wipes_the_text_even_where_sqlite_keeps_freed_space_by_default(a
     finally:
         event.remove(engine, "connect", off)
         engine.dispose()
+
+
+def test_erasure_deletes_the_mail_files_about_the_person(file_mail_app, tmp_path):
+    from .factories import World
+    app = file_mail_app
+    world = World.build(app, T0)
+    with app.app_context():
+        services.apply(world.mentee.id, world.mentor.id, "change_careers", SECRET_GOAL, "video", at=T0)
+        services.unsubscribe(world.operator.id, "operator_digest", at=T0)
+    assert app.test_cli_runner().invoke(args=["notify", "once", "--at", T0.isoformat()]).exit_code == 0
+    assert len(os.listdir(tmp_path / "mail")) == 1
+    result = app.test_cli_runner().invoke(args=["erase-user", "--email", world.mentee.email, "--yes"])
+    assert result.exit_code == 0, result.output
+    assert os.listdir(tmp_path / "mail") == []

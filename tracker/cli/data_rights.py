@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 import click
+from flask import current_app
 from flask.cli import with_appcontext
 
 from tracker import services
@@ -33,7 +34,8 @@ def erase_user(email: str, yes: bool):
     if not yes:
         click.confirm(f"Erase the personal data of {email}? This cannot be undone", abort=True)
     try:
-        user, erased = services.erase_user(email, Actor.command("erase-user"), at=clock.now())
+        user, erased = services.erase_user(email, Actor.command("erase-user"), at=clock.now(),
+                                           mail_folder=current_app.config["MAIL_FILE_PATH"])
     except services.ServiceError as error:
         raise click.ClickException(error.message) from None
     click.echo(f"Erased the personal data of account {user.id}." if erased

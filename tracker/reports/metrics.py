@@ -562,3 +562,68 @@ def review_bias(pairs: list[tuple[int, int]]) -> dict:
     an interval clear of 0 says the public stars differ from what the same mentees said in private."""
     return {"public": mean_interval([p for p, _ in pairs]), "private": mean_interval([q for _, q in pairs]),
             "difference": mean_interval([p - q for p, q in pairs])}
+
+
+# --- endings over time (competing risks) and the survey's blind spot --------------------------------
+
+CAUSES = ("goal_reached", "other")
+
+
+class Endings:
+    """Cumulative incidence (Aalen-Johansen) of ending with the goal reached and of ending otherwise,
+    beside the all-cause Kaplan-Meier survival: CIF_c(t) = sum over event times t_i <= t of
+    S(t_i-) * d_c,i / n_i. At every t, CIF_goal_reached(t) + CIF_other(t) = 1 - S(t)."""
+
+    def __init__(self, n: int, times: np.ndarray, goal: np.ndarray, other: np.ndarray, survival: np.ndarray):
+        self.n = n
+        self.times = times        # event times, seconds, ascending
+        self.goal, self.other = goal, other  # each CIF from that time on
+        self.survival = survival  # S from that time on
+
+    def at(self, cause: str, seconds: float) -> float | None:
+        if self.n == 0:
+            return None
+        i = int(np.searchsorted(self.times, seconds, side="right"))
+        return 0.0 if i == 0 else float((self.goal if cause == "goal_reached" else self.other)[i - 1])
+
+    def report(self) -> dict:
+        """{cause: {"7": CIF at 7 days, "30": ..., "90": ..., "180": ...}}, null with no population."""
+        return {cause: {str(days): self.at(cause, days * DAY) for days in SURVIVAL_DAYS} for cause in CAUSES}
+
+
+def cumulative_incidence(groups: Iterable[tuple[int, int, int]] | DurationGroups,
+                         goal_events: dict[int, int]) -> Endings:
+    """groups: the retention population as for kaplan_meier; goal_events: {duration in seconds: how
+    many of the events at that duration ended with the goal reached} (the rest of the events are
+    "other")."""
+    g = DurationGroups.of(groups)
+    order = np.argsort(g.durations, kind="stable")
+    durations, events, censored = g.durations[order], g.events[order], g.censored[order]
+    leaving = events + censored
+    total = int(leaving.sum())
+    at_risk = total - (np.cumsum(leaving) - leaving)
+    happened = events > 0
+    times = durations[happened]
+    d = events[happened].astype(np.float64)
+    n = at_risk[happened].astype(np.float64)
+    d_goal = np.array([goal_events.get(int(t), 0) for t in times.tolist()], dtype=np.float64)
+    if np.any(d_goal > d):
+        raise ValueError("more goal-reached endings than endings at some duration")
+    survival = np.cumprod(1.0 - d / n)
+    before = np.concatenate(([1.0], survival[:-1]))  # S(t_i-)
+    goal = np.cumsum(before * d_goal / n)
+    other = np.cumsum(before * (d - d_goal) / n)
+    return Endings(total, times, goal, other, survival)
+
+
+def success_bounds(yes: int, surveys: int, cancelled: int) -> dict:
+    """The success rate if no non-respondent reached the goal (y / c) and if every one did
+    ((y + c - s) / c); both null with no cancellation."""
+    if cancelled == 0:
+        return {"low": None, "high": None}
+    return {"low": yes / cancelled, "high": (yes + cancelled - surveys) / cancelled}
+
+
+def success_bounds_of(report: dict) -> dict:
+    return success_bounds(report["success_rate"]["numerator"], report["survey_response_rate"]["numerator"],
+                          report["cancellations"]["count"])

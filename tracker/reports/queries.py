@@ -256,6 +256,18 @@ def duration_groups(scope: Scope, *only) -> list[tuple[int, int, int]]:
     return [(int(d), int(e), int(c)) for d, e, c in db.session.execute(stmt)]
 
 
+def goal_event_groups(scope: Scope, *only) -> dict[int, int]:
+    """{duration in seconds: endings by T with an exit survey by T saying the goal was reached}, for
+    trials started in the window (the retention population's goal_reached cause)."""
+    m, s = Mentorship, ExitSurvey
+    duration = _s(m.ended_at) - _s(m.trial_started_at)
+    stmt = (select(duration, func.count()).join(s, s.mentorship_id == m.id)
+            .where(*_started(scope, *only), m.ended_at <= scope.as_of, s.submitted_at <= scope.as_of,
+                   s.goal_reached == "yes")
+            .group_by(duration))
+    return {int(d): int(n) for d, n in db.session.execute(stmt)}
+
+
 def cohort_groups(scope: Scope, *only) -> dict[str, tuple[int, int, dict[int, int]]]:
     """{cohort month: (size, latest trial start in seconds, {ended bucket: count})}.
 

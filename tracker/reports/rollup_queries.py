@@ -551,3 +551,22 @@ def at_risk(at: datetime, shown: int) -> queries.AtRisk:
     moving_ids = set(moving.tolist())
     flagged = {i: value for i, value in settled.flagged.items() if i not in moving_ids} | now.flagged
     return queries.at_risk(at, shown, queries.RiskJudged(np.concatenate([kept, now.running_ids]), flagged))
+
+
+def _raw_goal_events(today: int):
+    m = Mentorship
+    surveyed = select(ExitSurvey.mentorship_id).where(_on_day(ExitSurvey.submitted_at, today))
+    return _ids(_on(m.trial_started_at, today), _on(m.ended_at, today), surveyed)
+
+
+def goal_event_groups(scope: Scope) -> dict[int, int]:
+    """What queries.goal_event_groups gives: cached at the eve of T's day, and the mentorships whose
+    cause can change that day (started, ended or surveyed on it) read raw."""
+    return _at_day_start("goal_events", scope, queries.goal_event_groups, _raw_goal_events)
+
+
+def endings(scope: Scope, durations: metrics.DurationGroups | None = None) -> metrics.Endings:
+    """The endings over time of the retention population; `durations`: its groups if already measured."""
+    if durations is None:
+        durations = measure(scope).durations
+    return metrics.cumulative_incidence(durations, goal_event_groups(scope))

@@ -7,10 +7,13 @@ log's subject, and a platform must not let an operator erase their own trail.
 """
 from __future__ import annotations
 
+import glob
 import json
+import os
+import time
 from datetime import datetime
 
-from sqlalchemy import or_, select, text, update
+from sqlalchemy import and_, or_, select, text, update
 
 from tracker.core.extensions import db
 from tracker.data.database import unit_of_work
@@ -29,14 +32,20 @@ from tracker.data.models import (
     RiskReview,
     User,
 )
+from tracker.reports import rollup_queries
 from tracker.services import audit
 from tracker.services.accounts import normalise_email
 from tracker.services.errors import Conflict, NotFound
 
 ERASED = "[erased]"
+CHECKPOINT_TRIES, CHECKPOINT_WAIT_S = 10, 0.5
+
+
+class ErasureIncomplete(Conflict):
+    """The rows are erased but an old copy could not yet be wiped from the database files."""
 # The tables an erasure rewrites: on PostgreSQL each is vacuumed afterwards.
 TOUCHED = ("users", "mentor_profiles", "mentorships", "checkins", "exit_surveys", "reviews", "risk_reviews",
-           "outbox", "audit_log", "api_tokens", "mail_preferences", "login_failures")
+           "outbox", "audit_log", "api_tokens", "mail_preferences", "login_failures", "report_cache")
 
 
 def _person(email: str) -> User:
@@ -142,9 +151,11 @@ def _scrub(value, secrets: set[str]):
     return value
 
 
-def erase_user(email: str, actor: audit.Actor, at: datetime) -> tuple[User, bool]:
+def erase_user(email: str, actor: audit.Actor, at: datetime, mail_folder: str | None = None) -> tuple[User, bool]:
     """Erase the person's personal data; (the account, whether anything was erased now: False when it
-    had been already). Then wipe the freed space from the database files."""
+    had been already). Then wipe the freed space from the database files, forget every report
+    computed today (a mentor's leaderboard row carries their email), and delete the .eml files of the
+    mails about them from `mail_folder` (where mails are written with no mail server)."""
     user = _person(email)
     if user.erased_at is not None:
         return user, False
@@ -154,6 +165,8 @@ def erase_user(email: str, actor: audit.Actor, at: datetime) -> tuple[User, bool
             secure_before = db.session.execute(text("PRAGMA secure_delete")).scalar()
             db.session.execute(text("PRAGMA secure_delete = ON"))
         user = db.session.scalar(select(User).where(User.id == user.id).with_for_update())
+        if user.erased_at is not None:  # another erasure committed first
+            return user, False
         secrets = {user.email, user.name}
         uid = user.id
         mine = select(Mentorship.id).where(Mentorship.mentee_id == uid)
@@ -171,13 +184,17 @@ def erase_user(email: str, actor: audit.Actor, at: datetime) -> tuple[User, bool
             headline="", expertise="", bio="", accepting_applications=False))
         # Mails to them, and about their mentorships to others: no address, no text; unsent ones stop.
         about = or_(OutboxMail.recipient_id == uid, OutboxMail.mentorship_id.in_(theirs))
+        mail_ids = list(db.session.scalars(select(OutboxMail.id).where(about)))
         run(update(OutboxMail).where(about).values(to_address=None, subject=None, body_text=None, body_html=None,
                                                    unsubscribe_url=None))
         run(update(OutboxMail).where(about, OutboxMail.status.in_(("queued", "retrying", "sending"))).values(
             status="skipped", last_error="the person's data was erased", claimed_until=None))
-        for entry in db.session.scalars(select(AuditEntry).where(
-                AuditEntry.subject_type == "user", AuditEntry.subject_id == uid)):
+        for entry in db.session.scalars(select(AuditEntry).where(or_(
+                and_(AuditEntry.subject_type == "user", AuditEntry.subject_id == uid),
+                and_(AuditEntry.subject_type == "mentorship", AuditEntry.subject_id.in_(theirs))))):
             entry.summary = _scrub(entry.summary, secrets)
+            if entry.subject_type == "mentorship":  # an operator's note about their mentorship
+                entry.after = json.dumps({"note": ""}) if entry.action == "risk_handled" else entry.after
             for column in ("before", "after"):
                 value = getattr(entry, column)
                 if value is not None:
@@ -192,7 +209,12 @@ def erase_user(email: str, actor: audit.Actor, at: datetime) -> tuple[User, bool
     if sqlite:  # as the connection was (some builds of SQLite have it on by default)
         db.session.execute(text(f"PRAGMA secure_delete = {int(secure_before)}"))
         db.session.commit()
+    rollup_queries.forget_settled(shared=True)
     _wipe_old_copies()
+    if mail_folder:
+        for mail_id in mail_ids:
+            for path in glob.glob(os.path.join(glob.escape(mail_folder), f"{mail_id:08d}-*.eml")):
+                os.remove(path)
     return user, True
 
 
@@ -204,7 +226,13 @@ def _wipe_old_copies() -> None:
     with db.engine.connect() as connection:
         connection = connection.execution_options(isolation_level="AUTOCOMMIT")
         if connection.dialect.name == "sqlite":
-            connection.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+            for _ in range(CHECKPOINT_TRIES):  # a reader holding an old snapshot blocks it; try again
+                busy, _log, _done = connection.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)").one()
+                if not busy:
+                    return
+                time.sleep(CHECKPOINT_WAIT_S)
+            raise ErasureIncomplete("the erasure is saved, but readers kept the old pages in the write-ahead "
+                                    "log; run `flask --app wsgi erase-user` again when the app is quieter")
         else:
             for table in TOUCHED:
                 connection.exec_driver_sql(f"VACUUM {table}")

@@ -7,7 +7,18 @@ import csv
 import io
 import json
 
-from flask import Blueprint, Response, abort, flash, redirect, render_template, request, stream_with_context, url_for
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    stream_with_context,
+    url_for,
+)
 from flask_login import current_user
 
 from tracker import services
@@ -101,7 +112,8 @@ def erase(user_id: int):
         flash("Type the person's email exactly to confirm the erasure; nothing was erased.", "error")
         return redirect(url_for("admin.account", user_id=user_id))
     try:
-        _, erased = services.erase_user(user.email, _me(), at=clock.now())
+        _, erased = services.erase_user(user.email, _me(), at=clock.now(),
+                                        mail_folder=current_app.config["MAIL_FILE_PATH"])
     except REFUSALS as error:
         flash(error.message, "error")
     else:
