@@ -56,6 +56,8 @@ EXPECTED = {
     ("ops.surveys_csv", "GET"): (None, OPERATORS_ONLY),
     ("ops.mentorships", "GET"): (None, OPERATORS_ONLY),
     ("api.metrics_v1", "GET"): (None, answers(401, 403, 403, 403, 403, 200)),
+    ("api.metrics_v2", "GET"): (None, answers(401, 403, 403, 403, 403, 200)),
+    ("api.openapi_document", "GET"): (None, answers(200, 200, 200, 200, 200, 200)),
     ("assets.plotly_js", "GET"): (None, answers(200, 200, 200, 200, 200, 200)),
     ("ops.users", "GET"): (None, OPERATORS_ONLY),
     ("ops.users", "POST"): (None, answers(LOGIN, 403, 403, 403, 403, 400)),

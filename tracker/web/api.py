@@ -11,9 +11,10 @@ from flask_login import current_user
 from tracker import services
 from tracker.core import clock
 from tracker.core.extensions import csrf, talisman
-from tracker.reports import metrics, queries, rollup_queries, scope
+from tracker.reports import api_v2, metrics, queries, rollup_queries, scope
 from tracker.security import log as security_log
 from tracker.security import redis_store
+from tracker.web import openapi
 
 bp = Blueprint("api", __name__)
 csrf.exempt(bp)  # read-only, and bearer-token clients have no CSRF token
@@ -56,6 +57,23 @@ def metrics_v1():
         return error(problem.message, 400)
     echo = asked.echo()
     return jsonify(metrics.report(rollup_queries.measure(asked.scope), echo["as_of"], echo["window"], echo["filters"]))
+
+
+@bp.get("/api/v2/metrics")
+@operator_required
+def metrics_v2():
+    """v1's keys unchanged, plus endings over time, the success rate's bounds and the retention numbers."""
+    try:
+        asked = scope.parse(request.args, clock.now(), queries.mentor_id_by_email)
+    except scope.ScopeError as problem:
+        return error(problem.message, 400)
+    return jsonify(api_v2.report(asked.scope, asked.echo()))
+
+
+@bp.get("/api/v2/openapi.json")
+def openapi_document():
+    """The OpenAPI 3.1 description of v1 and v2 (no login: it describes, it holds no data)."""
+    return jsonify(openapi.DOCUMENT)
 
 
 @bp.get("/healthz")
