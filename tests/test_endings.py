@@ -139,3 +139,23 @@ def test_the_openapi_document_describes_both_versions(login):
                                    "risk_history", "research"}
     parameters = {p["name"] for p in document["paths"]["/api/v2/metrics"]["get"]["parameters"]}
     assert parameters == {"from", "to", "as_of", "goal_category", "mentor"}
+
+
+def test_the_pages_show_the_bounds_the_endings_and_who_answered(app, world, login):
+    _history(app, world)
+    operator = login(world.operator)
+    query = "?from=2025-12-01"
+    home = operator.get("/ops/" + query).get_data(as_text=True)
+    assert "Success rate, counting everyone who left" in home and "40.0%–60.0%" in home
+    retention = operator.get("/ops/retention" + query).get_data(as_text=True)
+    assert "How they ended, over time" in retention and f"{100 / 6:.1f}%" in retention
+    with app.app_context():
+        scope = Scope(as_of=T0, start=T0.replace(year=2025, month=12, day=1, hour=0),
+                      end=T0.replace(hour=0) + timedelta(days=1))
+        table = metrics.respondents(queries.response_groups(scope))
+    # Five cancellations: ended in the trial (day 5, answered), month 1 (days 20 and 20, both answered),
+    # months 2-3 (day 40, no survey; day 50, answered).
+    assert {stage: (row["cancellations"], row["answered"]) for stage, row in table["by_stage"].items()} == {
+        "trial": (1, 1), "month_1": (2, 2), "months_2_3": (2, 1), "later": (0, 0)}
+    churn = operator.get("/ops/churn" + query).get_data(as_text=True)
+    assert "Who answered the exit survey" in churn and "50.0%" in churn

@@ -67,7 +67,7 @@ def assert_same_numbers(scope: Scope) -> None:
     fast = rollup_queries.duration_groups_by_category(scope)
     assert {c: as_tuples(g) for c, g in fast.items()} == {c: sorted(g) for c, g in raw.items()}, str(scope)
     assert metrics.research(endings, fast) == metrics.research(endings, raw)
-    for name in ("pulse_tier_groups", "month_one_groups", "save_groups", "goal_event_groups"):
+    for name in ("pulse_tier_groups", "month_one_groups", "save_groups", "goal_event_groups", "response_groups"):
         assert getattr(rollup_queries, name)(scope) == getattr(queries, name)(scope), f"{name} differs for {scope}"
 
 

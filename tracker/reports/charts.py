@@ -87,6 +87,22 @@ def survival(curve: list[tuple[float, float]]) -> dict:
     return figure
 
 
+def endings(curve: list[tuple[float, float, float, float]]) -> dict:
+    """Endings over time: the share ended with the goal reached, ended otherwise, and ended at all
+    (1 - S(t), the sum of the two)."""
+    days = [point[0] for point in curve]
+    fig = go.Figure()
+    for index, name, color, dash in ((3, "Ended, any reason (1 - S)", MUTED, "dot"),
+                                     (1, "Ended with the goal reached", GOOD, None),
+                                     (2, "Ended otherwise", BRAND, None)):
+        fig.add_trace(go.Scatter(x=days, y=[point[index] for point in curve], mode="lines", name=name,
+                                 line={"shape": "hv", "color": color, "dash": dash},
+                                 hovertemplate="day %{x:.1f}: %{y:.1%}<extra>" + name + "</extra>"))
+    figure = _layout(fig, "How mentorships ended over time (cumulative incidence)", percent=True)
+    figure["layout"]["xaxis"]["title"] = {"text": "days since the trial started"}
+    return figure
+
+
 def cohort_heatmap(cohorts: list[dict]) -> dict:
     width = max((len(c["retained"]) for c in cohorts), default=0)
     z = [c["retained"] + [None] * (width - len(c["retained"])) for c in cohorts]

@@ -627,3 +627,28 @@ def success_bounds(yes: int, surveys: int, cancelled: int) -> dict:
 def success_bounds_of(report: dict) -> dict:
     return success_bounds(report["success_rate"]["numerator"], report["survey_response_rate"]["numerator"],
                           report["cancellations"]["count"])
+
+
+def respondents(groups: dict[tuple[str, str, bool], int]) -> dict:
+    """Who answered the exit survey, against who left: per stage (how long the mentorship ran) and per
+    goal category, the cancellations, how many answered and the response rate with its interval. A
+    success rate read only from respondents can be trusted as far as they look like everyone."""
+    def table(index: int, keys) -> dict:
+        out = {}
+        for key in keys:
+            left = sum(n for k, n in groups.items() if k[index] == key)
+            answered = sum(n for k, n in groups.items() if k[index] == key and k[2])
+            out[key] = {"cancellations": left, "answered": answered, "response_rate": wilson(answered, left).as_dict()}
+        return out
+    categories = sorted({k[0] for k in groups})
+    return {"by_stage": table(1, STAGES), "by_goal_category": table(0, categories)}
+
+
+def endings_curve(endings: Endings) -> list[tuple[float, float, float, float]]:
+    """(days, CIF goal reached, CIF other, 1 - S) at the last event of each tenth of a day, from (0, 0, 0, 0)."""
+    if endings.n == 0 or not len(endings.times):
+        return []
+    slots = endings.times // CURVE_RESOLUTION
+    last = np.flatnonzero(np.append(slots[1:] != slots[:-1], True))
+    return [(0.0, 0.0, 0.0, 0.0)] + list(zip((endings.times[last] / DAY).tolist(), endings.goal[last].tolist(),
+                                             endings.other[last].tolist(), (1.0 - endings.survival[last]).tolist()))

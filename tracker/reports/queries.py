@@ -218,6 +218,16 @@ def _cancellations(scope: Scope, *only):
     return (m, s, survey, [m.trial_started_at.is_not(None), *_in_window(m.ended_at, scope), *_filters(scope), *only])
 
 
+def response_groups(scope: Scope, *only) -> dict[tuple[str, str, bool], int]:
+    """{(goal category, stage, answered the exit survey by T): cancellations} (the survey's blind spot:
+    who the respondents are, against who left)."""
+    m, s, survey, conditions = _cancellations(scope, *only)
+    answered = s.id.is_not(None)
+    stmt = (select(m.goal_category, stage_expression(), answered, func.count()).select_from(m).outerjoin(s, survey)
+            .where(*conditions).group_by(m.goal_category, stage_expression(), answered))
+    return {(category, stage, bool(responded)): int(n) for category, stage, responded, n in db.session.execute(stmt)}
+
+
 def cancellation_groups(scope: Scope, *only) -> dict[tuple, int]:
     """{(month ended, stage, reason, goal_reached, stars): count}; reason etc. None without a survey."""
     m, s, survey, where = _cancellations(scope, *only)

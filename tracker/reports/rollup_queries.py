@@ -553,6 +553,19 @@ def at_risk(at: datetime, shown: int) -> queries.AtRisk:
     return queries.at_risk(at, shown, queries.RiskJudged(np.concatenate([kept, now.running_ids]), flagged))
 
 
+def _raw_responses(today: int):
+    m = Mentorship
+    surveyed = select(ExitSurvey.mentorship_id).where(_on_day(ExitSurvey.submitted_at, today))
+    return _ids(_on(m.ended_at, today), surveyed)
+
+
+def response_groups(scope: Scope) -> dict[tuple[str, str, bool], int]:
+    """What queries.response_groups gives: the eve cached, and the cancellations ended or surveyed on
+    T's day read raw (a window ending before T's day has none of today's endings, but a survey given
+    today still changes who answered)."""
+    return _at_day_start("responses", scope, queries.response_groups, _raw_responses)
+
+
 def _raw_goal_events(today: int):
     m = Mentorship
     surveyed = select(ExitSurvey.mentorship_id).where(_on_day(ExitSurvey.submitted_at, today))

@@ -43,13 +43,15 @@ def _asked():
                              default_days=DASHBOARD_DEFAULT_DAYS)
 
 
-def _dashboard(template: str, extra=lambda counts, report: {}):
-    """Render a dashboard page: the filters, the report, and whatever `extra` adds (series, figures)."""
+def _dashboard(template: str, extra=lambda counts, report, scope: {}):
+    """Render a dashboard page: the filters, the report, the success rate's bounds, and whatever
+    `extra(counts, report, scope)` adds (series, figures)."""
     asked, problem = _asked()
     counts = rollup_queries.measure(asked.scope)
     echo = asked.echo()
     report = metrics.report(counts, echo["as_of"], echo["window"], echo["filters"])
-    context = {"surveys": metrics.survey_count(report), **extra(counts, report)}
+    context = {"surveys": metrics.survey_count(report), "bounds": metrics.success_bounds_of(report),
+               **extra(counts, report, asked.scope)}
     return render_template(template, asked=asked, args=asked.query_args(), problem=problem, report=report,
                            mentors=queries.mentor_emails(), page=request.endpoint, **context), (400 if problem else 200)
 
@@ -65,7 +67,7 @@ def _scoped(template: str, numbers):
 @bp.get("/")
 @role_required("operator")
 def home():
-    def extra(counts, report):
+    def extra(counts, report, scope):
         series = metrics.by_month(counts)
         return {"series": series, "figures": {"success": charts.success_by_month(series),
                                               "reasons": charts.reason_shares(report)}}
@@ -75,9 +77,10 @@ def home():
 @bp.get("/churn")
 @role_required("operator")
 def churn():
-    def extra(counts, report):
+    def extra(counts, report, scope):
         series = metrics.by_month(counts)
         return {"series": series, **metrics.churn_summary(report),
+                "respondents": metrics.respondents(rollup_queries.response_groups(scope)),
                 "figures": {"reasons": charts.reason_shares(report),
                                               "by_month": charts.reasons_by_month(series),
                                               "by_stage": charts.reasons_by_stage(report)}}
@@ -87,9 +90,12 @@ def churn():
 @bp.get("/retention")
 @role_required("operator")
 def retention():
-    def extra(counts, report):
+    def extra(counts, report, scope):
+        endings = rollup_queries.endings(scope, counts.durations)
         return {"still_going": metrics.still_going(report), "survival_days": metrics.SURVIVAL_DAYS,
+                "endings": endings.report(),
                 "figures": {"survival": charts.survival(metrics.survival_curve(counts)),
+                            "endings": charts.endings(metrics.endings_curve(endings)),
                             "cohorts": charts.cohort_heatmap(report["cohorts"])}}
     return _dashboard("ops/retention.html", extra)
 
@@ -97,9 +103,9 @@ def retention():
 @bp.get("/ratings")
 @role_required("operator")
 def ratings():
-    return _dashboard("ops/ratings.html", lambda counts, report: {
+    return _dashboard("ops/ratings.html", lambda counts, report, scope: {
         "figures": {"stars": charts.star_distribution(report)},
-        "bias": metrics.review_bias(directory.review_bias_pairs(_asked()[0].scope))})
+        "bias": metrics.review_bias(directory.review_bias_pairs(scope))})
 
 
 @bp.get("/feedback")
