@@ -222,9 +222,11 @@ def response_groups(scope: Scope, *only) -> dict[tuple[str, str, bool], int]:
     """{(goal category, stage, answered the exit survey by T): cancellations} (the survey's blind spot:
     who the respondents are, against who left)."""
     m, s, survey, conditions = _cancellations(scope, *only)
-    answered = s.id.is_not(None)
-    stmt = (select(m.goal_category, stage_expression(), answered, func.count()).select_from(m).outerjoin(s, survey)
-            .where(*conditions).group_by(m.goal_category, stage_expression(), answered))
+    rows = (select(m.goal_category.label("category"), stage_expression().label("stage"),
+                   case((s.id.is_not(None), 1), else_=0).label("answered"))
+            .select_from(m).outerjoin(s, survey).where(*conditions).subquery())
+    stmt = select(rows.c.category, rows.c.stage, rows.c.answered, func.count()).group_by(
+        rows.c.category, rows.c.stage, rows.c.answered)
     return {(category, stage, bool(responded)): int(n) for category, stage, responded, n in db.session.execute(stmt)}
 
 
