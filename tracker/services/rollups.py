@@ -52,7 +52,8 @@ def warm(at: datetime) -> list[str]:
     and the API's default windows and of all time (no filter), the at-risk list and the counts by status. Each lands in
     the report cache every process shares (tracker/data/report_cache.py); returns what was warmed."""
     db.session.rollback()
-    windows = ((DASHBOARD_DEFAULT_DAYS, _DASHBOARD_PARTS), (DEFAULT_WINDOW_DAYS, (rollup_queries.measure,)),
+    windows = ((DASHBOARD_DEFAULT_DAYS, _DASHBOARD_PARTS),
+               (DEFAULT_WINDOW_DAYS, (rollup_queries.measure, rollup_queries.goal_event_groups)),
                (all_time_days(at), (rollup_queries.measure,)))
     for days, parts in windows:
         asked = parse(MultiDict(), at, queries.mentor_id_by_email, naive_is_utc=True, default_days=days)
@@ -65,4 +66,5 @@ def warm(at: datetime) -> list[str]:
 
 
 _DASHBOARD_PARTS = (rollup_queries.measure, rollup_queries.ending_groups, rollup_queries.duration_groups_by_category,
-                    rollup_queries.pulse_tier_groups, rollup_queries.month_one_groups, rollup_queries.save_groups)
+                    rollup_queries.pulse_tier_groups, rollup_queries.month_one_groups, rollup_queries.save_groups,
+                    rollup_queries.goal_event_groups, rollup_queries.response_groups)
