@@ -77,6 +77,7 @@ EXPECTED = {
     ("ops.offers", "GET"): (None, OPERATORS_ONLY),
     ("ops.offers", "POST"): (None, answers(LOGIN, 403, 403, 403, 403, 400)),
     ("ops.outbox", "GET"): (None, OPERATORS_ONLY),
+    ("ops.themes", "GET"): (None, OPERATORS_ONLY),
     ("mail.settings", "GET"): (None, answers(LOGIN, 200, 200, 200, 200, 200)),
     ("mail.settings", "POST"): (None, answers(LOGIN, 302, 302, 302, 302, 302)),
     # Signed links act for whoever holds them, logged in or not: here with no valid token, for everyone

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from flask import Flask
 
-from tracker.cli import accounts, data_rights, database, demo, history, notify, rollups
+from tracker.cli import accounts, data_rights, database, demo, history, notify, rollups, themes
 
 CONTRACT = "The command-line contract: docs/INTERFACES.md."
 
 
 def register_cli(app: Flask) -> None:
-    for group in (accounts, history, demo, database, rollups, notify, data_rights):
+    for group in (accounts, history, demo, database, rollups, notify, data_rights, themes):
         for command in group.COMMANDS:
             command.epilog = CONTRACT
             app.cli.add_command(command)

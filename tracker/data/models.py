@@ -553,3 +553,18 @@ class AuditEntry(db.Model):
     summary: Mapped[str] = mapped_column(Text, default="", server_default="")
     before: Mapped[str | None] = mapped_column(Text)
     after: Mapped[str | None] = mapped_column(Text)
+
+
+class ThemeRun(db.Model):
+    """One computation of the themes in the written feedback (services/themes.py): the themes, their
+    shares by month and by churn reason, and example quotes, as one JSON document. The page shows the
+    latest; older runs stay, so a change of themes can be looked back on."""
+
+    __tablename__ = "theme_runs"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    computed_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    themes_asked: Mapped[int] = mapped_column(Integer)
+    seed: Mapped[int] = mapped_column(Integer)
+    texts: Mapped[int] = mapped_column(Integer)
+    document: Mapped[str] = mapped_column(Text)

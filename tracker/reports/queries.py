@@ -29,6 +29,7 @@ from tracker.data.models import (
     Pause,
     Pulse,
     RiskReview,
+    ThemeRun,
     User,
 )
 from tracker.domain.health import (
@@ -354,6 +355,25 @@ def surveys_for_export(scope: Scope):
     """Every survey of the scope, oldest first, streamed in batches."""
     stmt = _surveys(scope).order_by(None).order_by(ExitSurvey.submitted_at, ExitSurvey.id)
     return db.session.execute(stmt.execution_options(yield_per=1000))
+
+
+def feedback_texts(at: datetime):
+    """Every written answer of the exit surveys given by `at`, one row per non-empty field: (survey id,
+    submitted at, churn reason, field, text, whether an operator hid it from the mentor). Streamed."""
+    s = ExitSurvey
+    stmt = (select(s.id, s.submitted_at, s.churn_reason, s.feedback_platform, s.feedback_mentor, s.feedback_other,
+                   s.mentor_feedback_hidden_reason.is_not(None))
+            .where(s.submitted_at <= at, or_(s.feedback_platform != "", s.feedback_mentor != "",
+                                             s.feedback_other != ""))
+            .order_by(s.id).execution_options(yield_per=5000))
+    for survey_id, submitted, reason, platform, mentor, other, hidden in db.session.execute(stmt):
+        for field, text in (("platform", platform), ("mentor", mentor), ("other", other)):
+            if text.strip():
+                yield survey_id, submitted, reason, field, text, bool(hidden) and field == "mentor"
+
+
+def latest_theme_run():
+    return db.session.scalar(select(ThemeRun).order_by(ThemeRun.id.desc()).limit(1))
 
 
 # --- a mentor's own feedback -----------------------------------------------------------------------

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 from datetime import timedelta
 
 from flask import Blueprint, Response, flash, redirect, render_template, request, stream_with_context, url_for
@@ -214,6 +215,14 @@ def users():
     asked = {name: search[name].data for name in ("q", "role") if search[name].data}
     found = admin_queries.users_page(asked.get("q"), asked.get("role"), search.page.data)
     return form_page("ops/users.html", form, found=found, asked=asked)
+
+
+@bp.get("/themes")
+@role_required("operator")
+def themes():
+    """The themes in the written feedback, as last computed (`flask --app wsgi themes recompute`)."""
+    run = queries.latest_theme_run()
+    return render_template("ops/themes.html", run=run, found=json.loads(run.document) if run else None)
 
 
 @bp.get("/outbox")
