@@ -1,14 +1,21 @@
-"""Real gunicorn servers for the tests that need one: on 127.0.0.1, on the test database, bounded."""
+"""Real servers for the tests that need one, on 127.0.0.1: gunicorn on the test database (bounded), and
+an SMTP server (aiosmtpd) that keeps what it receives."""
 from __future__ import annotations
 
+import email
 import os
 import socket
 import subprocess
 import sys
+import threading
 import time
 import urllib.error
 import urllib.request
+from collections import Counter
 from contextlib import contextmanager
+from email import policy
+
+from aiosmtpd.controller import Controller
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -17,6 +24,48 @@ def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+class Inbox:
+    """What the SMTP server received; `answer` set to e.g. "451 ..." refuses every recipient so."""
+
+    def __init__(self):
+        self.messages: list[email.message.EmailMessage] = []
+        self.answer: str | None = None
+        self.lock = threading.Lock()
+
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
+        if self.answer:
+            return self.answer
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+    async def handle_DATA(self, server, session, envelope):
+        with self.lock:
+            self.messages.append(email.message_from_bytes(envelope.content, policy=policy.default))
+        return "250 Message accepted for delivery"
+
+    def kinds(self) -> Counter:
+        """(recipient, kind of mail) of every message, counted."""
+        return Counter((m["To"].addresses[0].addr_spec, m["X-Tracker-Kind"]) for m in self.messages)
+
+
+class SMTPServer:
+    """An SMTP server on a free port of 127.0.0.1 that can be stopped and started again (the same port)."""
+
+    def __init__(self):
+        self.port = _free_port()
+        self.inbox = Inbox()
+        self.controller = None
+
+    def start(self):
+        self.controller = Controller(self.inbox, hostname="127.0.0.1", port=self.port)
+        self.controller.start()
+
+    def stop(self):
+        if self.controller is not None:
+            self.controller.stop()
+            self.controller = None
 
 
 @contextmanager

@@ -8,23 +8,19 @@ Skipped, with the reason, where chromium is not installed (bin/setup-browser ins
 from __future__ import annotations
 
 import csv
-import email
 import io
 import os
 import re
 import shutil
-import socket
 import subprocess
 import sys
-import threading
 from datetime import datetime, timedelta, timezone
-from email import policy
 
 import pytest
 from playwright.sync_api import expect, sync_playwright
 
 from .factories import PASSWORD, mentorship, users
-from .servers import ROOT, gunicorn
+from .servers import ROOT, SMTPServer, gunicorn
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 AXE = os.path.join(ROOT, ".cache", "axe", "node_modules", "axe-core", "axe.min.js")
@@ -228,34 +224,13 @@ def test_the_whole_journey_in_a_browser(app, world, database_url, tmp_path, chro
 
 # --- a pulse mail, received over SMTP and answered in the browser without logging in ----------------
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-class _Inbox:
-    """What the SMTP server (aiosmtpd, on 127.0.0.1) received."""
-
-    def __init__(self):
-        self.messages: list[email.message.EmailMessage] = []
-        self.lock = threading.Lock()
-
-    async def handle_DATA(self, server, session, envelope):
-        with self.lock:
-            self.messages.append(email.message_from_bytes(envelope.content, policy=policy.default))
-        return "250 Message accepted for delivery"
-
-
 @pytest.fixture
 def smtp_inbox():
-    from aiosmtpd.controller import Controller
-    inbox = _Inbox()
-    controller = Controller(inbox, hostname="127.0.0.1", port=_free_port())
-    controller.start()
-    inbox.port = controller.port
-    yield inbox
-    controller.stop()
+    server = SMTPServer()
+    server.start()
+    server.inbox.port = server.port
+    yield server.inbox
+    server.stop()
 
 
 def test_a_pulse_mail_is_answered_in_the_browser_without_logging_in(app, world, database_url, tmp_path,

@@ -5,16 +5,13 @@ from __future__ import annotations
 
 import email
 import os
-import socket
 import subprocess
 import sys
-import threading
 from collections import Counter
 from datetime import timedelta
 from email import policy
 
 import pytest
-from aiosmtpd.controller import Controller
 
 from tracker import services
 from tracker.core import clock
@@ -26,53 +23,9 @@ from tracker.mail import sender
 
 from .factories import count, mentorship, user
 from .helpers import T0
+from .servers import SMTPServer
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-class Inbox:
-    """What the SMTP server received; `answer` set to e.g. "451 ..." refuses every recipient so."""
-
-    def __init__(self):
-        self.messages: list[email.message.EmailMessage] = []
-        self.answer: str | None = None
-        self.lock = threading.Lock()
-
-    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
-        if self.answer:
-            return self.answer
-        envelope.rcpt_tos.append(address)
-        return "250 OK"
-
-    async def handle_DATA(self, server, session, envelope):
-        with self.lock:
-            self.messages.append(email.message_from_bytes(envelope.content, policy=policy.default))
-        return "250 Message accepted for delivery"
-
-    def kinds(self) -> Counter:
-        return Counter((m["To"].addresses[0].addr_spec, m["X-Tracker-Kind"]) for m in self.messages)
-
-
-class SMTPServer:
-    def __init__(self):
-        self.port = _free_port()
-        self.inbox = Inbox()
-        self.controller = None
-
-    def start(self):
-        self.controller = Controller(self.inbox, hostname="127.0.0.1", port=self.port)
-        self.controller.start()
-
-    def stop(self):
-        if self.controller is not None:
-            self.controller.stop()
-            self.controller = None
 
 
 @pytest.fixture

@@ -48,26 +48,28 @@ def operator_required(view):
     return wrapped
 
 
-@bp.get("/api/v1/metrics")
-@operator_required
-def metrics_v1():
+def _metrics(body):
+    """The metrics endpoints' one shape: parse the parameters (400 naming the first bad one), then
+    answer body(scope, echo) as JSON."""
     try:
         asked = scope.parse(request.args, clock.now(), queries.mentor_id_by_email)
     except scope.ScopeError as problem:
         return error(problem.message, 400)
-    echo = asked.echo()
-    return jsonify(metrics.report(rollup_queries.measure(asked.scope), echo["as_of"], echo["window"], echo["filters"]))
+    return jsonify(body(asked.scope, asked.echo()))
+
+
+@bp.get("/api/v1/metrics")
+@operator_required
+def metrics_v1():
+    return _metrics(lambda asked_scope, echo: metrics.report(rollup_queries.measure(asked_scope), echo["as_of"],
+                                                             echo["window"], echo["filters"]))
 
 
 @bp.get("/api/v2/metrics")
 @operator_required
 def metrics_v2():
     """v1's keys unchanged, plus endings over time, the success rate's bounds and the retention numbers."""
-    try:
-        asked = scope.parse(request.args, clock.now(), queries.mentor_id_by_email)
-    except scope.ScopeError as problem:
-        return error(problem.message, 400)
-    return jsonify(api_v2.report(asked.scope, asked.echo()))
+    return _metrics(api_v2.report)
 
 
 @bp.get("/api/v2/openapi.json")
