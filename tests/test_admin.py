@@ -459,3 +459,31 @@ def test_erasure_deletes_the_mail_files_about_the_person(file_mail_app, tmp_path
     result = app.test_cli_runner().invoke(args=["erase-user", "--email", world.mentee.email, "--yes"])
     assert result.exit_code == 0, result.output
     assert os.listdir(tmp_path / "mail") == []
+
+
+HOSTILE_TEXTS = ["", " ", "\x00", "mentee@example.com\x00", "\x1b[31m", "y" * 20_000, "mentee@examp1e.com",
+                 "ｍentee@example.com", "[object Object]", "mentee@example.com\r\nBcc: x@example.com"]
+
+
+@pytest.mark.parametrize("typed", HOSTILE_TEXTS)
+def test_a_hostile_erasure_confirmation_changes_nothing(app, world, login, typed):
+    before = table_state(app)
+    response = login(world.operator).post(f"/ops/users/{world.mentee.id}/erase", data={"confirm": typed})
+    assert response.status_code == 302
+    page = login(world.operator).get(response.headers["Location"]).get_data(as_text=True)
+    assert response.status_code == 302 and table_state(app) == before, page[:200]
+
+
+@pytest.mark.parametrize("password, confirm", [("\x00" * 12, "\x00" * 12), ("short", "short"), ("y" * 20_000,) * 2,
+                                               ("a-long-password", "another-password"), ("", ""),
+                                               ("\x1b[31mpassword", "\x1b[31mpassword")])
+def test_a_hostile_new_password_is_refused_and_the_link_stays_usable(file_mail_app, tmp_path, password, confirm):
+    from .factories import World
+    app = file_mail_app
+    world = World.build(app, T0)
+    path = _reset_link(app, tmp_path, world.mentee)
+    before = table_state(app)
+    response = app.test_client().post(path, data={"password": password, "confirm": confirm})
+    assert response.status_code == 400 and 'class="field-errors"' in response.get_data(as_text=True)
+    assert table_state(app) == before
+    assert app.test_client().get(path).status_code == 200
