@@ -19,7 +19,7 @@ from tracker.core.extensions import db
 from tracker.data import outbox
 from tracker.data.models import MailPreference, OutboxMail, User
 from tracker.domain import notifications
-from tracker.mail import sender
+from tracker.mail import schedule, sender
 
 from .factories import count, mentorship, user
 from .helpers import T0
@@ -347,3 +347,14 @@ def test_a_mail_that_cannot_be_written_fails_alone(mail_app, people, smtp, monke
         rows = {r.id: r for r in db.session.scalars(db.select(OutboxMail))}
     assert rows[first].status == "failed" and rows[first].last_error.startswith("could not be written: KeyError")
     assert [r.status for i, r in rows.items() if i != first] == ["sent"] and len(smtp.inbox.messages) == 1
+
+
+def test_the_schedule_counts_what_it_queued(mail_app, people):
+    """plan() says how many mails it queued, and a second run queues none (on both engines)."""
+    started = T0 - timedelta(days=5, hours=2)
+    mentorship(mail_app, people.mentee, people.mentor, applied_at=started, trial_started_at=started)
+    with mail_app.app_context():
+        from tracker.mail import schedule
+        # The trial ends in 2 days, its pulse is open, and the mentor had an application in February.
+        assert schedule.plan(T0) == Counter({"trial_ending": 1, "pulse_open": 1, "mentor_summary": 1})
+        assert schedule.plan(T0) == Counter()

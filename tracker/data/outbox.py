@@ -37,8 +37,9 @@ def queue(kind: str, recipient_id: int, key: str, at: datetime, *, mentorship_id
                   queued_at=at, next_attempt_at=at, attempts=0)
     dialect = db.session.get_bind().dialect.name
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    result = db.session.execute(insert(OutboxMail).values(**values).on_conflict_do_nothing(index_elements=["key"]))
-    return result.rowcount == 1
+    # RETURNING, not rowcount: psycopg reports -1 for an INSERT ... ON CONFLICT DO NOTHING.
+    stmt = insert(OutboxMail).values(**values).on_conflict_do_nothing(index_elements=["key"]).returning(OutboxMail.id)
+    return db.session.execute(stmt).first() is not None
 
 
 def queued_keys(keys: list[str]) -> set[str]:
