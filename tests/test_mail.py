@@ -19,7 +19,7 @@ from tracker.core.extensions import db
 from tracker.data import outbox
 from tracker.data.models import MailPreference, OutboxMail, User
 from tracker.domain import notifications
-from tracker.mail import schedule, sender
+from tracker.mail import sender
 
 from .factories import count, mentorship, user
 from .helpers import T0

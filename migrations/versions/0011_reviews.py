@@ -60,6 +60,8 @@ def upgrade():
         batch_op.create_index('ix_reviews_mentor_id_created_at', ['mentor_id', 'created_at'], unique=False)
         batch_op.create_index('ix_reviews_hidden_at', ['hidden_at'], unique=False)
         batch_op.create_index('ix_reviews_reply_hidden_at', ['reply_hidden_at'], unique=False)
+        batch_op.create_index('ix_reviews_bias_cover', ['mentorship_id', 'hidden_at', 'created_at', 'stars'],
+                              unique=False)
 
     op.create_table('review_moderations',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -85,9 +87,16 @@ def upgrade():
     with op.batch_alter_table('rollup_mentor_surveys', schema=None) as batch_op:
         batch_op.create_index('ix_rollup_mentor_surveys_mentor_id', ['mentor_id'], unique=False)
 
+    with op.batch_alter_table('exit_surveys', schema=None) as batch_op:
+        batch_op.create_index('ix_exit_surveys_submitted_cover', ['submitted_at', 'mentorship_id', 'stars'],
+                              unique=False)
+
 
 
 def downgrade():
+    with op.batch_alter_table('exit_surveys', schema=None) as batch_op:
+        batch_op.drop_index('ix_exit_surveys_submitted_cover')
+
     with op.batch_alter_table('rollup_mentor_surveys', schema=None) as batch_op:
         batch_op.drop_index('ix_rollup_mentor_surveys_mentor_id')
 
@@ -99,6 +108,7 @@ def downgrade():
 
     op.drop_table('review_moderations')
     with op.batch_alter_table('reviews', schema=None) as batch_op:
+        batch_op.drop_index('ix_reviews_bias_cover')
         batch_op.drop_index('ix_reviews_reply_hidden_at')
         batch_op.drop_index('ix_reviews_hidden_at')
         batch_op.drop_index('ix_reviews_mentor_id_created_at')

@@ -222,6 +222,8 @@ class ExitSurvey(db.Model):
               "stars"),
         # The fast read path reads the surveys given on the as-of day raw (reports/rollup_queries.py).
         Index("ix_exit_surveys_submitted_at", "submitted_at"),
+        # The review bias reads the window's surveys and their stars from this index only.
+        Index("ix_exit_surveys_submitted_cover", "submitted_at", "mentorship_id", "stars"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -461,6 +463,8 @@ class Review(db.Model):
         # A mentor's profile lists the visible ones, newest first; operators list the hidden ones.
         Index("ix_reviews_mentor_id_created_at", "mentor_id", "created_at"),
         Index("ix_reviews_hidden_at", "hidden_at"),
+        # The review bias joins the window's surveys to their reviews, reading this index only.
+        Index("ix_reviews_bias_cover", "mentorship_id", "hidden_at", "created_at", "stars"),
         Index("ix_reviews_reply_hidden_at", "reply_hidden_at"),
     )
 

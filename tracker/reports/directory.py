@@ -188,15 +188,21 @@ def reviews_for_moderation(state: str | None, page: int) -> ReviewPage:
     return ReviewPage(reviews, total, page, pages)
 
 
-def review_bias_pairs(scope) -> list[tuple[int, int]]:
-    """(public stars, private exit-survey stars) of every mentorship with a public review (visible now,
-    written by the scope's as-of moment) and an exit survey given in the scope's window, by its filters."""
-    conditions = [Review.hidden_at.is_(None), Review.created_at <= scope.as_of, ExitSurvey.submitted_at >= scope.start,
-                  ExitSurvey.submitted_at < scope.end, ExitSurvey.submitted_at <= scope.as_of]
+def review_bias_sums(scope) -> metrics.PairSums:
+    """The sums behind the review bias, over every mentorship with a public review (visible now,
+    written by the scope's as-of moment) and an exit survey given in the scope's window, by its
+    filters: summed in the database (two covering indexes), not fetched pair by pair."""
+    r, s = Review, ExitSurvey
+    conditions = [r.hidden_at.is_(None), r.created_at <= scope.as_of, s.submitted_at >= scope.start,
+                  s.submitted_at < scope.end, s.submitted_at <= scope.as_of]
+    query = select(func.count(), func.sum(r.stars), func.sum(s.stars), func.sum(r.stars * r.stars),
+                   func.sum(s.stars * s.stars), func.sum((r.stars - s.stars) * (r.stars - s.stars))) \
+        .select_from(s).join(r, r.mentorship_id == s.mentorship_id)
     if scope.goal_category:
+        query = query.join(Mentorship, Mentorship.id == s.mentorship_id)
         conditions.append(Mentorship.goal_category == scope.goal_category)
     if scope.mentor_id:
-        conditions.append(Review.mentor_id == scope.mentor_id)
-    return [tuple(row) for row in db.session.execute(
-        select(Review.stars, ExitSurvey.stars).join(ExitSurvey, ExitSurvey.mentorship_id == Review.mentorship_id)
-        .join(Mentorship, Mentorship.id == Review.mentorship_id).where(*conditions))]
+        conditions.append(r.mentor_id == scope.mentor_id)
+    n, public, private, public_sq, private_sq, difference_sq = db.session.execute(query.where(*conditions)).one()
+    return metrics.PairSums(int(n), int(public or 0), int(private or 0), int(public_sq or 0), int(private_sq or 0),
+                            int(difference_sq or 0))

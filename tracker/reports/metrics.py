@@ -543,25 +543,48 @@ class MeanInterval:
         return {"n": self.n, "mean": self.mean, "low": self.low, "high": self.high}
 
 
-def mean_interval(values: list[float]) -> MeanInterval:
-    """The mean with its 95% t interval; no interval below 2 values."""
-    n = len(values)
+def mean_interval_of_sums(n: int, total: int, squares: int) -> MeanInterval:
+    """The mean of n whole numbers with its 95% t interval, from their sum and the sum of their squares
+    (exact integers, so the variance is exact too); no interval below 2 values."""
     if n == 0:
         return MeanInterval(0, None, None, None)
-    mean = sum(values) / n
+    mean = total / n
     if n < 2:
         return MeanInterval(n, mean, None, None)
-    sd = math.sqrt(sum((v - mean) ** 2 for v in values) / (n - 1))
-    half = t975(n - 1) * sd / math.sqrt(n)
+    variance = max(0.0, (squares - total * total / n) / (n - 1))
+    half = t975(n - 1) * math.sqrt(variance) / math.sqrt(n)
     return MeanInterval(n, mean, mean - half, mean + half)
 
 
-def review_bias(pairs: list[tuple[int, int]]) -> dict:
+def mean_interval(values: list[int]) -> MeanInterval:
+    return mean_interval_of_sums(len(values), sum(values), sum(v * v for v in values))
+
+
+class PairSums(NamedTuple):
+    """Sums over (public stars, private stars) pairs: how many, each side's sum and sum of squares,
+    and the sum of the squared differences."""
+
+    n: int
+    public: int
+    private: int
+    public_squares: int
+    private_squares: int
+    difference_squares: int
+
+    @classmethod
+    def of(cls, pairs: list[tuple[int, int]]) -> PairSums:
+        return cls(len(pairs), sum(p for p, _ in pairs), sum(q for _, q in pairs), sum(p * p for p, _ in pairs),
+                   sum(q * q for _, q in pairs), sum((p - q) ** 2 for p, q in pairs))
+
+
+def review_bias(sums: PairSums | list[tuple[int, int]]) -> dict:
     """For mentorships with both a visible public review and an exit survey, as (public, private) stars:
     each mean with its interval, and the mean of the paired difference (public - private) with its own:
     an interval clear of 0 says the public stars differ from what the same mentees said in private."""
-    return {"public": mean_interval([p for p, _ in pairs]), "private": mean_interval([q for _, q in pairs]),
-            "difference": mean_interval([p - q for p, q in pairs])}
+    s = sums if isinstance(sums, PairSums) else PairSums.of(sums)
+    return {"public": mean_interval_of_sums(s.n, s.public, s.public_squares),
+            "private": mean_interval_of_sums(s.n, s.private, s.private_squares),
+            "difference": mean_interval_of_sums(s.n, s.public - s.private, s.difference_squares)}
 
 
 # --- endings over time (competing risks) and the survey's blind spot --------------------------------

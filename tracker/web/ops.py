@@ -106,7 +106,7 @@ def retention():
 def ratings():
     return _dashboard("ops/ratings.html", lambda counts, report, scope: {
         "figures": {"stars": charts.star_distribution(report)},
-        "bias": metrics.review_bias(directory.review_bias_pairs(scope))})
+        "bias": metrics.review_bias(directory.review_bias_sums(scope))})
 
 
 @bp.get("/feedback")
