@@ -19,6 +19,7 @@ from tracker.domain.vocabulary import CHURN_REASONS, OFFERS
 from tracker.mail import schedule
 from tracker.security import throttle
 from tracker.services import database_copy
+from tracker.services import themes as theme_service
 from tracker.services.database_copy import compare
 from tracker.services.seed import seed_demo
 
@@ -63,6 +64,7 @@ def seeded(tmp_path_factory):
         # Reviews come with the demo; a moderation is an operator's.
         review_id = db.session.scalar(select(Review.id).order_by(Review.id).limit(1))
         services.moderate(operator_id, review_id, "review", "hide", "spam", at=T0)
+        theme_service.recompute(T0, k=3)
         db.engine.dispose()
     return url, app, token
 

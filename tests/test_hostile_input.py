@@ -154,6 +154,11 @@ def _required(form_class, field_name) -> bool:
                for v in getattr(form_class, field_name).kwargs.get("validators", []))
 
 
+def _without(state: dict, *tables: str) -> dict:
+    """A table_state snapshot without the tables a successful submission is meant to change."""
+    return {name: rows for name, rows in state.items() if name not in tables}
+
+
 @pytest.mark.parametrize("name, field_name, kind", list(cases()))
 def test_hostile_value_in_every_field(app, world, login, name, field_name, kind):
     form_class, who, url_of, good, *answer = FORMS[name]
@@ -226,7 +231,7 @@ def test_hostile_value_in_every_mail_setting(app, world, login, role, kind, host
     assert response.status_code in (302, 400), (response.status_code, response.get_data(as_text=True)[-800:])
     if response.status_code == 400:
         assert all_state(app) == before
-    assert table_state(app) == before[0]
+    assert _without(table_state(app), "mail_preferences") == _without(before[0], "mail_preferences")
     with app.app_context():
         stored = dict(db.session.execute(db.select(MailPreference.kind, MailPreference.enabled)
                                          .where(MailPreference.user_id == person.id)).all())
@@ -404,7 +409,9 @@ def test_hostile_review_consent(app, world, login, value):
             (review,) = db.session.scalars(db.select(Review)).all()
             assert (review.mentorship_id, review.stars, review.text, review.consented_at) == \
                 (mid, 5, GOOD_REVIEW["text"], world.at)
-        assert table_state(app) == before[0] and mail_state(app) == before[1]
+        review_tables = ("reviews", "mentor_review_stats")
+        assert _without(table_state(app), *review_tables) == _without(before[0], *review_tables)
+        assert mail_state(app) == before[1]
 
 
 CONTROL_TEXTS = {

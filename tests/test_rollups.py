@@ -487,8 +487,8 @@ def test_warm_computes_the_days_usual_reports_for_every_process(demo):
             assert "Warmed: at-risk list." in result.output
             db.session.rollback()
             parts = sorted({name.split("|")[0] for name in db.session.scalars(select(report_cache.table.c.name))})
-            assert parts == ["at_risk", "by_category", "endings", "measure", "month_one", "pulse_tiers", "saves",
-                             "statuses"]
+            assert parts == ["at_risk", "by_category", "endings", "goal_events", "measure", "month_one",
+                             "pulse_tiers", "responses", "saves", "statuses"]
             windows = {name.split("|")[1][:10] for name in db.session.scalars(
                 select(report_cache.table.c.name).where(report_cache.table.c.name.like("measure|%")))}
             assert windows == {"2025-03-02", "2025-12-02", "2000-01-01"}  # a year, 90 days, all time
