@@ -25,21 +25,9 @@ SORTS = ("rating", "newest", "name")
 
 
 @dataclass
-class PublicRating:
-    n: int
-    mean: float | None
-    bayesian_mean: float | None
-    counts: dict[int, int]  # stars -> reviews
-
-    @property
-    def shown(self) -> bool:
-        return self.n >= rules.SHOWN_FROM
-
-
-@dataclass
 class DirectoryEntry:
     mentor: User
-    rating: PublicRating
+    rating: metrics.PublicRating
 
 
 @dataclass
@@ -57,12 +45,9 @@ def platform_public_mean() -> float | None:
     return star_sum / n if n else None
 
 
-def _rating(stats: MentorReviewStats | None, prior: float | None) -> PublicRating:
-    if stats is None or stats.n == 0:
-        return PublicRating(0, None, None, dict.fromkeys(range(STARS_MIN, STARS_MAX + 1), 0))
-    counts = {n: getattr(stats, f"stars_{n}") for n in range(STARS_MIN, STARS_MAX + 1)}
-    return PublicRating(stats.n, stats.star_sum / stats.n,
-                        metrics.bayesian_mean(stats.star_sum, stats.n, prior if prior is not None else 0), counts)
+def _rating(stats: MentorReviewStats | None, prior: float | None) -> metrics.PublicRating:
+    counts = {n: getattr(stats, f"stars_{n}") if stats else 0 for n in range(STARS_MIN, STARS_MAX + 1)}
+    return metrics.public_rating(counts, prior, rules.SHOWN_FROM)
 
 
 def _like(text: str) -> str:
@@ -130,7 +115,7 @@ def expertise_tags() -> list[str]:
 
 # --- one mentor's public profile --------------------------------------------------------------------
 
-def public_rating(mentor_id: int) -> PublicRating:
+def public_rating(mentor_id: int) -> metrics.PublicRating:
     return _rating(db.session.get(MentorReviewStats, mentor_id), platform_public_mean())
 
 

@@ -515,6 +515,28 @@ def research(groups: dict[Ending, int], durations: dict[str, list]) -> dict:
     }
 
 
+# --- a mentor's public rating ----------------------------------------------------------------------
+
+@dataclass
+class PublicRating:
+    n: int
+    mean: float | None
+    bayesian_mean: float | None
+    counts: dict[int, int]  # stars -> reviews
+    shown: bool  # enough reviews stand behind it to show it
+
+
+def public_rating(counts: dict[int, int], prior: float | None, shown_from: int) -> PublicRating:
+    """A mentor's visible public reviews by stars: their mean, and the Bayesian mean shrunk towards
+    `prior` (the mean of every visible review; 0 when there is none)."""
+    n = sum(counts.values())
+    if n == 0:
+        return PublicRating(0, None, None, counts, False)
+    star_sum = sum(stars * k for stars, k in counts.items())
+    return PublicRating(n, star_sum / n, bayesian_mean(star_sum, n, prior if prior is not None else 0), counts,
+                        n >= shown_from)
+
+
 # --- review bias: public reviews against the private exit survey ------------------------------------
 
 # Student's t, 97.5th percentile, by degrees of freedom (a mean's 95% interval on a small sample).
@@ -675,3 +697,13 @@ def endings_curve(endings: Endings) -> list[tuple[float, float, float, float]]:
     last = np.flatnonzero(np.append(slots[1:] != slots[:-1], True))
     return [(0.0, 0.0, 0.0, 0.0)] + list(zip((endings.times[last] / DAY).tolist(), endings.goal[last].tolist(),
                                              endings.other[last].tolist(), (1.0 - endings.survival[last]).tolist()))
+
+
+def theme_shares(theme: int, size: int, texts: int, by_month: dict, months: dict, by_reason: dict,
+                 reasons: dict) -> dict:
+    """A theme's share of all written answers, and of each month's and each churn reason's answers.
+    by_month[(theme, month)] and by_reason[(theme, reason)]: the theme's answers; months and reasons:
+    every answer's."""
+    return {"share": size / texts if texts else None,
+            "by_month": {m: by_month.get((theme, m), 0) / n for m, n in sorted(months.items())},
+            "by_reason": {r: by_reason.get((theme, r), 0) / n for r, n in sorted(reasons.items())}}

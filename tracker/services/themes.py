@@ -14,7 +14,7 @@ from datetime import datetime
 from tracker.core.extensions import db
 from tracker.data.database import unit_of_work
 from tracker.data.models import ThemeRun
-from tracker.reports import queries, text_themes
+from tracker.reports import metrics, queries, text_themes
 from tracker.services.errors import Invalid
 
 QUOTES = 3
@@ -57,9 +57,7 @@ def recompute(at: datetime, k: int = text_themes.DEFAULT_THEMES, seed: int = 1) 
                 break
         themes.append({
             "id": theme, "terms": found.terms[theme], "texts": sizes[theme],
-            "share": sizes[theme] / len(rows) if rows else None,
-            "by_month": {m: by_month[(theme, m)] / n for m, n in sorted(months.items())},
-            "by_reason": {r: by_reason[(theme, r)] / n for r, n in sorted(reasons.items())},
+            **metrics.theme_shares(theme, sizes[theme], len(rows), by_month, months, by_reason, reasons),
             "quotes": quotes,
         })
     themes.sort(key=lambda t: -t["texts"])
