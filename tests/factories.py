@@ -137,6 +137,18 @@ class World:
             return services.write_review(self.mentee.id, mid, 4, "Clear plans and honest feedback.", "initial",
                                          True, at=self.at - timedelta(days=1)).id
 
+    def experiment(self, reason: str = "no_time", offer_a: str = "pause", offer_b: str = "none",
+                   share_b: int = 50) -> int:
+        """The id of a running offer experiment, started an hour ago by the operator."""
+        with self.app.app_context():
+            from tracker import services
+            from tracker.services.audit import Actor
+            plan = services.ExperimentPlan(name=f"{offer_a} or {offer_b}", reason=reason, offer_a=offer_a,
+                                           offer_b=offer_b, share_b=share_b, baseline_percent=30,
+                                           minimum_effect_points=10)
+            actor = Actor.operator(self.operator.id, self.operator.email)
+            return services.start_experiment(actor, plan, at=self.at - timedelta(hours=1)).id
+
     def cancelled(self) -> int:
         started = self.at - timedelta(days=60)
         return mentorship(self.app, self.mentee, self.mentor, applied_at=started - timedelta(days=1),

@@ -24,6 +24,7 @@ from tracker.data.models import (
     MentorProfile,
     MentorReviewStats,
     Mentorship,
+    OfferExperiment,
     OfferSetting,
     OutboxMail,
     Pause,
@@ -79,7 +80,7 @@ def log_in(app, user):
 # version (a logout bumps its own).
 STATE_MODELS = (User, MentorProfile, Mentorship, CheckIn, ExitSurvey, CancelFlow, Pause, Pulse, RiskReview,
                 OfferSetting, OutboxMail, MailPreference, UsedLink, Review, ReviewModeration, MentorReviewStats,
-                AuditEntry)
+                AuditEntry, OfferExperiment)
 _STATE_QUERIES = [
     (model.__tablename__,
      select(*(c for c in model.__table__.columns if c.key != "session_version"))

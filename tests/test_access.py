@@ -101,6 +101,10 @@ EXPECTED = {
     ("admin.export", "POST"): ("user", answers(LOGIN, 403, 403, 403, 403, 200)),
     ("admin.erase", "POST"): ("user", answers(LOGIN, 403, 403, 403, 403, 302)),
     ("admin.audit", "GET"): (None, OPERATORS_ONLY),
+    ("experiments.index", "GET"): (None, OPERATORS_ONLY),
+    ("experiments.index", "POST"): (None, answers(LOGIN, 403, 403, 403, 403, 400)),
+    ("experiments.show", "GET"): ("experiment", OPERATORS_ONLY),
+    ("experiments.end", "POST"): ("experiment", answers(LOGIN, 403, 403, 403, 403, 302)),
     ("admin.audit_csv", "GET"): (None, OPERATORS_ONLY),
     ("auth.reset_password", "GET"): ("junk_token", answers(400, 400, 400, 400, 400, 400)),
     ("auth.reset_password", "POST"): ("junk_token", answers(400, 400, 400, 400, 400, 400)),
@@ -137,7 +141,7 @@ def _url(app, endpoint, obj_id):
 
 def _object(world, kind):
     return {"pending": world.pending, "running": world.in_trial, "survey": world.survey, "flow": world.flow,
-            "review": world.review, "user": lambda: world.mentor.id,
+            "review": world.review, "user": lambda: world.mentor.id, "experiment": world.experiment,
             "mentor": lambda: world.mentor.id, "junk_token": lambda: "not-a-signed-token",
             None: lambda: None}[kind]()
 

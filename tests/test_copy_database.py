@@ -13,13 +13,14 @@ from sqlalchemy.exc import OperationalError
 
 from tracker import create_app, services
 from tracker.core.extensions import db
-from tracker.data.models import Review, UsedLink, User
+from tracker.data.models import Mentorship, Review, UsedLink, User
 from tracker.domain.lifecycle import FIXED_OFFERS
 from tracker.domain.vocabulary import CHURN_REASONS, OFFERS
 from tracker.mail import schedule
 from tracker.security import throttle
 from tracker.services import database_copy
 from tracker.services import themes as theme_service
+from tracker.services.audit import Actor
 from tracker.services.database_copy import compare
 from tracker.services.seed import seed_demo
 
@@ -65,6 +66,12 @@ def seeded(tmp_path_factory):
         review_id = db.session.scalar(select(Review.id).order_by(Review.id).limit(1))
         services.moderate(operator_id, review_id, "review", "hide", "spam", at=T0)
         theme_service.recompute(T0, k=3)
+        # An offer experiment with a flow in it.
+        plan = services.ExperimentPlan("Pause or nothing", "no_time", "pause", "none", 50, 30, 10)
+        services.start_experiment(Actor.command("test"), plan, at=T0)
+        running = db.session.execute(select(Mentorship.id, Mentorship.mentee_id).where(
+            Mentorship.ended_at.is_(None), Mentorship.trial_started_at.is_not(None)).limit(1)).one()
+        services.start_cancel_flow(running.mentee_id, running.id, "no_time", T0)
         db.engine.dispose()
     return url, app, token
 

@@ -20,7 +20,20 @@ from tracker.data.database import configure_engine
 from tracker.domain import health, lifecycle, vocabulary
 from tracker.reports import metrics, queries
 from tracker.security import log as security_log
-from tracker.web import admin, api, assets, auth, mail, mentee, mentor, mentorship, ops, presenters, reviews
+from tracker.web import (
+    admin,
+    api,
+    assets,
+    auth,
+    experiments,
+    mail,
+    mentee,
+    mentor,
+    mentorship,
+    ops,
+    presenters,
+    reviews,
+)
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -109,7 +122,7 @@ class RowId(IntegerConverter):
 
 def register_blueprints(app: Flask) -> None:
     app.url_map.converters["int"] = RowId
-    for module in (auth, mentee, mentor, mentorship, ops, admin, api, assets, mail, reviews):
+    for module in (auth, mentee, mentor, mentorship, ops, admin, experiments, api, assets, mail, reviews):
         app.register_blueprint(module.bp)
 
 

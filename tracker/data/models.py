@@ -9,6 +9,7 @@ from sqlalchemy import (
     BigInteger,
     Boolean,
     CheckConstraint,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -257,7 +258,11 @@ class CancelFlow(db.Model):
         CheckConstraint("offer_accepted_at IS NULL OR offer_declined_at IS NULL", name="accepted_or_declined"),
         CheckConstraint("offer_accepted_at IS NULL OR cancelled_at IS NULL", name="saved_or_cancelled"),
         CheckConstraint("(offer_accepted_at IS NULL) = (kept_mentorship_id IS NULL)", name="accepted_keeps"),
+        CheckConstraint("arm IS NULL OR arm IN ('a', 'b')", name="arm"),
+        CheckConstraint("(experiment_id IS NULL) = (arm IS NULL)", name="experiment_has_arm"),
         Index("ix_cancel_flows_started_at", "started_at", "reason"),
+        # An experiment's results read its flows, one mentorship at a time (reports/experiments.py).
+        Index("ix_cancel_flows_experiment", "experiment_id", "mentorship_id", "started_at"),
         Index("ix_cancel_flows_mentorship_id", "mentorship_id"),
         # The saves page reads the flows whose timestamps fall on the as-of day (reports/rollup_queries.py).
         *(Index(f"ix_cancel_flows_{column}", column) for column in
@@ -278,6 +283,9 @@ class CancelFlow(db.Model):
     superseded_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # What the accepted offer kept going: the same mentorship, or for a switch, the new one.
     kept_mentorship_id: Mapped[int | None] = mapped_column(ForeignKey("mentorships.id"))
+    # The offer experiment this flow took part in and the arm it was assigned (docs/EXPERIMENTS.md).
+    experiment_id: Mapped[int | None] = mapped_column(ForeignKey("offer_experiments.id"))
+    arm: Mapped[str | None] = mapped_column(String(1))
 
     mentorship: Mapped[Mentorship] = relationship(foreign_keys=[mentorship_id])
     kept_mentorship: Mapped[Mentorship | None] = relationship(foreign_keys=[kept_mentorship_id])
@@ -317,6 +325,46 @@ class OfferSetting(db.Model):
     offer: Mapped[str] = mapped_column(String(20))
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
     updated_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+
+
+class OfferExperiment(db.Model):
+    """An operator's test of two offers (or an offer against none, the holdout) for one churn reason:
+    each new cancel flow for that reason is assigned arm A or B at random, `share_b` percent to B, and
+    shows its arm's offer. The plan (baseline, minimum effect, the sizes they call for) is kept with it.
+    Ending it stops the assignment; its flows keep their arm, so its results stay."""
+
+    __tablename__ = "offer_experiments"
+    __table_args__ = (
+        CheckConstraint(one_of("reason", CHURN_REASONS), name="reason"),
+        CheckConstraint(one_of("offer_a", OFFERS), name="offer_a"),
+        CheckConstraint(one_of("offer_b", OFFERS), name="offer_b"),
+        CheckConstraint("offer_a <> offer_b", name="two_offers"),
+        CheckConstraint("share_b BETWEEN 1 AND 99", name="share_b"),
+        CheckConstraint("ended_at IS NULL OR ended_at >= started_at", name="ended_after_start"),
+        # At most one experiment runs for a reason at a time.
+        Index("uq_offer_experiments_running_reason", "reason", unique=True,
+              sqlite_where=text("ended_at IS NULL"), postgresql_where=text("ended_at IS NULL")),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(120))
+    reason: Mapped[str] = mapped_column(String(30))
+    offer_a: Mapped[str] = mapped_column(String(20))
+    offer_b: Mapped[str] = mapped_column(String(20))
+    share_b: Mapped[int] = mapped_column(Integer)
+    # The plan: arm A's expected rate of saves that lasted, the smallest difference worth finding
+    # (both in percent), and the flows per arm they call for (reports/metrics.planned_sample_size).
+    baseline_percent: Mapped[float] = mapped_column(Float)
+    minimum_effect_points: Mapped[float] = mapped_column(Float)
+    planned_a: Mapped[int] = mapped_column(Integer)
+    planned_b: Mapped[int] = mapped_column(Integer)
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    started_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    ended_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+
+    def offer_of(self, arm: str) -> str:
+        return self.offer_a if arm == "a" else self.offer_b
 
 
 class Pulse(db.Model):

@@ -41,6 +41,10 @@ PAUSE_MONTHS = (1, 2)
 FLOW_ABANDONED_AFTER = timedelta(hours=24)
 SAVE_LASTS = timedelta(days=30)
 FLOW_OUTCOMES = ("accepted", "cancelled", "abandoned", "open")
+# --- offer experiments (docs/EXPERIMENTS.md) ---
+# An experiment's outcome: the mentee's mentorship still going this many days after they were assigned.
+EXPERIMENT_HORIZONS = (30, 60, 90)
+EXPERIMENT_ARMS = ("a", "b")
 
 # --- the monthly pulse ---
 # The pulse of period k (0 = the trial, k = paid month k) can be answered from a little before the
@@ -208,6 +212,34 @@ def save_outcome(accepted_at: datetime, kept_trial_started_at: datetime | None,
     started = kept_trial_started_at is not None and kept_trial_started_at <= check
     ended = kept_ended_at is not None and kept_ended_at <= check
     return "lasted" if started and not ended else "lost"
+
+
+def still_going(ended_at: datetime | None, switched_at: datetime | None, kept_trial_started_at: datetime | None,
+                kept_ended_at: datetime | None, at: datetime) -> bool:
+    """Whether a mentee who set out to cancel still had a mentorship going at `at`: theirs had not
+    ended, or they took a switch (at `switched_at`) and the mentorship it opened had its trial
+    started and had not ended. An end at exactly `at` is not going; nothing after `at` counts."""
+    if ended_at is None or ended_at > at:
+        return True
+    if switched_at is None or switched_at > at:
+        return False
+    started = kept_trial_started_at is not None and kept_trial_started_at <= at
+    return started and (kept_ended_at is None or kept_ended_at > at)
+
+
+def experiment_outcome(assigned_at: datetime, accepted_at: datetime | None, ended_at: datetime | None,
+                       switched_at: datetime | None, kept_trial_started_at: datetime | None,
+                       kept_ended_at: datetime | None, horizon_days: int, at: datetime) -> str:
+    """One assignment's outcome `horizon_days` after it, as of `at`: "too_soon" while that moment is
+    after `at`; else, at that moment, "lasted" if an offer of the experiment had been accepted and the
+    mentee was still going (`still_going`), "going" if still going without having accepted one (they
+    walked away, or nothing was offered), "gone" if not going."""
+    check = assigned_at + timedelta(days=horizon_days)
+    if check > at:
+        return "too_soon"
+    if not still_going(ended_at, switched_at, kept_trial_started_at, kept_ended_at, check):
+        return "gone"
+    return "lasted" if accepted_at is not None and accepted_at <= check else "going"
 
 
 def pulse_window(trial_started_at: datetime, period: int) -> tuple[datetime, datetime]:

@@ -9,12 +9,13 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable
 from dataclasses import dataclass
+from statistics import NormalDist
 from typing import NamedTuple
 
 import numpy as np
 
 from tracker.domain.health import CADENCE_DAYS, CADENCE_MIN_CHECKINS, LOWEST_PROGRESS_TIER, PROGRESS_TIER_FLOORS
-from tracker.domain.lifecycle import PAID_MONTH, STAGES
+from tracker.domain.lifecycle import EXPERIMENT_ARMS, EXPERIMENT_HORIZONS, FLOW_OUTCOMES, PAID_MONTH, STAGES
 from tracker.domain.vocabulary import (
     CHURN_REASONS,
     GOAL_CATEGORIES,
@@ -376,6 +377,104 @@ def saves_report(groups: dict[tuple, int]) -> dict:
                      "lasting_rate": wilson(row["lasted"], row["lasted"] + row["lost"]).as_dict(),
                      "abandon_rate": wilson(row["abandoned"], row["started"]).as_dict()}
             for reason, row in tallies.items()}
+
+
+# --- offer experiments (docs/EXPERIMENTS.md) -----------------------------------------------------------
+
+EXPERIMENT_ALPHA = 0.05  # two-sided
+EXPERIMENT_POWER = 0.80
+
+
+def newcombe_difference(k1: int, n1: int, k2: int, n2: int, z: float = Z95) -> dict | None:
+    """k1/n1 - k2/n2 with Newcombe's hybrid score interval (his method 10: from the two Wilson
+    intervals, no continuity correction); None when either sample is empty."""
+    if n1 == 0 or n2 == 0:
+        return None
+    a, b = wilson(k1, n1, z), wilson(k2, n2, z)
+    difference = a.value - b.value
+    return {"value": difference,
+            "low": difference - math.sqrt((a.value - a.low) ** 2 + (b.high - b.value) ** 2),
+            "high": difference + math.sqrt((a.high - a.value) ** 2 + (b.value - b.low) ** 2)}
+
+
+def planned_sample_size(baseline: float, effect: float, share_b: float, alpha: float = EXPERIMENT_ALPHA,
+                        power: float = EXPERIMENT_POWER) -> tuple[int, int]:
+    """Flows per arm (A, B) for a two-sided test at `alpha` to find, with probability `power`, arm B's
+    rate differing from arm A's `baseline` by `effect` (fractions), when B gets `share_b` of the flows.
+
+    The normal approximation with the pooled variance under no difference and the arms' own under the
+    difference: n_B = ((z_{1-alpha/2} sd_0 + z_power sd_1) / effect)^2, n_A = n_B (1 - share_b) / share_b,
+    each rounded up, where with r = n_A / n_B and p = (p_B + r p_A) / (1 + r),
+    sd_0^2 = p(1 - p)(1 + 1/r) and sd_1^2 = p_B(1 - p_B) + p_A(1 - p_A)/r."""
+    if not (0 <= baseline < 1 and 0 < effect and baseline + effect <= 1 and 0 < share_b < 1):
+        raise ValueError(f"need 0 <= baseline < baseline + effect <= 1 and 0 < share_b < 1, "
+                         f"got {baseline}, {effect}, {share_b}")
+    p_a, p_b = baseline, baseline + effect
+    ratio = (1 - share_b) / share_b
+    pooled = (p_b + ratio * p_a) / (1 + ratio)
+    sd_null = math.sqrt(pooled * (1 - pooled) * (1 + 1 / ratio))
+    sd_alternative = math.sqrt(p_b * (1 - p_b) + p_a * (1 - p_a) / ratio)
+    normal = NormalDist()
+    n_b = ((normal.inv_cdf(1 - alpha / 2) * sd_null + normal.inv_cdf(power) * sd_alternative) / effect) ** 2
+    # A hair of tolerance so that an exact whole number is not pushed up by rounding error.
+    return math.ceil(n_b * ratio - 1e-9), math.ceil(n_b - 1e-9)
+
+
+def experiment_report(groups: dict[tuple, int], planned: dict[str, int]) -> dict:
+    """An experiment's results by arm, by assignment (intention to treat).
+
+    groups: {(arm, path, outcome at each of EXPERIMENT_HORIZONS): count}, where path is what the mentee
+    did as of T (lifecycle.flow_outcome: accepted, cancelled, abandoned, open) and each outcome is
+    lifecycle.experiment_outcome's (lasted, going, gone, too_soon). planned: {arm: flows planned}.
+
+    Per arm and horizon: the assignments whose outcome is known, the saves that lasted among them and
+    those still going by any path (each with its Wilson interval), and, apart, the abandoned flows still
+    going. Per horizon: B minus A for both, with Newcombe's interval, and whether the planned size is
+    reached in both arms."""
+    arms = {arm: {"assigned": 0, "paths": dict.fromkeys(FLOW_OUTCOMES, 0),
+                  "horizons": {d: {"known": 0, "lasted": 0, "going": 0, "abandoned_going": 0}
+                               for d in EXPERIMENT_HORIZONS},
+                  "planned": planned[arm]} for arm in EXPERIMENT_ARMS}
+    for (arm, path, *outcomes), n in groups.items():
+        row = arms[arm]
+        row["assigned"] += n
+        row["paths"][path] += n
+        for d, outcome in zip(EXPERIMENT_HORIZONS, outcomes, strict=True):
+            cell = row["horizons"][d]
+            if outcome == "too_soon":
+                continue
+            cell["known"] += n
+            if outcome in ("lasted", "going"):
+                cell[outcome] += n
+                if path == "abandoned":
+                    cell["abandoned_going"] += n
+    for row in arms.values():
+        row["abandon_rate"] = wilson(row["paths"]["abandoned"], row["assigned"]).as_dict()
+        for cell in row["horizons"].values():
+            cell["lasted_rate"] = wilson(cell["lasted"], cell["known"]).as_dict()
+            cell["going_rate"] = wilson(cell["lasted"] + cell["going"], cell["known"]).as_dict()
+    a, b = arms["a"]["horizons"], arms["b"]["horizons"]
+    comparisons = {}
+    for d in EXPERIMENT_HORIZONS:
+        reached = all(arms[arm]["horizons"][d]["known"] >= planned[arm] for arm in EXPERIMENT_ARMS)
+        lasted = newcombe_difference(b[d]["lasted"], b[d]["known"], a[d]["lasted"], a[d]["known"])
+        going = newcombe_difference(b[d]["lasted"] + b[d]["going"], b[d]["known"],
+                                    a[d]["lasted"] + a[d]["going"], a[d]["known"])
+        comparisons[d] = {"planned_reached": reached, "lasted_difference": lasted, "going_difference": going,
+                          "verdict": _verdict(lasted, reached)}
+    return {"arms": arms, "comparisons": comparisons}
+
+
+def _verdict(difference: dict | None, planned_reached: bool) -> str:
+    """too_early until the planned size is reached in both arms; then b_better or a_better when the
+    95% interval of B minus A leaves out 0, else no_difference (none as large as planned for)."""
+    if difference is None or not planned_reached:
+        return "too_early"
+    if difference["low"] > 0:
+        return "b_better"
+    if difference["high"] < 0:
+        return "a_better"
+    return "no_difference"
 
 
 # --- the monthly pulse --------------------------------------------------------------------------------

@@ -7,10 +7,10 @@ One module per capability: `errors` (the domain errors), `accounts` (users, pass
 the mentor profile, API tokens), `applications` (apply, withdraw, accept, decline, check-ins),
 `cancellation` (the cancel flow, offers, the exit survey, pause and resume), `pulse`, `mail_preferences`
 (which optional mails a person gets, unsubscribe), `operators` (offer settings, at-risk reviews,
-moderation), `reviews` (public reviews, replies, their moderation), `audit` (the log of operators'
-actions), `data_rights` (a person's export and erasure), `history_import` (the history
-CSV import), `seed` (the demo data) and `database_copy` (a whole database to another engine,
-checked). The public names are re-exported here: callers write
+moderation), `experiments` (offer experiments and each flow's arm), `reviews` (public reviews,
+replies, their moderation), `audit` (the log of operators' actions), `data_rights` (a person's
+export and erasure), `history_import` (the history CSV import), `seed` (the demo data) and
+`database_copy` (a whole database to another engine, checked). The public names are re-exported here: callers write
 `services.apply`.
 
 Imports core, domain, data and reports; never tracker.web or tracker.cli.
@@ -45,13 +45,15 @@ from tracker.services.cancellation import (
 )
 from tracker.services.data_rights import erase_user, export_user
 from tracker.services.errors import Conflict, Invalid, NotFound, ServiceError
+from tracker.services.experiments import ExperimentPlan, end_experiment, start_experiment
 from tracker.services.mail_preferences import set_mail_preferences, unsubscribe
 from tracker.services.operators import hide_mentor_feedback, mark_risk_handled, set_offers, show_mentor_feedback
 from tracker.services.pulse import answer_pulse
 from tracker.services.reviews import moderate, reply_to_review, review_blocker, write_review
 
 __all__ = [
-    "ALREADY_CANCELLED", "Conflict", "DUMMY_HASH", "Invalid", "NotFound", "ServiceError", "SurveyAnswers", "accept",
+    "ALREADY_CANCELLED", "Conflict", "DUMMY_HASH", "ExperimentPlan", "end_experiment", "start_experiment",
+    "Invalid", "NotFound", "ServiceError", "SurveyAnswers", "accept",
     "accept_offer", "answer_pulse", "apply", "authenticate", "cancel_with_survey", "cancellation_blocker",
     "create_api_token", "create_user", "deactivate", "decline", "decline_offer", "end_all_sessions", "erase_user",
     "export_user", "hash_token", "hide_mentor_feedback", "log_checkin", "mark_risk_handled", "moderate",

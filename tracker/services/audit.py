@@ -22,6 +22,8 @@ ACTIONS = {
     "feedback_hidden": "Feedback hidden from the mentor",
     "feedback_shown": "Feedback shown to the mentor again",
     "offers_changed": "Save offers changed",
+    "experiment_started": "Offer experiment started",
+    "experiment_ended": "Offer experiment ended",
     "risk_handled": "At-risk flags marked handled",
     "review_moderated": "Public review hidden or shown",
 }

@@ -13,6 +13,7 @@ from tracker.data.database import unit_of_work
 from tracker.data.models import CancelFlow, ExitSurvey, Mentorship, Pause
 from tracker.domain import lifecycle, vocabulary
 from tracker.reports.queries import offer_settings, switch_suggestions
+from tracker.services import experiments
 from tracker.services.applications import locked_mentorship
 from tracker.services.errors import Conflict, Invalid, NotFound
 
@@ -129,13 +130,19 @@ def start_cancel_flow(mentee_id: int, mentorship_id: int, reason: str, at: datet
         raise Invalid("Choose the main reason you are leaving.", field="churn_reason")
     with unit_of_work():
         m = _owned_mentorship(mentee_id, mentorship_id, at)
-        offer = lifecycle.offer_for(reason, offer_settings(), m.state(at).status)
+        experiment = experiments.running_for(reason, at)
+        arm = experiments.assign(m, experiment) if experiment is not None else None
+        # In an experiment the arm's offer stands in for the operators' choice; either way it is shown
+        # only where it can apply (the assignment stands even when it cannot: intention to treat).
+        configured = {reason: experiment.offer_of(arm)} if experiment is not None else offer_settings()
+        offer = lifecycle.offer_for(reason, configured, m.state(at).status)
         if offer == "switch_mentor" and not switch_suggestions(m):
             offer = "none"  # nobody to suggest: an empty offer would only be in the way
         for earlier in _undecided(db.session.scalars(select(CancelFlow).where(CancelFlow.mentorship_id == m.id)), at):
             earlier.superseded_at = at
         flow = CancelFlow(mentorship=m, reason=reason, started_at=at, offer=offer,
-                          offer_shown_at=at if offer != "none" else None)
+                          offer_shown_at=at if offer != "none" else None,
+                          experiment_id=experiment.id if experiment is not None else None, arm=arm)
         db.session.add(flow)
     return flow
 

@@ -90,6 +90,21 @@ class WholeNumberField(Field):
             raise ValidationError(f"Enter a number from {self.minimum} to {self.maximum}.")
 
 
+class PercentField(WholeNumberField):
+    """A percentage typed with the digits 0-9 and at most one decimal place ("12" or "12.5")."""
+
+    def process_formdata(self, valuelist):
+        self.data = None
+        if not valuelist or valuelist[0].strip() == "":
+            return
+        text = valuelist[0].strip()
+        whole, dot, tenths = text.partition(".")
+        if not (whole.isascii() and whole.isdigit() and len(whole) <= 3
+                and (not dot or (tenths.isascii() and tenths.isdigit() and len(tenths) == 1))):
+            raise ValueError("Enter a percentage such as 25 or 12.5, using the digits 0-9.")
+        self.data = float(text)
+
+
 def optional_id(value) -> int | None:
     """A HiddenField filter for an id the page sent back: 1 to 11 ASCII digits; anything else counts
     as absent (None), never as an error."""
@@ -291,6 +306,30 @@ class OfferSettingsForm(FlaskForm):
 
 for _reason in OfferSettingsForm.reasons():
     setattr(OfferSettingsForm, _reason, SelectField(CHURN_REASONS[_reason], choices=_choices(OFFERS)))
+
+
+EXPERIMENT_OFFERS = {offer: ("No offer (the holdout)" if offer == "none" else label) for offer, label in OFFERS.items()}
+
+
+class ExperimentForm(FlaskForm):
+    """A new offer experiment and its plan; "Work out the sizes" shows the plan without starting it."""
+
+    name = StringField("Name", validators=[InputRequired(message="Give the experiment a name."),
+                                           Length(max=120, message="Keep the name under 120 characters."),
+                                           plain_text()])
+    reason = SelectField("For the reason", choices=_choices(
+        {reason: label for reason, label in CHURN_REASONS.items() if reason not in FIXED_OFFERS}))
+    offer_a = SelectField("Arm A shows", choices=_choices(EXPERIMENT_OFFERS))
+    offer_b = SelectField("Arm B shows", choices=_choices(EXPERIMENT_OFFERS))
+    share_b = WholeNumberField("Share of flows sent to arm B (%)", minimum=10, maximum=90, default=50,
+                               validators=[InputRequired(message="Say what share of flows goes to arm B.")])
+    baseline_percent = PercentField("Expected saves that last 30 days in arm A (%)", minimum=0, maximum=99.9,
+                                    validators=[InputRequired(message="Give the rate you expect in arm A.")])
+    minimum_effect_points = PercentField("Smallest difference worth finding (percentage points)", minimum=1,
+                                         maximum=100, default=10,
+                                         validators=[InputRequired(message="Give the smallest difference.")])
+    calculate = SubmitField("Work out the sizes")
+    start = SubmitField("Start the experiment")
 
 
 class HandleRiskForm(FlaskForm):
