@@ -7,20 +7,23 @@ search or an index scan; on PostgreSQL, with sequential scans priced out (enable
 so a Seq Scan in the plan means no index could serve), EXPLAIN must show no Seq Scan on them.
 """
 import re
+from datetime import timedelta
 
 import pytest
-from sqlalchemy import event, select
+from sqlalchemy import case, event, select, update
 
+from tracker import services
 from tracker.core.extensions import db
-from tracker.data.models import Mentorship, User
+from tracker.data.models import CancelFlow, Mentorship, User
 from tracker.reports import rollup_queries
+from tracker.services.audit import Actor
 from tracker.services.seed import DEMO_PASSWORD, seed_demo
 
 from .helpers import T0
 
 BIG_TABLES = ("mentorships", "exit_surveys", "checkins", "rollup_applications", "rollup_trials",
               "rollup_cancellations", "rollup_mentor_surveys", "rollup_durations", "rollup_endings", "reviews", "users",
-              "audit_log")
+              "audit_log", "cancel_flows")
 FULL = {"from": "2024-01-01", "to": "2026-03-02", "as_of": "2026-03-02T00:00:00+00:00"}
 OPERATOR_PAGES = [("/api/v1/metrics", FULL), ("/api/v1/metrics", {}), ("/api/v1/metrics", {"goal_category": "other"}),
                   ("/api/v1/metrics", {"mentor": "mentor@demo.example"}),
@@ -87,6 +90,8 @@ def _signed_in(app, email):
 
 
 def test_every_page_query_is_served_by_an_index(app, demo):
+    experiment_id = _experiment_with_flows(app)
+
     def requests():
         operator = _signed_in(app, "operator@demo.example")
         for path, params in OPERATOR_PAGES:
@@ -109,11 +114,26 @@ def test_every_page_query_is_served_by_an_index(app, demo):
                      "/ops/users?role=mentor", "/ops/users", "/ops/audit", "/ops/audit?action=account_created",
                      f"/ops/mentorships/{demo}", "/ops/users/2"):
             assert operator.get(path).status_code == 200, path
+        # An offer experiment: its list and its results, and a cancel flow that is assigned an arm.
+        for path in ("/ops/experiments", f"/ops/experiments/{experiment_id}"):
+            assert operator.get(path).status_code == 200, path
+        assert mentee.post(f"/mentorships/{demo}/cancel/reason", data={"churn_reason": "no_time"}).status_code == 302
     statements = _captured(app, requests)
     assert len(statements) > 30
     problems = {statement: scans for statement, parameters in statements
                 if (scans := _full_scans(app, statement, parameters))}
     assert problems == {}, '\n\n'.join(f'{st[-400:]} -> {sc}' for st, sc in problems.items())
+
+
+def _experiment_with_flows(app) -> int:
+    """A running experiment for "no_time" that the demo's flows for that reason took part in."""
+    with app.app_context():
+        plan = services.ExperimentPlan("Pause or nothing", "no_time", "pause", "none", 50, 30, 10)
+        experiment = services.start_experiment(Actor.command("test"), plan, at=T0 - timedelta(days=400))
+        db.session.execute(update(CancelFlow).where(CancelFlow.reason == "no_time")
+                           .values(experiment_id=experiment.id, arm=case((CancelFlow.id % 2 == 0, "a"), else_="b")))
+        db.session.commit()
+        return experiment.id
 
 
 def test_the_check_finds_a_full_scan(app, demo):

@@ -80,7 +80,9 @@ def _mentorship_as_mentee(m: Mentorship, user_id: int) -> dict:
         "pauses": [{"starts_at": _iso(p.starts_at), "ends_at": _iso(p.ends_at)} for p in m.pauses],
         "cancel_flows": [{"reason": f.reason, "started_at": _iso(f.started_at), "offer": f.offer,
                           "offer_accepted_at": _iso(f.offer_accepted_at),
-                          "offer_declined_at": _iso(f.offer_declined_at), "cancelled_at": _iso(f.cancelled_at)}
+                          "offer_declined_at": _iso(f.offer_declined_at), "cancelled_at": _iso(f.cancelled_at),
+                          # Which arm of an offer experiment decided the offer shown (None: no experiment).
+                          "experiment_arm": f.arm}
                          for f in flows],
         "exit_survey": None if survey is None else {
             "stars": survey.stars, "goal_reached": survey.goal_reached, "churn_reason": survey.churn_reason,
