@@ -11,7 +11,9 @@ The pages (PAGES, in the order the tables list them):
 - the operators' outbox (/ops/outbox) and a mentee's mail settings (/settings/mail);
 - the public reviews operators moderate, a mentor's profile with its reviews;
 - the operators' search of mentorships (by name, by email, by state) and of accounts, a mentorship's
-  timeline, and the audit log.
+  timeline, and the audit log;
+- the offer experiments (/ops/experiments) and one experiment's results, for an experiment on
+  "no time" that every such cancel flow of the last 180 days took part in (bench_experiment).
 
 Before the pages, the mail schedule is run as `notify` runs it (tracker/mail/schedule.py `plan`), with
 the clock at "now": "notify_plan_first_s" queues what is due (every pulse, trial ending and follow-up
@@ -41,16 +43,16 @@ from __future__ import annotations
 import random
 import statistics
 import time
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from urllib.parse import parse_qsl
 
-from sqlalchemy import delete, func, insert, select, update
+from sqlalchemy import case, delete, func, insert, select, update
 
 from tracker.core import clock
 from tracker.core.extensions import db
-from tracker.data.models import MentorProfile, MentorReviewStats, Mentorship, User
+from tracker.data.models import CancelFlow, MentorProfile, MentorReviewStats, Mentorship, OfferExperiment, User
 from tracker.mail import schedule
-from tracker.reports import rollup_queries
+from tracker.reports import metrics, rollup_queries
 from tracker.services import rollups as rollups_service
 
 PAGES_CREATED = datetime(2026, 1, 1, tzinfo=timezone.utc)
@@ -85,7 +87,10 @@ PAGES = [
     ("ops audit log", "operator", "/ops/audit", None),
     ("mentee mentor profile", "mentee", "/mentors/{top_mentor}", None),
     ("mentee mail settings", "mentee", "/settings/mail", None),
+    ("ops experiments", "operator", "/ops/experiments", None),
+    ("ops experiment results", "operator", "/ops/experiments/{experiment}", None),
 ]
+EXPERIMENT_DAYS = 180
 
 
 def people(app) -> dict[str, str]:
@@ -101,6 +106,26 @@ def people(app) -> dict[str, str]:
         ids = {"operator": operator.get_id(), "mentor": mentor.get_id(), "mentee": mentee.get_id()}
         db.session.rollback()
     return ids
+
+
+def bench_experiment(app, now: datetime) -> int:
+    """The id of an offer experiment on "no time" (pause against nothing) started EXPERIMENT_DAYS
+    before `now`, with every cancel flow for that reason since then in it, arms alternating by id.
+    The seeded flows showed the usual offer whatever their arm: the numbers are not meaningful, the
+    work of computing them is the real one."""
+    started = now - timedelta(days=EXPERIMENT_DAYS)
+    planned_a, planned_b = metrics.planned_sample_size(0.30, 0.05, 0.5)
+    with app.app_context():
+        experiment_id = db.session.execute(insert(OfferExperiment).values(
+            name="Bench: pause or nothing", reason="no_time", offer_a="pause", offer_b="none", share_b=50,
+            baseline_percent=30.0, minimum_effect_points=5.0, planned_a=planned_a, planned_b=planned_b, started_at=started,
+            ended_at=now).returning(OfferExperiment.id)).scalar_one()
+        db.session.execute(update(CancelFlow).where(CancelFlow.reason == "no_time", CancelFlow.started_at >= started,
+                                                    CancelFlow.started_at <= now)
+                           .values(experiment_id=experiment_id,
+                                   arm=case((CancelFlow.id % 2 == 0, "a"), else_="b")))
+        db.session.commit()
+    return experiment_id
 
 
 def _client(app, user_id: str):
@@ -127,10 +152,11 @@ def bench_pages(app, runs: int, params: dict[str, dict], now: datetime) -> dict:
     with app.app_context():
         top_mentorship = db.session.scalar(select(func.max(Mentorship.id)))
         db.session.rollback()
+    experiment = bench_experiment(app, now)
     calls, statuses = {}, {}
     for name, role, path, which in PAGES:
         client, query = clients[role], params[which] if which else {}
-        path = path.format(top_mentor=top_mentor, top_mentorship=top_mentorship)
+        path = path.format(top_mentor=top_mentor, top_mentorship=top_mentorship, experiment=experiment)
         if "?" in path:
             path, asked = path.split("?", 1)
             query = dict(parse_qsl(asked))
