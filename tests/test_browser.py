@@ -385,10 +385,14 @@ def test_every_page_is_clean_and_accessible(app, database_url, tmp_path, chromiu
         db.session.add(ExitSurvey(mentorship_id=ended.id, submitted_at=ended.ended_at, stars=4, goal_reached="yes",
                                   churn_reason="goal_reached"))
         db.session.commit()
+        from tracker.services.audit import Actor
+        plan = services.ExperimentPlan("Reminder or nothing", "too_expensive", "plan_reminder", "none", 50, 20, 10)
+        experiment = services.start_experiment(Actor.command("browser test"), plan, at=now)
         extra = {"mentee@demo.example": [offer_page, "/mentors?q=a&sort=name", f"/mentors/{most_reviewed.mentor_id}",
                                          f"/mentors/{most_reviewed.mentor_id}?page=2",
                                          f"/mentorships/{ended.id}/review"],
-                 "operator@demo.example": ["/ops/reviews", "/ops/reviews?state=visible"]}
+                 "operator@demo.example": ["/ops/reviews", "/ops/reviews?state=visible", "/ops/experiments",
+                                           f"/ops/experiments/{experiment.id}"]}
     with gunicorn(database_url, tmp_path, workers=2) as (base, _, _log):
         for email, paths in PAGES.items():
             person = Person(chromium, base, email or "visitor", viewport)

@@ -223,6 +223,8 @@ def test_ending_stops_the_assignment_and_keeps_the_results(app, world, login, mo
     flow = _start(mentee, mid)
     mentee.post(f"/mentorships/{mid}/cancel/{flow}/accept", data={"months": "1"})
     operator = login(world.operator)
+    timeline = operator.get(f"/ops/mentorships/{mid}").get_data(as_text=True)
+    assert f"offer experiment {experiment_id}, arm A" in timeline
     before = operator.get(f"/ops/experiments/{experiment_id}").get_data(as_text=True)
     clock.freeze(T0 + DAY)
     assert operator.post(f"/ops/experiments/{experiment_id}/end").status_code == 302

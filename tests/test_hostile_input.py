@@ -66,6 +66,9 @@ FORMS = {
               {"period": "0", "progress": "40", "usefulness": "4"}),
     "offers": (forms.OfferSettingsForm, "operator", lambda w: "/ops/offers",
                {reason: "none" for reason in forms.OfferSettingsForm.reasons()}),
+    "experiment": (forms.ExperimentForm, "operator", lambda w: "/ops/experiments",
+                   {"name": "Pause or nothing", "reason": "no_time", "offer_a": "pause", "offer_b": "none",
+                    "share_b": "50", "baseline_percent": "30", "minimum_effect_points": "10", "start": "1"}),
     "handle_risk": (forms.HandleRiskForm, "operator", lambda w: f"/ops/mentorships/{w.in_trial(days_in=5)}/handled",
                     {"note": "Called the mentee"}),
     # The pulse from a mail's signed link, with no login: the trial's pulse, open since a day.
