@@ -118,8 +118,8 @@ def bench_experiment(app, now: datetime) -> int:
     with app.app_context():
         experiment_id = db.session.execute(insert(OfferExperiment).values(
             name="Bench: pause or nothing", reason="no_time", offer_a="pause", offer_b="none", share_b=50,
-            baseline_percent=30.0, minimum_effect_points=5.0, planned_a=planned_a, planned_b=planned_b, started_at=started,
-            ended_at=now).returning(OfferExperiment.id)).scalar_one()
+            baseline_percent=30.0, minimum_effect_points=5.0, planned_a=planned_a, planned_b=planned_b,
+            started_at=started, ended_at=now).returning(OfferExperiment.id)).scalar_one()
         db.session.execute(update(CancelFlow).where(CancelFlow.reason == "no_time", CancelFlow.started_at >= started,
                                                     CancelFlow.started_at <= now)
                            .values(experiment_id=experiment_id,
