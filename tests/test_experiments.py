@@ -4,6 +4,7 @@ assignment (intention to treat) at 30, 60 and 90 days worked out by hand, ending
 results, the saves numbers unchanged, and every refusal changing nothing."""
 import math
 import random
+import threading
 from datetime import timedelta
 
 import pytest
@@ -352,3 +353,22 @@ def test_the_experiment_pages_read_only_the_experiment(app, world):
         with app.app_context():
             services.end_experiment(Actor.command("test"), first, T0)
             services.end_experiment(Actor.command("test"), first, T0)
+
+
+def test_two_operators_starting_at_once_start_one(app, world, login):
+    """The one-running-per-reason index decides, on both engines: one start succeeds, the other is told."""
+    clients = [login(world.operator) for _ in range(4)]
+    barrier = threading.Barrier(len(clients))
+    statuses = []
+
+    def submit(client):
+        barrier.wait()
+        statuses.append(client.post("/ops/experiments", data={**PLAN, "start": "1"}).status_code)
+
+    threads = [threading.Thread(target=submit, args=(c,)) for c in clients]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=30)
+    assert sorted(statuses) == [302, 400, 400, 400]
+    assert count(app, OfferExperiment) == 1 and count(app, AuditEntry) == 1
