@@ -446,6 +446,8 @@ class OutboxMail(db.Model):
         Index("ix_outbox_status_next_attempt_at", "status", "next_attempt_at"),
         Index("ix_outbox_recipient_id", "recipient_id"),
         Index("ix_outbox_mentorship_id", "mentorship_id"),
+        # The schedule's "not queued yet" test for an unfinished cancel flow (mail/schedule.py).
+        Index("ix_outbox_cancel_flow_id", "cancel_flow_id"),
         Index("ix_outbox_queued_at", "queued_at"),
     )
 
