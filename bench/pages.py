@@ -46,11 +46,19 @@ import time
 from datetime import datetime, timedelta, timezone
 from urllib.parse import parse_qsl
 
-from sqlalchemy import case, delete, func, insert, select, update
+from sqlalchemy import case, delete, func, insert, literal, select, update
 
 from tracker.core import clock
 from tracker.core.extensions import db
-from tracker.data.models import CancelFlow, MentorProfile, MentorReviewStats, Mentorship, OfferExperiment, User
+from tracker.data.models import (
+    CancelFlow,
+    MentorProfile,
+    MentorReviewStats,
+    Mentorship,
+    OfferAssignment,
+    OfferExperiment,
+    User,
+)
 from tracker.mail import schedule
 from tracker.reports import metrics, rollup_queries
 from tracker.services import rollups as rollups_service
@@ -120,10 +128,9 @@ def bench_experiment(app, now: datetime) -> int:
             name="Bench: pause or nothing", reason="no_time", offer_a="pause", offer_b="none", share_b=50,
             baseline_percent=30.0, minimum_effect_points=5.0, planned_a=planned_a, planned_b=planned_b,
             started_at=started, ended_at=now).returning(OfferExperiment.id)).scalar_one()
-        db.session.execute(update(CancelFlow).where(CancelFlow.reason == "no_time", CancelFlow.started_at >= started,
-                                                    CancelFlow.started_at <= now)
-                           .values(experiment_id=experiment_id,
-                                   arm=case((CancelFlow.id % 2 == 0, "a"), else_="b")))
+        flows = select(CancelFlow.id, literal(experiment_id), case((CancelFlow.id % 2 == 0, "a"), else_="b")).where(
+            CancelFlow.reason == "no_time", CancelFlow.started_at >= started, CancelFlow.started_at <= now)
+        db.session.execute(insert(OfferAssignment).from_select(["cancel_flow_id", "experiment_id", "arm"], flows))
         db.session.commit()
     return experiment_id
 

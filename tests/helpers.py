@@ -24,6 +24,7 @@ from tracker.data.models import (
     MentorProfile,
     MentorReviewStats,
     Mentorship,
+    OfferAssignment,
     OfferExperiment,
     OfferSetting,
     OutboxMail,
@@ -80,7 +81,7 @@ def log_in(app, user):
 # version (a logout bumps its own).
 STATE_MODELS = (User, MentorProfile, Mentorship, CheckIn, ExitSurvey, CancelFlow, Pause, Pulse, RiskReview,
                 OfferSetting, OutboxMail, MailPreference, UsedLink, Review, ReviewModeration, MentorReviewStats,
-                AuditEntry, OfferExperiment)
+                AuditEntry, OfferExperiment, OfferAssignment)
 _STATE_QUERIES = [
     (model.__tablename__,
      select(*(c for c in model.__table__.columns if c.key != "session_version"))

@@ -14,7 +14,7 @@ from statsmodels.stats.proportion import confint_proportions_2indep, samplesize_
 from tracker import services
 from tracker.core import clock
 from tracker.core.extensions import db
-from tracker.data.models import AuditEntry, CancelFlow, OfferExperiment
+from tracker.data.models import AuditEntry, CancelFlow, OfferAssignment, OfferExperiment
 from tracker.domain import lifecycle
 from tracker.reports import experiments as experiment_queries
 from tracker.reports import metrics, queries, rollup_queries
@@ -118,7 +118,8 @@ def _start(client, mid, reason="no_time"):
 def _flow(app, flow_id):
     with app.app_context():
         flow = db.session.get(CancelFlow, flow_id)
-        return flow.offer, flow.experiment_id, flow.arm
+        a = flow.assignment
+        return flow.offer, a and a.experiment_id, a and a.arm
 
 
 def _draws(monkeypatch, *arms):
@@ -211,7 +212,7 @@ def test_the_draw_follows_the_split(app, world):
         ids = [mentorship(app, m, world.mentor, T0 - 21 * DAY, trial_started_at=T0 - 20 * DAY) for m in mentees]
         for mentee, mid in zip(mentees, ids, strict=True):
             services.start_cancel_flow(mentee.id, mid, "no_time", T0)
-        arms = [arm for (arm,) in db.session.execute(select(CancelFlow.arm))]
+        arms = [arm for (arm,) in db.session.execute(select(OfferAssignment.arm))]
     # 300 draws at 30%: 90 expected, sd 7.9; six sd either side would fail once in 10^9 runs.
     assert len(arms) == 300 and 43 <= arms.count("b") <= 137 and arms.count("b") + arms.count("a") == 300
 
@@ -226,6 +227,9 @@ def test_ending_stops_the_assignment_and_keeps_the_results(app, world, login, mo
     operator = login(world.operator)
     timeline = operator.get(f"/ops/mentorships/{mid}").get_data(as_text=True)
     assert f"offer experiment {experiment_id}, arm A" in timeline
+    with app.app_context():  # the person's export says which arm decided the offer they saw
+        export = services.export_user(world.mentee.email, Actor.command("test"), T0)
+        assert [f["experiment_arm"] for f in export["mentorships_as_mentee"][0]["cancel_flows"]] == ["a"]
     before = operator.get(f"/ops/experiments/{experiment_id}").get_data(as_text=True)
     clock.freeze(T0 + DAY)
     assert operator.post(f"/ops/experiments/{experiment_id}/end").status_code == 302
@@ -346,7 +350,7 @@ def test_the_experiment_pages_read_only_the_experiment(app, world):
         e = db.session.get(OfferExperiment, second)
         mid = world.in_trial(days_in=20)
         m = services.start_cancel_flow(world.mentee.id, mid, "too_expensive", T0)
-        assert m.experiment_id == e.id
+        assert m.assignment.experiment_id == e.id
         assert experiment_queries.assignment_groups(first, T0 + DAY) == {}
         assert sum(experiment_queries.assignment_groups(second, T0 + DAY).values()) == 1
     with pytest.raises(services.Conflict):

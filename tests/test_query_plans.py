@@ -10,11 +10,11 @@ import re
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import case, event, select, update
+from sqlalchemy import case, event, insert, literal, select
 
 from tracker import services
 from tracker.core.extensions import db
-from tracker.data.models import CancelFlow, Mentorship, User
+from tracker.data.models import CancelFlow, Mentorship, OfferAssignment, User
 from tracker.mail import schedule
 from tracker.reports import rollup_queries
 from tracker.services.audit import Actor
@@ -24,7 +24,7 @@ from .helpers import T0
 
 BIG_TABLES = ("mentorships", "exit_surveys", "checkins", "rollup_applications", "rollup_trials",
               "rollup_cancellations", "rollup_mentor_surveys", "rollup_durations", "rollup_endings", "reviews", "users",
-              "audit_log", "cancel_flows", "outbox")
+              "audit_log", "cancel_flows", "outbox", "offer_assignments")
 FULL = {"from": "2024-01-01", "to": "2026-03-02", "as_of": "2026-03-02T00:00:00+00:00"}
 OPERATOR_PAGES = [("/api/v1/metrics", FULL), ("/api/v1/metrics", {}), ("/api/v1/metrics", {"goal_category": "other"}),
                   ("/api/v1/metrics", {"mentor": "mentor@demo.example"}),
@@ -135,8 +135,9 @@ def _experiment_with_flows(app) -> int:
     with app.app_context():
         plan = services.ExperimentPlan("Pause or nothing", "no_time", "pause", "none", 50, 30, 10)
         experiment = services.start_experiment(Actor.command("test"), plan, at=T0 - timedelta(days=400))
-        db.session.execute(update(CancelFlow).where(CancelFlow.reason == "no_time")
-                           .values(experiment_id=experiment.id, arm=case((CancelFlow.id % 2 == 0, "a"), else_="b")))
+        flows = select(CancelFlow.id, literal(experiment.id), case((CancelFlow.id % 2 == 0, "a"), else_="b")).where(
+            CancelFlow.reason == "no_time")
+        db.session.execute(insert(OfferAssignment).from_select(["cancel_flow_id", "experiment_id", "arm"], flows))
         db.session.commit()
         return experiment.id
 

@@ -1,5 +1,5 @@
-"""offer experiments: two offers (or an offer against none) for one churn reason, and each cancel
-flow's experiment and arm (services/experiments.py)
+"""offer experiments: two offers (or an offer against none) for one churn reason, and the arm each
+cancel flow in one was given (services/experiments.py, docs/EXPERIMENTS.md)
 
 Revision ID: 0014
 Revises: 0013
@@ -45,26 +45,25 @@ def upgrade():
     with op.batch_alter_table('offer_experiments', schema=None) as batch_op:
         batch_op.create_index('uq_offer_experiments_running_reason', ['reason'], unique=True, sqlite_where=sa.text('ended_at IS NULL'), postgresql_where=sa.text('ended_at IS NULL'))
 
-    with op.batch_alter_table('cancel_flows', schema=None) as batch_op:
-        batch_op.add_column(sa.Column('experiment_id', sa.Integer(), nullable=True))
-        batch_op.add_column(sa.Column('arm', sa.String(length=1), nullable=True))
-        batch_op.create_index('ix_cancel_flows_experiment', ['experiment_id', 'mentorship_id', 'started_at'], unique=False)
-        batch_op.create_foreign_key(batch_op.f('fk_cancel_flows_experiment_id_offer_experiments'), 'offer_experiments', ['experiment_id'], ['id'])
-        batch_op.create_check_constraint(op.f('ck_cancel_flows_arm'), "arm IS NULL OR arm IN ('a', 'b')")
-        batch_op.create_check_constraint(op.f('ck_cancel_flows_experiment_has_arm'),
-                                         "(experiment_id IS NULL) = (arm IS NULL)")
+    op.create_table('offer_assignments',
+    sa.Column('cancel_flow_id', sa.Integer(), nullable=False),
+    sa.Column('experiment_id', sa.Integer(), nullable=False),
+    sa.Column('arm', sa.String(length=1), nullable=False),
+    sa.CheckConstraint("arm IN ('a', 'b')", name=op.f('ck_offer_assignments_arm')),
+    sa.ForeignKeyConstraint(['cancel_flow_id'], ['cancel_flows.id'], name=op.f('fk_offer_assignments_cancel_flow_id_cancel_flows'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['experiment_id'], ['offer_experiments.id'], name=op.f('fk_offer_assignments_experiment_id_offer_experiments')),
+    sa.PrimaryKeyConstraint('cancel_flow_id', name=op.f('pk_offer_assignments'))
+    )
+    with op.batch_alter_table('offer_assignments', schema=None) as batch_op:
+        batch_op.create_index('ix_offer_assignments_experiment_id', ['experiment_id', 'cancel_flow_id'], unique=False)
 
 
 
 def downgrade():
-    with op.batch_alter_table('cancel_flows', schema=None) as batch_op:
-        batch_op.drop_constraint(op.f('ck_cancel_flows_experiment_has_arm'), type_='check')
-        batch_op.drop_constraint(op.f('ck_cancel_flows_arm'), type_='check')
-        batch_op.drop_constraint(batch_op.f('fk_cancel_flows_experiment_id_offer_experiments'), type_='foreignkey')
-        batch_op.drop_index('ix_cancel_flows_experiment')
-        batch_op.drop_column('arm')
-        batch_op.drop_column('experiment_id')
+    with op.batch_alter_table('offer_assignments', schema=None) as batch_op:
+        batch_op.drop_index('ix_offer_assignments_experiment_id')
 
+    op.drop_table('offer_assignments')
     with op.batch_alter_table('offer_experiments', schema=None) as batch_op:
         batch_op.drop_index('uq_offer_experiments_running_reason', sqlite_where=sa.text('ended_at IS NULL'), postgresql_where=sa.text('ended_at IS NULL'))
 

@@ -258,11 +258,7 @@ class CancelFlow(db.Model):
         CheckConstraint("offer_accepted_at IS NULL OR offer_declined_at IS NULL", name="accepted_or_declined"),
         CheckConstraint("offer_accepted_at IS NULL OR cancelled_at IS NULL", name="saved_or_cancelled"),
         CheckConstraint("(offer_accepted_at IS NULL) = (kept_mentorship_id IS NULL)", name="accepted_keeps"),
-        CheckConstraint("arm IS NULL OR arm IN ('a', 'b')", name="arm"),
-        CheckConstraint("(experiment_id IS NULL) = (arm IS NULL)", name="experiment_has_arm"),
         Index("ix_cancel_flows_started_at", "started_at", "reason"),
-        # An experiment's results read its flows, one mentorship at a time (reports/experiments.py).
-        Index("ix_cancel_flows_experiment", "experiment_id", "mentorship_id", "started_at"),
         Index("ix_cancel_flows_mentorship_id", "mentorship_id"),
         # The saves page reads the flows whose timestamps fall on the as-of day (reports/rollup_queries.py).
         *(Index(f"ix_cancel_flows_{column}", column) for column in
@@ -283,12 +279,10 @@ class CancelFlow(db.Model):
     superseded_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # What the accepted offer kept going: the same mentorship, or for a switch, the new one.
     kept_mentorship_id: Mapped[int | None] = mapped_column(ForeignKey("mentorships.id"))
-    # The offer experiment this flow took part in and the arm it was assigned (docs/EXPERIMENTS.md).
-    experiment_id: Mapped[int | None] = mapped_column(ForeignKey("offer_experiments.id"))
-    arm: Mapped[str | None] = mapped_column(String(1))
 
     mentorship: Mapped[Mentorship] = relationship(foreign_keys=[mentorship_id])
     kept_mentorship: Mapped[Mentorship | None] = relationship(foreign_keys=[kept_mentorship_id])
+    assignment: Mapped[OfferAssignment | None] = relationship(back_populates="flow", uselist=False)
 
 
 class Pause(db.Model):
@@ -365,6 +359,25 @@ class OfferExperiment(db.Model):
 
     def offer_of(self, arm: str) -> str:
         return self.offer_a if arm == "a" else self.offer_b
+
+
+class OfferAssignment(db.Model):
+    """The arm of an offer experiment a cancel flow was given, recorded with the flow. A flow outside
+    any experiment has no row. (Its own table rather than columns of cancel_flows, so that adding or
+    removing experiments never rebuilds cancel_flows, which other tables refer to.)"""
+
+    __tablename__ = "offer_assignments"
+    __table_args__ = (
+        CheckConstraint("arm IN ('a', 'b')", name="arm"),
+        # An experiment's results read its flows (reports/experiments.py).
+        Index("ix_offer_assignments_experiment_id", "experiment_id", "cancel_flow_id"),
+    )
+
+    cancel_flow_id: Mapped[int] = mapped_column(ForeignKey("cancel_flows.id", ondelete="CASCADE"), primary_key=True)
+    experiment_id: Mapped[int] = mapped_column(ForeignKey("offer_experiments.id"))
+    arm: Mapped[str] = mapped_column(String(1))
+
+    flow: Mapped[CancelFlow] = relationship(back_populates="assignment")
 
 
 class Pulse(db.Model):

@@ -23,10 +23,10 @@ from __future__ import annotations
 
 import uuid
 from collections import Counter
-from operator import add
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timezone
+from operator import add
 
 from sqlalchemy import BigInteger, Column, Index, Integer, String, Table, delete, event, inspect, select, type_coerce
 from sqlalchemy.dialects import postgresql, sqlite

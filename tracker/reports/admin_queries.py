@@ -166,7 +166,8 @@ def timeline(mentorship_id: int) -> list[Event] | None:
         events.append(Event(p.submitted_at, f"Pulse, period {p.period}",
                             ", ".join(a for a in answers if a) or "skipped"))
     for f in db.session.scalars(select(CancelFlow).where(CancelFlow.mentorship_id == m.id)):
-        arm = f"; offer experiment {f.experiment_id}, arm {f.arm.upper()}" if f.arm else ""
+        a = f.assignment
+        arm = f"; offer experiment {a.experiment_id}, arm {a.arm.upper()}" if a is not None else ""
         events.append(Event(f.started_at, "Began cancelling",
                             f"reason: {vocabulary.CHURN_REASONS[f.reason]}; offer: {vocabulary.OFFERS[f.offer]}{arm}"))
         for moment, what in ((f.offer_accepted_at, "Accepted the offer"), (f.offer_declined_at, "Declined the offer"),

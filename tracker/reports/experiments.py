@@ -4,7 +4,7 @@ metrics.experiment_report.
 
 The unit is the assignment: a mentorship's first cancel flow in the experiment (later ones of the same
 mentorship keep its arm). Each is counted in the arm it was given, whatever happened next (intention to
-treat); nothing after T exists. An experiment's flows are read through ix_cancel_flows_experiment, so
+treat); nothing after T exists. An experiment's flows are read through ix_offer_assignments_experiment_id, so
 the cost is that of the experiment, not of the history (tests/test_query_plans.py).
 """
 from __future__ import annotations
@@ -16,7 +16,7 @@ from sqlalchemy import and_, case, func, select
 from sqlalchemy.orm import aliased
 
 from tracker.core.extensions import db
-from tracker.data.models import CancelFlow, ExitSurvey, Mentorship, OfferExperiment
+from tracker.data.models import CancelFlow, ExitSurvey, Mentorship, OfferAssignment, OfferExperiment
 from tracker.domain.lifecycle import EXPERIMENT_HORIZONS, experiment_outcome, flow_outcome
 
 
@@ -32,12 +32,12 @@ def experiment(experiment_id: int) -> OfferExperiment | None:
 
 def assigned_counts(experiment_ids: list[int]) -> dict[int, dict[str, int]]:
     """{experiment id: {arm: mentorships assigned}} for the list page."""
-    f = CancelFlow
+    f, a = CancelFlow, OfferAssignment
     counts: dict[int, dict[str, int]] = {i: {"a": 0, "b": 0} for i in experiment_ids}
     if not experiment_ids:
         return counts
-    stmt = (select(f.experiment_id, f.arm, func.count(func.distinct(f.mentorship_id)))
-            .where(f.experiment_id.in_(experiment_ids)).group_by(f.experiment_id, f.arm))
+    stmt = (select(a.experiment_id, a.arm, func.count(func.distinct(f.mentorship_id))).join(f, f.id == a.cancel_flow_id)
+            .where(a.experiment_id.in_(experiment_ids)).group_by(a.experiment_id, a.arm))
     for experiment_id, arm, n in db.session.execute(stmt):
         counts[experiment_id][arm] = int(n)
     return counts
@@ -48,12 +48,13 @@ def assignment_groups(experiment_id: int, at: datetime) -> dict[tuple, int]:
     made by `at`. path: lifecycle.flow_outcome of the assignment, with "accepted" meaning an offer of
     the experiment was accepted and "cancelled" that the exit survey was sent; outcomes:
     lifecycle.experiment_outcome."""
-    f, m, switch = CancelFlow, Mentorship, aliased(CancelFlow)
+    f, a, m, switch = CancelFlow, OfferAssignment, Mentorship, aliased(CancelFlow)
     kept = aliased(Mentorship)
     accepted = case((f.offer_accepted_at <= at, f.offer_accepted_at))
-    units = (select(f.mentorship_id.label("mentorship_id"), func.min(f.arm).label("arm"),
+    units = (select(f.mentorship_id.label("mentorship_id"), func.min(a.arm).label("arm"),
                     func.min(f.started_at).label("assigned_at"), func.min(accepted).label("accepted_at"))
-             .where(f.experiment_id == experiment_id, f.started_at <= at)
+             .join(f, f.id == a.cancel_flow_id)
+             .where(a.experiment_id == experiment_id, f.started_at <= at)
              .group_by(f.mentorship_id).subquery())
     stmt = (select(units.c.arm, units.c.assigned_at, units.c.accepted_at, m.ended_at, ExitSurvey.submitted_at,
                    switch.offer_accepted_at, kept.trial_started_at, kept.ended_at)

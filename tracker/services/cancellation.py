@@ -10,7 +10,7 @@ from sqlalchemy.exc import IntegrityError
 
 from tracker.core.extensions import db
 from tracker.data.database import unit_of_work
-from tracker.data.models import CancelFlow, ExitSurvey, Mentorship, Pause
+from tracker.data.models import CancelFlow, ExitSurvey, Mentorship, OfferAssignment, Pause
 from tracker.domain import lifecycle, vocabulary
 from tracker.reports.queries import offer_settings, switch_suggestions
 from tracker.services import experiments
@@ -141,8 +141,9 @@ def start_cancel_flow(mentee_id: int, mentorship_id: int, reason: str, at: datet
         for earlier in _undecided(db.session.scalars(select(CancelFlow).where(CancelFlow.mentorship_id == m.id)), at):
             earlier.superseded_at = at
         flow = CancelFlow(mentorship=m, reason=reason, started_at=at, offer=offer,
-                          offer_shown_at=at if offer != "none" else None,
-                          experiment_id=experiment.id if experiment is not None else None, arm=arm)
+                          offer_shown_at=at if offer != "none" else None)
+        if experiment is not None:
+            flow.assignment = OfferAssignment(experiment_id=experiment.id, arm=arm)
         db.session.add(flow)
     return flow
 

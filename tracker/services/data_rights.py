@@ -82,7 +82,7 @@ def _mentorship_as_mentee(m: Mentorship, user_id: int) -> dict:
                           "offer_accepted_at": _iso(f.offer_accepted_at),
                           "offer_declined_at": _iso(f.offer_declined_at), "cancelled_at": _iso(f.cancelled_at),
                           # Which arm of an offer experiment decided the offer shown (None: no experiment).
-                          "experiment_arm": f.arm}
+                          "experiment_arm": f.assignment.arm if f.assignment else None}
                          for f in flows],
         "exit_survey": None if survey is None else {
             "stars": survey.stars, "goal_reached": survey.goal_reached, "churn_reason": survey.churn_reason,

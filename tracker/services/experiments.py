@@ -13,7 +13,7 @@ from sqlalchemy.exc import IntegrityError
 
 from tracker.core.extensions import db
 from tracker.data.database import unit_of_work
-from tracker.data.models import CancelFlow, Mentorship, OfferExperiment
+from tracker.data.models import CancelFlow, Mentorship, OfferAssignment, OfferExperiment
 from tracker.domain import lifecycle, vocabulary
 from tracker.reports.metrics import planned_sample_size
 from tracker.services import audit
@@ -116,8 +116,8 @@ def running_for(reason: str, at: datetime) -> OfferExperiment | None:
 def assign(m: Mentorship, experiment: OfferExperiment) -> str:
     """The arm of mentorship `m` in `experiment`: the one its earlier flows in it were given (a mentee
     who goes back and starts again sees the same offer), else drawn now, B with probability share_b%."""
-    earlier = db.session.scalar(select(CancelFlow.arm).where(
-        CancelFlow.experiment_id == experiment.id, CancelFlow.mentorship_id == m.id).limit(1))
+    earlier = db.session.scalar(select(OfferAssignment.arm).join(CancelFlow).where(
+        OfferAssignment.experiment_id == experiment.id, CancelFlow.mentorship_id == m.id).limit(1))
     if earlier is not None:
         return earlier
     return "b" if _draw.random() * 100 < experiment.share_b else "a"
