@@ -237,7 +237,7 @@ def test_ending_stops_the_assignment_and_keeps_the_results(app, world, login, mo
         e = db.session.get(OfferExperiment, experiment_id)
         assert (e.ended_at, e.ended_by_id) == (T0 + DAY, world.operator.id)
         assert [a for (a,) in db.session.execute(select(AuditEntry.action).order_by(AuditEntry.id))] == [
-            "experiment_started", "experiment_ended"]
+            "experiment_started", "account_exported", "experiment_ended"]
     assert "has already ended" in operator.post(f"/ops/experiments/{experiment_id}/end",
                                                 follow_redirects=True).get_data(as_text=True)
     other = mentorship(app, world.other_mentee, world.mentor, T0 - 21 * DAY, trial_started_at=T0 - 20 * DAY)
