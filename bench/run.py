@@ -2,10 +2,10 @@
 
     bin/bench [--sizes 10000,100000,1000000] [--runs 3] [--seconds 20] [--no-postgresql]
 
-1. bench/metrics_bench.py at each size on SQLite, then on PostgreSQL (BENCH_DATABASE_URL, default
+1. bench/load_test.py on each engine, first, while the machine is quiet;
+2. bench/metrics_bench.py at each size on SQLite, then on PostgreSQL (BENCH_DATABASE_URL, default
    postgresql+psycopg://postgres@127.0.0.1:5432/bench, created if missing; skipped with a note
    when no server answers);
-2. bench/load_test.py on each engine;
 3. the figures replace the part of docs/PERFORMANCE.md between its "bench" markers (the metrics per
    engine, every page at each size, cold, first after the day's warm-up and warm, on each engine, the
    load test, the targets), the chart of time against data size goes to
