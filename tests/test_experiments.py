@@ -50,8 +50,10 @@ def test_planned_size_by_hand():
     # sd1 = sqrt(0.21 + 0.24) = 0.670820; n = ((1.959964 * 0.674537 + 0.841621 * 0.670820) / 0.1)^2 = 355.4
     assert metrics.planned_sample_size(0.30, 0.10, 0.5) == (356, 356)
     # A quarter to B: n_B from the same formula with r = 3, n_A = 3 n_B.
-    n_a, n_b = metrics.planned_sample_size(0.30, 0.10, 0.25)
-    assert (n_a, n_b) == (3 * n_b - (3 * n_b - n_a), n_b) and n_a in (3 * n_b - 2, 3 * n_b - 1, 3 * n_b)
+    # A quarter to B (r = 3): p = 0.325, sd0 = sqrt(0.325 * 0.675 * 4/3) = 0.540833,
+    # sd1 = sqrt(0.24 + 0.21/3) = 0.556776; n_B = ((1.959964 * 0.540833 + 0.841621 * 0.556776) / 0.1)^2
+    # = 233.66, so 234 in B, and 3 * 233.66 = 700.99, so 701 in A.
+    assert metrics.planned_sample_size(0.30, 0.10, 0.25) == (701, 234)
     with pytest.raises(ValueError):
         metrics.planned_sample_size(0.95, 0.10, 0.5)
 
@@ -71,9 +73,12 @@ def test_newcombe_matches_his_worked_example_and_statsmodels():
 
 
 def test_report_from_groups_by_hand():
-    groups = {("a", "accepted", "lasted", "lasted", "gone"): 3, ("a", "cancelled", "gone", "gone", "gone"): 5,
-              ("a", "abandoned", "going", "going", "too_soon"): 2, ("b", "cancelled", "gone", "gone", "too_soon"): 4,
-              ("b", "abandoned", "going", "gone", "too_soon"): 1, ("b", "open", "too_soon", "too_soon", "too_soon"): 1}
+    groups = {("a", True, "accepted", "lasted", "lasted", "gone"): 3,
+              ("a", True, "cancelled", "gone", "gone", "gone"): 5,
+              ("a", False, "abandoned", "going", "going", "too_soon"): 2,
+              ("b", True, "cancelled", "gone", "gone", "too_soon"): 4,
+              ("b", True, "abandoned", "going", "gone", "too_soon"): 1,
+              ("b", False, "open", "too_soon", "too_soon", "too_soon"): 1}
     report = metrics.experiment_report(groups, {"a": 8, "b": 5})
     a, b = report["arms"]["a"], report["arms"]["b"]
     assert (a["assigned"], a["paths"]) == (10, {"accepted": 3, "cancelled": 5, "abandoned": 2, "open": 0})
@@ -82,13 +87,25 @@ def test_report_from_groups_by_hand():
     assert b["horizons"][30]["known"] == 5 and b["horizons"][60]["abandoned_going"] == 0
     assert a["horizons"][30]["going_rate"]["numerator"] == 5
     c30 = report["comparisons"][30]
-    assert c30["lasted_difference"] == metrics.newcombe_difference(0, 5, 3, 10)
-    assert c30["planned_reached"] and c30["verdict"] == "no_difference"
+    assert c30["lasted_difference"] == metrics.newcombe_difference(0, 5, 3, 10)  # every known outcome
+    # The verdict is on the 8 planned in A (3 lasted) and the 5 in B (0), not on A's later 2.
+    assert c30["planned_reached"] and c30["planned_difference"] == metrics.newcombe_difference(0, 5, 3, 8)
+    assert c30["verdict"] == "no_difference"
     assert report["comparisons"][90]["verdict"] == "too_early"  # 8 of 8 in A, 0 of 5 in B
-    big = metrics.experiment_report({("a", "accepted", "lasted", "lasted", "lasted"): 60,
-                                     ("a", "cancelled", "gone", "gone", "gone"): 40,
-                                     ("b", "cancelled", "gone", "gone", "gone"): 100}, {"a": 100, "b": 100})
-    assert big["comparisons"][30]["verdict"] == "a_better"
+    big = {("a", True, "accepted", "lasted", "lasted", "lasted"): 60,
+           ("a", True, "cancelled", "gone", "gone", "gone"): 40,
+           ("b", True, "cancelled", "gone", "gone", "gone"): 70,
+           ("b", True, "abandoned", "going", "going", "going"): 30}
+    assert metrics.experiment_report(big, {"a": 100, "b": 100})["comparisons"][30]["verdict"] == "a_better"
+    # Against a holdout the verdict is on mentees still going: B's 30 who walked away and stayed count.
+    holdout = metrics.experiment_report(big, {"a": 100, "b": 100}, decisive="going")["comparisons"][30]
+    assert holdout["planned_difference"] == metrics.newcombe_difference(30, 100, 60, 100)
+    assert holdout["verdict"] == "a_better"
+    # Later assignments, past the planned size, do not move the verdict.
+    later = {**big, ("b", False, "accepted", "lasted", "lasted", "lasted"): 500}
+    assert metrics.experiment_report(later, {"a": 100, "b": 100})["comparisons"][30]["verdict"] == "a_better"
+    assert lifecycle.decisive_outcome("pause", "none") == "going" == lifecycle.decisive_outcome("none", "switch_mentor")
+    assert lifecycle.decisive_outcome("pause", "plan_reminder") == "lasted"
 
 
 def test_outcome_boundaries():
@@ -141,7 +158,8 @@ def test_the_calculator_starts_nothing_and_start_records_the_plan(app, world, lo
                 e.started_by_id) == ("no_time", "pause", "none", 50, 356, 356, T0, None, world.operator.id)
         assert db.session.scalar(select(AuditEntry.action)) == "experiment_started"
     assert response.headers["Location"] == f"/ops/experiments/{e.id}"
-    assert "Too early to call: 0 of 356" in operator.get(response.headers["Location"]).get_data(as_text=True)
+    page = operator.get(response.headers["Location"]).get_data(as_text=True)
+    assert "Too early to call: the verdict waits for the 30-day outcome of the first 356" in page
 
 
 @pytest.mark.parametrize("change, message", [
@@ -245,8 +263,8 @@ def test_ending_stops_the_assignment_and_keeps_the_results(app, world, login, mo
     after = operator.get(f"/ops/experiments/{experiment_id}").get_data(as_text=True)
     assert "ended" in after and after.count("Took the offer") == before.count("Took the offer")
     with app.app_context():
-        report = metrics.experiment_report(experiment_queries.assignment_groups(experiment_id, T0 + 31 * DAY),
-                                           {"a": 1, "b": 1})
+        report = metrics.experiment_report(experiment_queries.assignment_groups(
+            db.session.get(OfferExperiment, experiment_id), T0 + 31 * DAY), {"a": 1, "b": 1})
     assert report["arms"]["a"]["paths"]["accepted"] == 1 and report["arms"]["a"]["horizons"][30]["lasted"] == 1
     # a new experiment may now run for the reason
     assert operator.post("/ops/experiments", data={**PLAN, "start": "1"}).status_code == 302
@@ -283,8 +301,8 @@ def test_results_by_assignment_worked_by_hand(app, world, login, monkeypatch):
 
     def report(at):
         with app.app_context():
-            return metrics.experiment_report(experiment_queries.assignment_groups(experiment_id, at),
-                                             {"a": 356, "b": 356})
+            return metrics.experiment_report(experiment_queries.assignment_groups(
+                db.session.get(OfferExperiment, experiment_id), at), {"a": 356, "b": 356})
 
     late = report(T0 + 95 * DAY)
     a, b = late["arms"]["a"], late["arms"]["b"]
@@ -317,7 +335,7 @@ def test_results_by_assignment_worked_by_hand(app, world, login, monkeypatch):
     operator = login(world.operator)
     clock.freeze(T0 + 95 * DAY)
     page = operator.get(f"/ops/experiments/{experiment_id}").get_data(as_text=True)
-    assert "-66.7 points" in page and "Too early to call: 3 of 356" in page
+    assert "-66.7 points" in page and "Too early to call" in page and "3 and\n    2 outcomes are known" in page
 
 
 def test_an_accepted_switch_follows_the_new_mentorship(app, world, login, monkeypatch):
@@ -332,13 +350,22 @@ def test_an_accepted_switch_follows_the_new_mentorship(app, world, login, monkey
         new = db.session.scalar(select(CancelFlow.kept_mentorship_id).where(CancelFlow.id == flow))
 
         def lasted(at):
-            groups = experiment_queries.assignment_groups(experiment_id, at)
+            groups = experiment_queries.assignment_groups(db.session.get(OfferExperiment, experiment_id), at)
             return metrics.experiment_report(groups, {"a": 1, "b": 1})["arms"]["a"]["horizons"][30]["lasted"]
         assert lasted(T0 + 31 * DAY) == 0  # the new mentor has not accepted
     clock.freeze(T0 + DAY)
     assert login(world.other_mentor).post(f"/mentor/applications/{new}/accept").status_code == 302
     with app.app_context():
         assert lasted(T0 + 31 * DAY) == 1
+    # Cancelling the mentorship the switch opened, for the same reason: the same arm, no second draw,
+    # and still one mentee in the experiment.
+    clock.freeze(T0 + 10 * DAY)
+    _draws(monkeypatch, "b")
+    assert _flow(app, _start(mentee, new, "mentor_fit")) == ("switch_mentor", experiment_id, "a")
+    with app.app_context():
+        assert experiment_queries.assigned_counts([experiment_id]) == {experiment_id: {"a": 1, "b": 0}}
+        groups = experiment_queries.assignment_groups(db.session.get(OfferExperiment, experiment_id), T0 + 31 * DAY)
+        assert sum(groups.values()) == 1
 
 
 def test_the_experiment_pages_read_only_the_experiment(app, world):
@@ -351,8 +378,8 @@ def test_the_experiment_pages_read_only_the_experiment(app, world):
         mid = world.in_trial(days_in=20)
         m = services.start_cancel_flow(world.mentee.id, mid, "too_expensive", T0)
         assert m.assignment.experiment_id == e.id
-        assert experiment_queries.assignment_groups(first, T0 + DAY) == {}
-        assert sum(experiment_queries.assignment_groups(second, T0 + DAY).values()) == 1
+        assert experiment_queries.assignment_groups(db.session.get(OfferExperiment, first), T0 + DAY) == {}
+        assert sum(experiment_queries.assignment_groups(e, T0 + DAY).values()) == 1
     with pytest.raises(services.Conflict):
         with app.app_context():
             services.end_experiment(Actor.command("test"), first, T0)

@@ -242,6 +242,12 @@ def experiment_outcome(assigned_at: datetime, accepted_at: datetime | None, ende
     return "lasted" if accepted_at is not None and accepted_at <= check else "going"
 
 
+def decisive_outcome(offer_a: str, offer_b: str) -> str:
+    """What an experiment's verdict is on: saves that lasted when both arms make an offer; against a
+    holdout (an arm with no offer, whose saves are 0 by definition), mentees still going by any path."""
+    return "going" if "none" in (offer_a, offer_b) else "lasted"
+
+
 def pulse_window(trial_started_at: datetime, period: int) -> tuple[datetime, datetime]:
     """[opens, closes) for the pulse of period `period` (0 = the trial, k = paid month k)."""
     if period == 0:

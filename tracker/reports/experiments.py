@@ -2,8 +2,8 @@
 assignments grouped by arm, by what the mentee did and by their outcome at each horizon, for
 metrics.experiment_report.
 
-The unit is the assignment: a mentorship's first cancel flow in the experiment (later ones of the same
-mentorship keep its arm). Each is counted in the arm it was given, whatever happened next (intention to
+The unit is the assignment: a mentee's first cancel flow in the experiment (their later ones keep its
+arm and are not new units). Each is counted in the arm it was given, whatever happened next (intention to
 treat); nothing after T exists. An experiment's flows are read through ix_offer_assignments_experiment_id, so
 the cost is that of the experiment, not of the history (tests/test_query_plans.py).
 """
@@ -31,43 +31,51 @@ def experiment(experiment_id: int) -> OfferExperiment | None:
 
 
 def assigned_counts(experiment_ids: list[int]) -> dict[int, dict[str, int]]:
-    """{experiment id: {arm: mentorships assigned}} for the list page."""
-    f, a = CancelFlow, OfferAssignment
+    """{experiment id: {arm: mentees assigned}} for the list page."""
+    f, a, m = CancelFlow, OfferAssignment, Mentorship
     counts: dict[int, dict[str, int]] = {i: {"a": 0, "b": 0} for i in experiment_ids}
     if not experiment_ids:
         return counts
-    stmt = (select(a.experiment_id, a.arm, func.count(func.distinct(f.mentorship_id))).join(f, f.id == a.cancel_flow_id)
+    stmt = (select(a.experiment_id, a.arm, func.count(func.distinct(m.mentee_id)))
+            .join(f, f.id == a.cancel_flow_id).join(m, m.id == f.mentorship_id)
             .where(a.experiment_id.in_(experiment_ids)).group_by(a.experiment_id, a.arm))
     for experiment_id, arm, n in db.session.execute(stmt):
         counts[experiment_id][arm] = int(n)
     return counts
 
 
-def assignment_groups(experiment_id: int, at: datetime) -> dict[tuple, int]:
-    """{(arm, path, outcome at each of EXPERIMENT_HORIZONS): count} of the experiment's assignments
-    made by `at`. path: lifecycle.flow_outcome of the assignment, with "accepted" meaning an offer of
-    the experiment was accepted and "cancelled" that the exit survey was sent; outcomes:
-    lifecycle.experiment_outcome."""
+def assignment_groups(experiment: OfferExperiment, at: datetime) -> dict[tuple, int]:
+    """{(arm, in plan, path, outcome at each of EXPERIMENT_HORIZONS): count} of the experiment's
+    assignments made by `at`: one per mentee, at their first flow in it, followed through that flow's
+    mentorship. In plan: among the first `planned` of its arm, in the order they were made. path:
+    lifecycle.flow_outcome of the assignment, "accepted" meaning an offer of the experiment was accepted
+    for that mentorship, "cancelled" that its exit survey was sent; outcomes: lifecycle.experiment_outcome."""
     f, a, m, switch = CancelFlow, OfferAssignment, Mentorship, aliased(CancelFlow)
     kept = aliased(Mentorship)
-    accepted = case((f.offer_accepted_at <= at, f.offer_accepted_at))
-    units = (select(f.mentorship_id.label("mentorship_id"), func.min(a.arm).label("arm"),
-                    func.min(f.started_at).label("assigned_at"), func.min(accepted).label("accepted_at"))
-             .join(f, f.id == a.cancel_flow_id)
-             .where(a.experiment_id == experiment_id, f.started_at <= at)
-             .group_by(f.mentorship_id).subquery())
-    stmt = (select(units.c.arm, units.c.assigned_at, units.c.accepted_at, m.ended_at, ExitSurvey.submitted_at,
-                   switch.offer_accepted_at, kept.trial_started_at, kept.ended_at)
-            .select_from(units).join(m, m.id == units.c.mentorship_id)
+    in_experiment = (a.experiment_id == experiment.id, f.started_at <= at)
+    first = (select(f.mentorship_id, f.started_at, a.arm,
+                    func.row_number().over(partition_by=m.mentee_id, order_by=(f.started_at, f.id)).label("nth"))
+             .join(a, a.cancel_flow_id == f.id).join(m, m.id == f.mentorship_id).where(*in_experiment).subquery())
+    accepted = (select(f.mentorship_id, func.min(case((f.offer_accepted_at <= at, f.offer_accepted_at)))
+                       .label("accepted_at"))
+                .join(a, a.cancel_flow_id == f.id).where(*in_experiment).group_by(f.mentorship_id).subquery())
+    stmt = (select(first.c.arm, first.c.started_at, m.id, accepted.c.accepted_at, m.ended_at,
+                   ExitSurvey.submitted_at, switch.offer_accepted_at, kept.trial_started_at, kept.ended_at)
+            .select_from(first).join(m, m.id == first.c.mentorship_id)
+            .join(accepted, accepted.c.mentorship_id == m.id)
             .outerjoin(ExitSurvey, ExitSurvey.mentorship_id == m.id)
             # A switch ends the mentorship, so it has at most one; the mentee goes on in the one it opened.
             .outerjoin(switch, and_(switch.mentorship_id == m.id, switch.kept_mentorship_id != m.id))
-            .outerjoin(kept, kept.id == switch.kept_mentorship_id))
+            .outerjoin(kept, kept.id == switch.kept_mentorship_id)
+            .where(first.c.nth == 1))
+    rows = sorted(db.session.execute(stmt), key=lambda row: (row[1], row[2]))  # in the order they were made
+    planned = {"a": experiment.planned_a, "b": experiment.planned_b}
+    seen: Counter = Counter()
     groups: Counter = Counter()
-    for arm, assigned_at, accepted_at, ended_at, surveyed_at, switched_at, kept_trial, kept_ended in \
-            db.session.execute(stmt):
+    for arm, assigned_at, _, accepted_at, ended_at, surveyed_at, switched_at, kept_trial, kept_ended in rows:
+        seen[arm] += 1
         path = flow_outcome(assigned_at, accepted_at, surveyed_at, at)
         outcomes = tuple(experiment_outcome(assigned_at, accepted_at, ended_at, switched_at, kept_trial, kept_ended,
                                             days, at) for days in EXPERIMENT_HORIZONS)
-        groups[(arm, path, *outcomes)] += 1
+        groups[(arm, seen[arm] <= planned[arm], path, *outcomes)] += 1
     return dict(groups)

@@ -420,49 +420,61 @@ def planned_sample_size(baseline: float, effect: float, share_b: float, alpha: f
     return math.ceil(n_b * ratio - 1e-9), math.ceil(n_b - 1e-9)
 
 
-def experiment_report(groups: dict[tuple, int], planned: dict[str, int]) -> dict:
+def experiment_report(groups: dict[tuple, int], planned: dict[str, int], decisive: str = "lasted") -> dict:
     """An experiment's results by arm, by assignment (intention to treat).
 
-    groups: {(arm, path, outcome at each of EXPERIMENT_HORIZONS): count}, where path is what the mentee
-    did as of T (lifecycle.flow_outcome: accepted, cancelled, abandoned, open) and each outcome is
-    lifecycle.experiment_outcome's (lasted, going, gone, too_soon). planned: {arm: flows planned}.
+    groups: {(arm, in plan, path, outcome at each of EXPERIMENT_HORIZONS): count}, where "in plan" says
+    the assignment is among its arm's first `planned` ones, path is what the mentee did as of T
+    (lifecycle.flow_outcome: accepted, cancelled, abandoned, open) and each outcome is
+    lifecycle.experiment_outcome's (lasted, going, gone, too_soon). planned: {arm: assignments planned}.
+    decisive: the outcome the verdict is on, "lasted" or "going" (lifecycle.decisive_outcome).
 
     Per arm and horizon: the assignments whose outcome is known, the saves that lasted among them and
     those still going by any path (each with its Wilson interval), and, apart, the abandoned flows still
-    going. Per horizon: B minus A for both, with Newcombe's interval, and whether the planned size is
-    reached in both arms."""
-    arms = {arm: {"assigned": 0, "paths": dict.fromkeys(FLOW_OUTCOMES, 0),
-                  "horizons": {d: {"known": 0, "lasted": 0, "going": 0, "abandoned_going": 0}
-                               for d in EXPERIMENT_HORIZONS},
+    going. Per horizon: B minus A for both, with Newcombe's interval, over every known outcome; and the
+    verdict, on the decisive outcome of the first `planned` assignments of each arm only, once all of
+    them are known (a test of the planned size, which later assignments do not move)."""
+    def blank():
+        return {d: {"known": 0, "lasted": 0, "going": 0, "abandoned_going": 0} for d in EXPERIMENT_HORIZONS}
+    arms = {arm: {"assigned": 0, "paths": dict.fromkeys(FLOW_OUTCOMES, 0), "horizons": blank(),
                   "planned": planned[arm]} for arm in EXPERIMENT_ARMS}
-    for (arm, path, *outcomes), n in groups.items():
+    in_plan = {arm: blank() for arm in EXPERIMENT_ARMS}
+    for (arm, planned_one, path, *outcomes), n in groups.items():
         row = arms[arm]
         row["assigned"] += n
         row["paths"][path] += n
         for d, outcome in zip(EXPERIMENT_HORIZONS, outcomes, strict=True):
-            cell = row["horizons"][d]
             if outcome == "too_soon":
                 continue
-            cell["known"] += n
-            if outcome in ("lasted", "going"):
-                cell[outcome] += n
-                if path == "abandoned":
-                    cell["abandoned_going"] += n
+            for cell in (row["horizons"][d], *([in_plan[arm][d]] if planned_one else [])):
+                cell["known"] += n
+                if outcome in ("lasted", "going"):
+                    cell[outcome] += n
+                    if path == "abandoned":
+                        cell["abandoned_going"] += n
     for row in arms.values():
         row["abandon_rate"] = wilson(row["paths"]["abandoned"], row["assigned"]).as_dict()
         for cell in row["horizons"].values():
             cell["lasted_rate"] = wilson(cell["lasted"], cell["known"]).as_dict()
             cell["going_rate"] = wilson(cell["lasted"] + cell["going"], cell["known"]).as_dict()
-    a, b = arms["a"]["horizons"], arms["b"]["horizons"]
     comparisons = {}
     for d in EXPERIMENT_HORIZONS:
-        reached = all(arms[arm]["horizons"][d]["known"] >= planned[arm] for arm in EXPERIMENT_ARMS)
-        lasted = newcombe_difference(b[d]["lasted"], b[d]["known"], a[d]["lasted"], a[d]["known"])
-        going = newcombe_difference(b[d]["lasted"] + b[d]["going"], b[d]["known"],
-                                    a[d]["lasted"] + a[d]["going"], a[d]["known"])
-        comparisons[d] = {"planned_reached": reached, "lasted_difference": lasted, "going_difference": going,
-                          "verdict": _verdict(lasted, reached)}
-    return {"arms": arms, "comparisons": comparisons}
+        a, b = arms["a"]["horizons"][d], arms["b"]["horizons"][d]
+        plan_a, plan_b = in_plan["a"][d], in_plan["b"][d]
+        reached = plan_a["known"] >= planned["a"] and plan_b["known"] >= planned["b"]
+        comparisons[d] = {"planned_reached": reached,
+                          "lasted_difference": _difference(b, a, "lasted"),
+                          "going_difference": _difference(b, a, "going"),
+                          "planned_difference": _difference(plan_b, plan_a, decisive) if reached else None}
+        comparisons[d]["verdict"] = _verdict(comparisons[d]["planned_difference"], reached)
+    return {"arms": arms, "comparisons": comparisons, "decisive": decisive}
+
+
+def _difference(b: dict, a: dict, outcome: str) -> dict | None:
+    """B minus A in the share with `outcome` (lasted; or going, which counts the saves too)."""
+    def k(cell):
+        return cell["lasted"] if outcome == "lasted" else cell["lasted"] + cell["going"]
+    return newcombe_difference(k(b), b["known"], k(a), a["known"])
 
 
 def _verdict(difference: dict | None, planned_reached: bool) -> str:

@@ -114,10 +114,12 @@ def running_for(reason: str, at: datetime) -> OfferExperiment | None:
 
 
 def assign(m: Mentorship, experiment: OfferExperiment) -> str:
-    """The arm of mentorship `m` in `experiment`: the one its earlier flows in it were given (a mentee
-    who goes back and starts again sees the same offer), else drawn now, B with probability share_b%."""
+    """The arm of the mentee of `m` in `experiment`: the one their earlier flows in it were given (going
+    back and starting again, or cancelling the mentorship a switch opened, shows the same offer), else
+    drawn now, B with probability share_b%."""
+    theirs = select(Mentorship.id).where(Mentorship.mentee_id == m.mentee_id)
     earlier = db.session.scalar(select(OfferAssignment.arm).join(CancelFlow).where(
-        OfferAssignment.experiment_id == experiment.id, CancelFlow.mentorship_id == m.id).limit(1))
+        OfferAssignment.experiment_id == experiment.id, CancelFlow.mentorship_id.in_(theirs)).limit(1))
     if earlier is not None:
         return earlier
     return "b" if _draw.random() * 100 < experiment.share_b else "a"

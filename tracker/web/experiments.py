@@ -68,8 +68,9 @@ def index():
 def show(experiment_id: int):
     experiment = experiment_queries.experiment(experiment_id) or abort(404)
     at = clock.now()
-    report = metrics.experiment_report(experiment_queries.assignment_groups(experiment.id, at),
-                                       {"a": experiment.planned_a, "b": experiment.planned_b})
+    report = metrics.experiment_report(experiment_queries.assignment_groups(experiment, at),
+                                       {"a": experiment.planned_a, "b": experiment.planned_b},
+                                       lifecycle.decisive_outcome(experiment.offer_a, experiment.offer_b))
     return render_template("ops/experiment.html", experiment=experiment, report=report, at=at,
                            horizons=lifecycle.EXPERIMENT_HORIZONS,
                            abandoned_hours=lifecycle.FLOW_ABANDONED_AFTER.total_seconds() // 3600,

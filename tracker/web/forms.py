@@ -323,7 +323,7 @@ class ExperimentForm(FlaskForm):
     offer_b = SelectField("Arm B shows", choices=_choices(EXPERIMENT_OFFERS))
     share_b = WholeNumberField("Share of flows sent to arm B (%)", minimum=10, maximum=90, default=50,
                                validators=[InputRequired(message="Say what share of flows goes to arm B.")])
-    baseline_percent = PercentField("Expected saves that last 30 days in arm A (%)", minimum=0, maximum=99.9,
+    baseline_percent = PercentField("Expected rate in arm A, 30 days on (%)", minimum=0, maximum=99.9,
                                     validators=[InputRequired(message="Give the rate you expect in arm A.")])
     minimum_effect_points = PercentField("Smallest difference worth finding (percentage points)", minimum=1,
                                          maximum=100, default=10,
