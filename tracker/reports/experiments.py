@@ -52,27 +52,30 @@ def assignment_groups(experiment: OfferExperiment, at: datetime) -> dict[tuple, 
     for that mentorship, "cancelled" that its exit survey was sent; outcomes: lifecycle.experiment_outcome."""
     f, a, m, switch = CancelFlow, OfferAssignment, Mentorship, aliased(CancelFlow)
     kept = aliased(Mentorship)
-    in_experiment = (a.experiment_id == experiment.id, f.started_at <= at)
-    first = (select(f.mentorship_id, f.started_at, a.arm,
-                    func.row_number().over(partition_by=m.mentee_id, order_by=(f.started_at, f.id)).label("nth"))
-             .join(a, a.cancel_flow_id == f.id).join(m, m.id == f.mentorship_id).where(*in_experiment).subquery())
-    accepted = (select(f.mentorship_id, func.min(case((f.offer_accepted_at <= at, f.offer_accepted_at)))
-                       .label("accepted_at"))
-                .join(a, a.cancel_flow_id == f.id).where(*in_experiment).group_by(f.mentorship_id).subquery())
-    stmt = (select(first.c.arm, first.c.started_at, m.id, accepted.c.accepted_at, m.ended_at,
-                   ExitSurvey.submitted_at, switch.offer_accepted_at, kept.trial_started_at, kept.ended_at)
-            .select_from(first).join(m, m.id == first.c.mentorship_id)
-            .join(accepted, accepted.c.mentorship_id == m.id)
+    # Every flow of the experiment with its mentorship's facts, in one pass through the experiment's
+    # index; each mentee's first flow and each mentorship's first acceptance are picked out below.
+    stmt = (select(m.mentee_id, f.started_at, f.id, a.arm, m.id, case((f.offer_accepted_at <= at, f.offer_accepted_at)),
+                   m.ended_at, ExitSurvey.submitted_at, switch.offer_accepted_at, kept.trial_started_at, kept.ended_at)
+            .select_from(a).join(f, f.id == a.cancel_flow_id).join(m, m.id == f.mentorship_id)
             .outerjoin(ExitSurvey, ExitSurvey.mentorship_id == m.id)
             # A switch ends the mentorship, so it has at most one; the mentee goes on in the one it opened.
             .outerjoin(switch, and_(switch.mentorship_id == m.id, switch.kept_mentorship_id != m.id))
             .outerjoin(kept, kept.id == switch.kept_mentorship_id)
-            .where(first.c.nth == 1))
-    rows = sorted(db.session.execute(stmt), key=lambda row: (row[1], row[2]))  # in the order they were made
+            .where(a.experiment_id == experiment.id, f.started_at <= at))
+    first: dict[int, tuple] = {}
+    accepted: dict[int, datetime] = {}
+    for row in db.session.execute(stmt):
+        mentee, started_at, flow_id, mentorship_id, accepted_at = row[0], row[1], row[2], row[4], row[5]
+        if mentee not in first or (started_at, flow_id) < first[mentee][:2]:
+            first[mentee] = row[1:]
+        if accepted_at is not None and (mentorship_id not in accepted or accepted_at < accepted[mentorship_id]):
+            accepted[mentorship_id] = accepted_at
+    rows = sorted(first.values())  # in the order they were made
     planned = {"a": experiment.planned_a, "b": experiment.planned_b}
     seen: Counter = Counter()
     groups: Counter = Counter()
-    for arm, assigned_at, _, accepted_at, ended_at, surveyed_at, switched_at, kept_trial, kept_ended in rows:
+    for assigned_at, _, arm, mentorship_id, _, ended_at, surveyed_at, switched_at, kept_trial, kept_ended in rows:
+        accepted_at = accepted.get(mentorship_id)
         seen[arm] += 1
         path = flow_outcome(assigned_at, accepted_at, surveyed_at, at)
         outcomes = tuple(experiment_outcome(assigned_at, accepted_at, ended_at, switched_at, kept_trial, kept_ended,
