@@ -21,8 +21,8 @@ of the moment, so the outbox page has rows to show) and "notify_plan_again_s" is
 which finds nothing new: the cost `notify run` pays every round.
 
 "Now" is a moment in the middle of a day of the seeded history (metrics_bench.PAGES_NOW), the clock
-frozen there: the pages open on their default windows ending then (the full history gets a window
-from the first seeded day), so the day's own rows are read raw as in production. Each person is
+frozen there: the pages open on their default windows ending then (the full history is the
+dashboard's "All time" choice), so the day's own rows are read raw as in production. Each person is
 logged in on a test client of their own, by putting the flask-login user id ("<id>:<session_version>",
 as the app's user_loader reads it) in the session.
 
@@ -31,8 +31,8 @@ For each page, three timings:
 - "cold": nothing computed today anywhere (this process's cache and the shared report cache emptied
   just before): what a page costs when nobody has asked for its window today;
 - "first": after `rollups warm` (timed as "warm_job_s"), with only this process's cache emptied: the
-  first request of the day in a worker, as in production with the daily warm-up (a page whose window
-  the warm-up does not cover, the full history, is computed again);
+  first request of the day in a worker, as in production with the daily warm-up (which covers the
+  dashboard's window choices, not any window);
 - "warm": the median of `runs` calls after that.
 
 "status" is the first answer that was not 200 (or an exception's name, if the call raised), else 200:

@@ -119,8 +119,9 @@ def pages_tables(metrics: dict[str, list[dict]]) -> list[str]:
         lines.append("")
     if sizes:
         lines.append("Cold: nothing computed today in any process (every cache emptied); first after warm-up: "
-                     "the first request of the day in a process after `rollups warm` ran (the full history, which "
-                     "the warm-up does not cover, is computed again); warm: the median of the runs after it. "
+                     "the first request of the day in a process after `rollups warm` ran (it covers the "
+                     "dashboard's window choices; the full history is the \"All time\" one); warm: the median of "
+                     "the runs after it. "
                      "Any answer other than 200 is shown in bold beside the first call.\n")
     return lines
 

@@ -79,6 +79,26 @@ def test_filters_live_in_the_url_and_carry_between_pages(data, login):
             '&amp;goal_category=change_careers&amp;mentor=mentor@example.com"') in page
 
 
+def test_window_choices_are_one_click_each_and_keep_the_other_filters(data, login):
+    client = login(data.operator)
+    page = client.get("/ops/churn").get_data(as_text=True)  # now: T0, 2 Mar 2026; the window ends on 3 Mar
+    choices = re.findall(r'<a href="/ops/churn\?from=([0-9-]+)&amp;to=([0-9-]+)"( aria-current="true")?>([^<]+)</a>',
+                         page)
+    assert choices == [("2026-02-01", "2026-03-03", "", "Last 30 days"),
+                       ("2025-12-03", "2026-03-03", "", "Last 90 days"),
+                       ("2025-03-03", "2026-03-03", ' aria-current="true"', "Last 12 months"),
+                       ("2000-01-01", "2026-03-03", "", "All time")]
+    page = client.get("/ops/retention?from=2000-01-01&to=2026-03-03&goal_category=change_careers&as_of=2026-02-28T12:00"
+                      ).get_data(as_text=True)
+    assert ('<a href="/ops/retention?from=2026-01-30&amp;to=2026-03-01&amp;as_of=2026-02-28T12:00:00%2B00:00'
+            '&amp;goal_category=change_careers">Last 30 days</a>') in page  # ends on the as-of day
+    assert re.search(r'<a href="[^"]*from=2000-01-01&amp;to=2026-03-01[^"]*" aria-current="true">All time</a>', page) \
+        is None  # the window asked (to 3 Mar) is not the all-time choice as of 28 Feb (to 1 Mar)
+    all_time = client.get("/ops/?from=2000-01-01&to=2026-03-03").get_data(as_text=True)
+    assert "Window 1 Jan 2000 to 3 Mar 2026" in all_time
+    assert re.search(r'aria-current="true">All time</a>', all_time)
+
+
 def test_an_empty_window_says_no_data_yet(data, login):
     client = login(data.operator)
     for path in PAGES:

@@ -3,6 +3,7 @@ reference libraries (statsmodels for Wilson, lifelines for Kaplan-Meier) to 1e-9
 import math
 import random
 
+import numpy as np
 import pytest
 
 from tracker.reports import metrics
@@ -70,6 +71,56 @@ def test_kaplan_meier_is_the_same_float_as_the_textbook_loop():
         groups = [g for g in groups if g[1] or g[2]]
         km = kaplan_meier(groups)
         assert (km.n, km.events, list(km.steps)) == _kaplan_meier_loop(groups)  # == on floats: identical
+
+
+def _random_parts(rng, span: int):
+    """An EndedAndOpen as the fast path builds it: distinct ascending durations in both parts, events
+    only in `ended`, and in `other` censorings with now and then an event (a day's own ending)."""
+    ended = sorted(rng.sample(range(span), rng.randint(0, min(span, 40))))
+    other = sorted(rng.sample(range(span), rng.randint(0, min(span, 40))))
+    ended_events = [rng.randint(1, 3) for _ in ended]
+    other_events = [rng.choice((0, 0, 0, 1, 2)) for _ in other]
+    other_censored = [rng.randint(0 if e else 1, 3) for e in other_events]
+    as_array = lambda values: np.array(values, dtype=np.int64)  # noqa: E731
+    return metrics.EndedAndOpen(
+        metrics.DurationGroups(as_array(ended), as_array(ended_events), None),
+        metrics.DurationGroups(as_array(other), as_array(other_events), as_array(other_censored)))
+
+
+def test_the_fast_paths_two_parts_give_the_same_estimates_as_the_merged_groups():
+    """EndedAndOpen's own event table (no merge) against the same groups merged, and the merge against
+    a plain sum per duration; spans from 1 second make ties between and within the parts common."""
+    rng = random.Random(5)
+    for _ in range(3000):
+        parts = _random_parts(rng, rng.choice((1, 3, 10, 100, 10**6)))
+        summed = {}
+        for (durations, events, censored) in (parts.ended, parts.other):
+            censored = [0] * len(durations) if censored is None else censored.tolist()
+            for d, e, c in zip(durations.tolist(), events.tolist(), censored):
+                summed[d] = tuple(map(sum, zip(summed.get(d, (0, 0)), (e, c))))
+        merged = parts.groups
+        assert list(zip(merged.durations.tolist(), merged.events.tolist(), merged.censored.tolist())) == \
+            [(d, e, c) for d, (e, c) in sorted(summed.items())]
+        fast, reference = metrics.event_table(parts), metrics.event_table(list(summed_rows(summed)))
+        assert fast.total == reference.total
+        for mine, theirs in zip(fast[1:], reference[1:]):
+            assert mine.tolist() == theirs.tolist()
+        km = kaplan_meier(parts)
+        assert (km.n, km.events, list(km.steps)) == _kaplan_meier_loop(list(summed_rows(summed)))
+        assert metrics.median_interval(parts) == metrics.median_interval(list(summed_rows(summed)))
+
+
+def test_inserting_a_few_or_many_values_is_np_insert():
+    rng = np.random.default_rng(3)
+    for size, k in ((0, 0), (0, 3), (5, 0), (10, 10), (1000, 1), (1000, 999), (5000, 1001), (3, 2000)):
+        a = np.sort(rng.integers(0, 100, size)).astype(np.int64)
+        where = np.sort(rng.integers(0, size + 1, k))
+        values = rng.integers(-5, 5, k).astype(np.int64)
+        assert metrics._insert(a, where, values).tolist() == np.insert(a, where, values).tolist()
+
+
+def summed_rows(summed: dict):
+    return ((d, e, c) for d, (e, c) in summed.items())
 
 
 def test_kaplan_meier_hand_worked_with_ties_of_events_and_censorings():

@@ -456,7 +456,8 @@ def test_a_process_reads_what_another_computed_and_only_what_this_app_signed(dem
             db.session.rollback()  # the store committed on a connection of its own, after this snapshot began
             day = int(at.timestamp()) // DAY
             names = db.session.scalars(select(report_cache.table.c.name)).all()
-            assert names == [f"measure|{scope.start.isoformat()}|{scope.end.isoformat()}|None|{day}"]
+            assert sorted(names) == [f"{part}|{scope.start.isoformat()}|{scope.end.isoformat()}|None|{day}"
+                                     for part in ("counts", "settled")]
             db.session.rollback()
             added = _corrupt_a_settled_rollup_row()
             rollup_queries.forget_settled()  # another process: nothing in its own memory
@@ -487,11 +488,12 @@ def test_warm_computes_the_days_usual_reports_for_every_process(demo):
             assert "Warmed: at-risk list." in result.output
             db.session.rollback()
             parts = sorted({name.split("|")[0] for name in db.session.scalars(select(report_cache.table.c.name))})
-            assert parts == ["at_risk", "by_category", "endings", "goal_events", "measure", "month_one",
-                             "pulse_tiers", "responses", "saves", "statuses"]
+            assert parts == ["at_risk", "by_category", "counts", "endings", "goal_events", "month_one",
+                             "pulse_tiers", "responses", "saves", "settled", "statuses"]
             windows = {name.split("|")[1][:10] for name in db.session.scalars(
-                select(report_cache.table.c.name).where(report_cache.table.c.name.like("measure|%")))}
-            assert windows == {"2025-03-02", "2025-12-02", "2000-01-01"}  # a year, 90 days, all time
+                select(report_cache.table.c.name).where(report_cache.table.c.name.like("settled|%")))}
+            # a year, 90 and 30 days, all time
+            assert windows == {"2025-03-02", "2025-12-02", "2026-01-31", "2000-01-01"}
             db.session.rollback()
             rollup_queries.forget_settled()
             client = demo.test_client()

@@ -7,6 +7,7 @@ pages, the API and exports all show.
 from __future__ import annotations
 
 import math
+from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
 from statistics import NormalDist
@@ -100,26 +101,121 @@ class DurationGroups(NamedTuple):
     def of(cls, groups) -> DurationGroups:
         if isinstance(groups, DurationGroups):
             return groups
+        if isinstance(groups, EndedAndOpen):
+            return groups.groups
         table = np.array(list(groups), dtype=np.int64).reshape(-1, 3)
         return cls(table[:, 0], table[:, 1], table[:, 2])
 
 
-def kaplan_meier(groups: Iterable[tuple[int, int, int]] | DurationGroups) -> Survival:
-    """groups: (duration in seconds, events, censored) with one row per distinct duration.
+def merge_sorted(a: DurationGroups, b: DurationGroups) -> DurationGroups:
+    """Two groups with distinct ascending durations, as one: b's counts are added where a has the same
+    duration, and b's other durations are inserted in order. A censored of None is all zeros: with
+    a's, the merged censored counts are written where b's go (not a third array inserted); with both,
+    the result's censored is None too."""
+    at = np.searchsorted(a.durations, b.durations)
+    same = at < len(a.durations)
+    same[same] = a.durations[at[same]] == b.durations[same]
+    new = ~same
+    where = at[new]
+    durations = _insert(a.durations, where, b.durations[new])
+    events = _insert(a.events, where, b.events[new])
+    # Where a's entries that b meets are now: shifted by b's new durations inserted before them.
+    met = at[same] + np.searchsorted(where, at[same], side="right")
+    events[met] += b.events[same]  # each position once: b's durations are distinct
+    if b.censored is None:
+        censored = a.censored if a.censored is None else _insert(a.censored, where, np.zeros(len(where), np.int64))
+    elif a.censored is None:
+        censored = np.zeros(len(durations), dtype=np.int64)
+        censored[where + np.arange(len(where))] = b.censored[new]
+        censored[met] += b.censored[same]
+    else:
+        censored = _insert(a.censored, where, b.censored[new])
+        censored[met] += b.censored[same]
+    return DurationGroups(durations, events, censored)
 
-    A censoring at an event time still counts as at risk at that time. S is the running product of
-    (1 - d/n) over the event times in order, multiplied one factor at a time (numpy's cumprod is a
-    sequential product), so it is the same float as the textbook loop.
-    """
-    g = DurationGroups.of(groups)
-    order = np.argsort(g.durations, kind="stable")
-    durations, events, censored = g.durations[order], g.events[order], g.censored[order]
+
+def _insert(a: np.ndarray, where: np.ndarray, values: np.ndarray) -> np.ndarray:
+    """np.insert(a, where, values) for ascending `where`. A few values (a day's endings into a
+    million) are copied in between slices of `a`: np.insert's mask over the whole result costs more."""
+    if len(where) > 1000:
+        return np.insert(a, where, values)
+    out = np.empty(len(a) + len(where), dtype=a.dtype)
+    done = 0
+    for i, (at, value) in enumerate(zip(where.tolist(), values.tolist())):
+        out[done + i:at + i] = a[done:at]
+        out[at + i] = value
+        done = at
+    out[done + len(where):] = a[done:]
+    return out
+
+
+class EndedAndOpen:
+    """Duration groups in two parts, each with distinct ascending durations, as the fast path has them:
+    `ended` (events only: the settled endings, hundreds of thousands at a million mentorships) and
+    `other` (the trials still open, censored at T, and the day's own rows). event_table works on the
+    parts as they are; anything else takes `groups`, the two merged (once)."""
+
+    def __init__(self, ended: DurationGroups, other: DurationGroups):
+        self.ended, self.other = ended, other
+        self._groups: DurationGroups | None = None
+
+    @property
+    def groups(self) -> DurationGroups:
+        if self._groups is None:
+            self._groups = merge_sorted(self.ended, self.other)
+        return self._groups
+
+    def __len__(self) -> int:
+        return len(self.ended.durations) + len(self.other.durations)
+
+    def event_table(self) -> EventTable:
+        other = self.other
+        happened = other.events > 0  # the day's own endings: a few, merged into the ended ones
+        events = merge_sorted(self.ended, DurationGroups(other.durations[happened], other.events[happened], None))
+        total = int(events.events.sum()) + int(other.censored.sum())
+        # A censoring at c leaves the risk set after c: it counts for every event time above c.
+        first_after = np.searchsorted(events.durations, other.durations, side="right")
+        censored_before = np.cumsum(np.bincount(first_after, weights=other.censored,
+                                                minlength=len(events.durations) + 1))[:len(events.durations)]
+        at_risk = total - (np.cumsum(events.events) - events.events) - censored_before.astype(np.int64)
+        return EventTable(total, events.durations, events.events, at_risk)
+
+
+class EventTable(NamedTuple):
+    """What the Kaplan-Meier estimators read: everyone in the population (`total`), and at each
+    distinct event time in seconds (ascending) the events there and how many were at risk just before
+    it. A censoring at an event time still counts as at risk at that time."""
+
+    total: int
+    times: np.ndarray
+    events: np.ndarray
+    at_risk: np.ndarray
+
+
+def event_table(groups: Iterable[tuple[int, int, int]] | DurationGroups | EndedAndOpen) -> EventTable:
+    """groups: (duration in seconds, events, censored) with one row per distinct duration, in any order."""
+    if isinstance(groups, EndedAndOpen):
+        return groups.event_table()
+    durations, events, censored = DurationGroups.of(groups)
+    if not np.all(durations[1:] > durations[:-1]):
+        order = np.argsort(durations, kind="stable")
+        durations, events, censored = durations[order], events[order], censored[order]
     leaving = events + censored
     total = int(leaving.sum())
     at_risk = total - (np.cumsum(leaving) - leaving)  # at risk just before each duration
     happened = events > 0
-    factors = 1.0 - events[happened].astype(np.float64) / at_risk[happened].astype(np.float64)
-    return Survival(total, int(events.sum()), durations[happened], np.cumprod(factors))
+    return EventTable(total, durations[happened], events[happened], at_risk[happened])
+
+
+def kaplan_meier(groups: Iterable[tuple[int, int, int]] | DurationGroups | EndedAndOpen) -> Survival:
+    """groups: as for event_table.
+
+    S is the running product of (1 - d/n) over the event times in order, multiplied one factor at a
+    time (numpy's cumprod is a sequential product), so it is the same float as the textbook loop.
+    """
+    table = event_table(groups)
+    factors = 1.0 - table.events.astype(np.float64) / table.at_risk.astype(np.float64)
+    return Survival(table.total, int(table.events.sum()), table.times, np.cumprod(factors))
 
 
 # --- cohorts -------------------------------------------------------------------------------------
@@ -180,7 +276,10 @@ def report(counts: Counts, as_of: str, window: dict, filters: dict) -> dict:
     reasons_by_stage = {stage: {reason: 0 for reason in CHURN_REASONS} for stage in STAGES}
     star_counts = {str(n): 0 for n in STAR_VALUES}
     surveys = yes = partly = star_sum = 0
-    for (_month, stage, reason, goal, stars), n in cancellations.items():
+    without_month = Counter()  # a few hundred keys instead of thousands
+    for key, n in cancellations.items():
+        without_month[key[1:]] += n
+    for (stage, reason, goal, stars), n in without_month.items():
         by_stage[stage] += n
         if reason is None:
             continue
@@ -332,13 +431,7 @@ def median_interval(groups: Iterable[tuple[int, int, int]], z: float = Z95) -> t
     c(t) = sum of d/(n(n-d)) over event times <= t (0 where d = n),
     band = exp(-exp(log(-log S) -/+ z*sqrt(c)/log S)).
     """
-    g = DurationGroups.of(groups)
-    order = np.argsort(g.durations, kind="stable")
-    durations, events, censored = g.durations[order], g.events[order], g.censored[order]
-    leaving = events + censored
-    at_risk = int(leaving.sum()) - (np.cumsum(leaving) - leaving)
-    happened = events > 0
-    times, d, n = durations[happened], events[happened], at_risk[happened]
+    _total, times, d, n = event_table(groups)
     if not len(times):
         return None, None
     s = np.cumprod(1.0 - d.astype(np.float64) / n.astype(np.float64))
@@ -752,16 +845,8 @@ def cumulative_incidence(groups: Iterable[tuple[int, int, int]] | DurationGroups
     """groups: the retention population as for kaplan_meier; goal_events: {duration in seconds: how
     many of the events at that duration ended with the goal reached} (the rest of the events are
     "other")."""
-    g = DurationGroups.of(groups)
-    order = np.argsort(g.durations, kind="stable")
-    durations, events, censored = g.durations[order], g.events[order], g.censored[order]
-    leaving = events + censored
-    total = int(leaving.sum())
-    at_risk = total - (np.cumsum(leaving) - leaving)
-    happened = events > 0
-    times = durations[happened]
-    d = events[happened].astype(np.float64)
-    n = at_risk[happened].astype(np.float64)
+    total, times, d, n = event_table(groups)
+    d, n = d.astype(np.float64), n.astype(np.float64)
     d_goal = np.array([goal_events.get(int(t), 0) for t in times.tolist()], dtype=np.float64)
     if np.any(d_goal > d):
         raise ValueError("more goal-reached endings than endings at some duration")

@@ -133,9 +133,32 @@ def _trial_counts(scope: Scope, today: int) -> tuple[int, int]:
     return decided_n + raw_decided, decided_n - churned_n + raw_converted
 
 
+def _counts(scope: Scope, today: int) -> tuple[tuple[int, int, int], tuple[int, int]]:
+    """(applications, accepted, declined) and (trials decided, converted) at T: what they were at the
+    eve of T's day (the sums above for day D - 1, cached), less what the rows with a deciding timestamp
+    on D gave at the eve, plus what they give at T (the rule of _eve_and_today below). A row deciding
+    on D keeps its earlier days' rollup row until then, so the eve's value cannot change during D."""
+    eve = dataclasses.replace(scope, as_of=_eve(today))
+    applications, trials = _cached("counts", scope, today, lambda _scope, _today: (
+        _application_counts(eve, today - 1), _trial_counts(eve, today - 1)))
+    only = _raw_applications(today)
+    applications = _moved(applications, queries.application_counts(eve, only), queries.application_counts(scope, only))
+    only = _raw_trials(today)
+    return applications, _moved(trials, queries.trial_counts(eve, only), queries.trial_counts(scope, only))
+
+
+def _moved(at_eve: tuple, today_at_eve: tuple, today_at_t: tuple) -> tuple:
+    return tuple(a - b + c for a, b, c in zip(at_eve, today_at_eve, today_at_t))
+
+
 def _integers(stmt, columns: int) -> np.ndarray:
-    """The statement's rows of integers as an array with `columns` columns."""
-    rows = db.session.execute(stmt).all()
+    """The statement's rows of integers as an array with `columns` columns: read as the driver's
+    tuples, below SQLAlchemy's rows (which cost as much again as the reading, at a million rows)."""
+    result = db.session.connection().execute(stmt)
+    try:
+        rows = result.cursor.fetchall()
+    finally:
+        result.close()
     return np.fromiter(chain.from_iterable(rows), dtype=np.int64, count=len(rows) * columns).reshape(-1, columns)
 
 
@@ -151,7 +174,8 @@ class Settled:
     event_durations: np.ndarray  # trials started and ended before D: durations (seconds) ...
     event_counts: np.ndarray  # ... and how many ended after each
     cohorts: dict[str, tuple[int, dict[int, int]]]  # of those: {month: (size, {bucket: ended})}
-    open_starts: np.ndarray  # trials started before D and not ended before D: their starts (seconds)
+    open_starts: np.ndarray  # trials started before D and not ended before D: their starts (seconds) ...
+    open_by_month: dict[str, int]  # ... and how many of them started in each UTC month
     latest_starts: dict[str, int]  # {month: the latest trial start before D in it}
 
 
@@ -236,11 +260,16 @@ def _compute_settled(scope: Scope, today: int) -> Settled:
         *queries.scope_conditions_on_trial_start(scope), _s(m.trial_started_at) < _int(today * DAY),
         or_(m.ended_at.is_(None), _s(m.ended_at) >= _int(today * DAY)))
     open_starts = np.sort(_integers(stmt, 1)[:, 0])
+    days, counts = np.unique(open_starts // DAY, return_counts=True)
+    open_by_month = Counter()
+    for day, n in zip(days.tolist(), counts.tolist()):
+        open_by_month[_month_of(day * DAY)] += n
     started = queries.utc_month(m.trial_started_at)
     stmt = select(started, func.max(_s(m.trial_started_at))).where(
         *queries.scope_conditions_on_trial_start(scope), _s(m.trial_started_at) < _int(today * DAY)).group_by(started)
     latest_starts = {month: int(latest) for month, latest in db.session.execute(stmt).all()}
-    return Settled(cancellations, mentors, event_durations, event_counts, cohorts, open_starts, latest_starts)
+    return Settled(cancellations, mentors, event_durations, event_counts, cohorts, open_starts, dict(open_by_month),
+                   latest_starts)
 
 
 # --- today's rows, read raw -------------------------------------------------------------------------------
@@ -267,36 +296,49 @@ def _started_today(today: int):
     return _ids(_on(Mentorship.trial_started_at, today))
 
 
-def _durations(scope: Scope, today: int, settled: Settled, ended_today: np.ndarray) -> metrics.DurationGroups:
+def _durations(scope: Scope, today: int, settled: Settled, ended_today: np.ndarray) -> metrics.EndedAndOpen:
     """KM's groups: the settled endings; the trials still open at D, ended by T (from today's rows)
     or censored at T; and the trials started on D, read raw."""
     raw = queries.duration_groups(scope, _started_today(today))
     return _merged(scope.t, settled.event_durations, settled.event_counts, settled.open_starts, ended_today, raw)
 
 
-def _merged(t: int, event_durations, event_counts, open_starts, ended_today: np.ndarray, raw) -> metrics.DurationGroups:
-    """One (duration, events, censored) per distinct duration, from the settled endings, the trials
-    open at D (censored at T unless in `ended_today`, their (start, end) by T) and raw groups."""
+def _merged(t: int, event_durations, event_counts, open_starts, ended_today: np.ndarray, raw) -> metrics.EndedAndOpen:
+    """The groups of the settled endings, the trials open at D (censored at T unless in `ended_today`,
+    their (start, end) by T) and raw groups: the settled endings as they are, the rest merged into one
+    part (metrics.EndedAndOpen)."""
     starts, ends = ended_today[:, 0], ended_today[:, 1]
     raw = metrics.DurationGroups.of(raw)
-    # Sorted runs (the settled durations, then the open trials' censoring times, both ascending), so the
-    # stable sort below merges runs instead of sorting from scratch.
-    durations = np.concatenate([event_durations, t - open_starts[::-1], ends - starts, t - starts, raw.durations])
     zeros = lambda n: np.zeros(n, dtype=np.int64)  # noqa: E731
     ones = lambda n: np.ones(n, dtype=np.int64)  # noqa: E731
-    events = np.concatenate([event_counts, zeros(len(open_starts)), ones(len(starts)), zeros(len(starts)),
-                             raw.events])
-    censored = np.concatenate([zeros(len(event_counts)), ones(len(open_starts)), zeros(len(starts)),
-                               -ones(len(starts)), raw.censored])  # those ended today are not censored
-    if not len(durations):
-        return metrics.DurationGroups(durations, events, censored)
+    # The open trials' censoring times ascend as their starts descend. The day's own rows go in with
+    # them: those ended today are an event at their length and no longer censored at T, which can
+    # empty a censoring time.
+    censoring, censored_at = _distinct(t - open_starts[::-1])
+    other = metrics.merge_sorted(
+        metrics.DurationGroups(censoring, zeros(len(censoring)), censored_at),
+        _grouped(np.concatenate([ends - starts, t - starts, raw.durations]),
+                 np.concatenate([ones(len(starts)), zeros(len(starts)), raw.events]),
+                 np.concatenate([zeros(len(starts)), -ones(len(starts)), raw.censored])))
+    keep = (other.events != 0) | (other.censored != 0)
+    return metrics.EndedAndOpen(metrics.DurationGroups(event_durations, event_counts, None),
+                                metrics.DurationGroups(other.durations[keep], other.events[keep], other.censored[keep]))
+
+
+def _distinct(ascending: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The distinct values of an ascending array and how often each occurs."""
+    first = np.flatnonzero(np.concatenate(([len(ascending) > 0], ascending[1:] != ascending[:-1])))
+    return ascending[first], np.diff(np.append(first, len(ascending))).astype(np.int64)
+
+
+def _grouped(durations: np.ndarray, events: np.ndarray, censored: np.ndarray) -> metrics.DurationGroups:
+    """(durations, events, censored) in any order, summed per distinct duration, ascending."""
     order = np.argsort(durations, kind="stable")
     durations, events, censored = durations[order], events[order], censored[order]
+    if not len(durations):
+        return metrics.DurationGroups(durations, events, censored)
     first = np.flatnonzero(np.concatenate(([True], durations[1:] != durations[:-1])))
-    distinct = durations[first]
-    events_by, censored_by = np.add.reduceat(events, first), np.add.reduceat(censored, first)
-    keep = (events_by != 0) | (censored_by != 0)
-    return metrics.DurationGroups(distinct[keep], events_by[keep], censored_by[keep])
+    return metrics.DurationGroups(durations[first], np.add.reduceat(events, first), np.add.reduceat(censored, first))
 
 
 def _cohorts(scope: Scope, today: int, settled: Settled, ended_today: np.ndarray) -> dict:
@@ -308,9 +350,8 @@ def _cohorts(scope: Scope, today: int, settled: Settled, ended_today: np.ndarray
             kept[b] = kept.get(b, 0) + n
         groups[month] = (total + size, kept)
 
-    months, counts = np.unique(settled.open_starts // DAY, return_counts=True)
-    for day, n in zip(months.tolist(), counts.tolist()):
-        add(_month_of(day * DAY), n, {})
+    for month, n in settled.open_by_month.items():
+        add(month, n, {})
     for start, end in ended_today.tolist():
         add(_month_of(start), 0, {_bucket(end - start): 1})
     latest = dict(settled.latest_starts)
@@ -342,9 +383,8 @@ def measure(scope: Scope) -> Counts:
     if scope.mentor_id is not None:
         return queries.measure(scope)
     today = scope.t // DAY
-    applications, accepted, declined = _application_counts(scope, today)
-    decided, converted = _trial_counts(scope, today)
-    settled = _cached("measure", scope, today, _compute_settled)
+    (applications, accepted, declined), (decided, converted) = _counts(scope, today)
+    settled = _cached("settled", scope, today, _compute_settled)
     ended_today = _ended_today(scope, today)
     return Counts(applications=applications, accepted=accepted, declined=declined,
                   trials_decided=decided, trials_converted=converted,
@@ -402,7 +442,7 @@ def _settled_by_category(scope: Scope, today: int) -> dict[str, tuple[np.ndarray
     return settled
 
 
-def duration_groups_by_category(scope: Scope) -> dict[str, metrics.DurationGroups]:
+def duration_groups_by_category(scope: Scope) -> dict[str, metrics.DurationGroups | metrics.EndedAndOpen]:
     """What queries.duration_groups_by_category gives (each category's groups as arrays), from the
     rollups for the endings settled before T's day."""
     if scope.mentor_id is not None:
@@ -414,7 +454,7 @@ def duration_groups_by_category(scope: Scope) -> dict[str, metrics.DurationGroup
     for category, (durations, counts, open_starts) in settled.items():
         ended_today = _ended_today(dataclasses.replace(scope, goal_category=category), today)
         merged = _merged(scope.t, durations, counts, open_starts, ended_today, raw.get(category, []))
-        if len(merged.durations):
+        if len(merged):
             groups[category] = merged
     return groups
 

@@ -22,6 +22,12 @@ DASHBOARD_DEFAULT_DAYS = 365
 ALL_TIME_FROM = date(2000, 1, 1)
 
 
+# The windows the dashboard offers as one click each, ending on the as-of day: (label, days; None for
+# all time). `rollups warm` computes each of them ahead of the day's first request.
+WINDOW_CHOICES = (("Last 30 days", 30), ("Last 90 days", DEFAULT_WINDOW_DAYS),
+                  ("Last 12 months", DASHBOARD_DEFAULT_DAYS), ("All time", None))
+
+
 def all_time_days(now: datetime) -> int:
     """The default window, in days, that reaches back to ALL_TIME_FROM from `now`'s day."""
     return (now.date() - ALL_TIME_FROM).days + 1
@@ -79,6 +85,17 @@ class Asked:
         if self.mentor_email:
             args["mentor"] = self.mentor_email
         return args
+
+    def window_choices(self) -> list[tuple[str, dict, bool]]:
+        """WINDOW_CHOICES as (label, the parameters asking for it with the other filters kept, whether
+        it is the window shown)."""
+        end = self.scope.as_of.date() + timedelta(days=1)
+        choices = []
+        for label, days in WINDOW_CHOICES:
+            start = ALL_TIME_FROM if days is None else end - timedelta(days=days)
+            args = {**self.query_args(), "from": start.isoformat(), "to": end.isoformat()}
+            choices.append((label, args, (start, end) == (self.window_from, self.window_to)))
+        return choices
 
 
 def _one(args, name: str) -> str | None:

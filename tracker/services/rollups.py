@@ -17,7 +17,7 @@ from tracker.core.extensions import db
 from tracker.data import review_stats, rollups
 from tracker.data.database import unit_of_work
 from tracker.reports import queries, rollup_queries
-from tracker.reports.scope import DASHBOARD_DEFAULT_DAYS, DEFAULT_WINDOW_DAYS, all_time_days, parse
+from tracker.reports.scope import WINDOW_CHOICES, all_time_days, parse
 
 
 def rebuild() -> int:
@@ -41,23 +41,23 @@ def first_difference() -> str | None:
         db.session.rollback()
 
 
-# What `warm` computes: the views people open without choosing a window (docs/PERFORMANCE.md).
-WARM_PARTS = ("dashboard window: overview, churn, retention, ratings, health, research, saves",
-              "API default window", "all time: the platform beside a mentor's own ratings", "at-risk list",
-              "counts by status")
+# What `warm` computes: the views people open without choosing a window, or with one click
+# (docs/PERFORMANCE.md).
+WARM_PARTS = ("dashboard windows: last 30 days, last 90 days (also the API's default), last 12 months, all time: "
+              "overview, churn, retention, ratings, health, research, saves",
+              "all time: the platform beside a mentor's own ratings", "at-risk list", "counts by status")
 
 
 def warm(at: datetime) -> list[str]:
     """Compute, as of `at`, what the day's first requests would: the settled parts of the dashboard's
-    and the API's default windows and of all time (no filter), the at-risk list and the counts by status. Each lands in
-    the report cache every process shares (tracker/data/report_cache.py); returns what was warmed."""
+    window choices (its default and the API's among them; no filter), the at-risk list and the counts
+    by status. Each lands in the report cache every process shares (tracker/data/report_cache.py);
+    returns what was warmed."""
     db.session.rollback()
-    windows = ((DASHBOARD_DEFAULT_DAYS, _DASHBOARD_PARTS),
-               (DEFAULT_WINDOW_DAYS, (rollup_queries.measure, rollup_queries.goal_event_groups)),
-               (all_time_days(at), (rollup_queries.measure,)))
-    for days, parts in windows:
-        asked = parse(MultiDict(), at, queries.mentor_id_by_email, naive_is_utc=True, default_days=days)
-        for part in parts:
+    for _label, days in WINDOW_CHOICES:
+        asked = parse(MultiDict(), at, queries.mentor_id_by_email, naive_is_utc=True,
+                      default_days=days or all_time_days(at))
+        for part in _DASHBOARD_PARTS:
             part(asked.scope)
     rollup_queries.at_risk(at, 0)
     rollup_queries.counts_by_status(at)
