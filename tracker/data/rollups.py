@@ -28,7 +28,20 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from operator import add
 
-from sqlalchemy import BigInteger, Column, Index, Integer, String, Table, delete, event, inspect, select, type_coerce
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    Index,
+    Integer,
+    String,
+    Table,
+    bindparam,
+    delete,
+    event,
+    inspect,
+    select,
+    type_coerce,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
@@ -217,18 +230,28 @@ def _facts(row) -> Facts:
     return Facts(*fields, meeting_preference=preference, run=run)
 
 
+_BY_IDS: dict[bool, object] = {}
+
+
+def _facts_by_ids(with_run: bool):
+    """_facts_query for the ids bound as "ids", built once: every write reads its mentorships' facts
+    twice, and building the whole-run statement cost more than running it."""
+    if with_run not in _BY_IDS:
+        _BY_IDS[with_run] = _facts_query(Mentorship.id.in_(bindparam("ids", expanding=True)), with_run=with_run)
+    return _BY_IDS[with_run]
+
+
 def facts_of(connection: Connection, mentorship_ids: Iterable[int]) -> list[Facts]:
     """The facts of these mentorships. The whole-run SQL (window functions over check-ins and pulses)
     runs only for those that ended: a write to a running mentorship costs one light query."""
     ids = sorted(set(mentorship_ids))
     found = []
     for start in range(0, len(ids), 5000):
-        chunk = Mentorship.id.in_(ids[start:start + 5000])
-        rows = connection.execute(_facts_query(chunk, with_run=False)).all()
+        rows = connection.execute(_facts_by_ids(False), {"ids": ids[start:start + 5000]}).all()
         ended = [row[0] for row in rows if row[4] is not None and row[5] is not None]
         if ended:
             rows = [row for row in rows if row[0] not in set(ended)] + \
-                connection.execute(_facts_query(Mentorship.id.in_(ended))).all()
+                connection.execute(_facts_by_ids(True), {"ids": ended}).all()
         found.extend(_facts(row) for row in rows)
     return found
 
@@ -245,6 +268,21 @@ def _insert(connection: Connection, table: Table):
     return (postgresql.insert(table) if connection.dialect.name == "postgresql" else sqlite.insert(table))
 
 
+_UPSERTS: dict[tuple[str, str], object] = {}
+
+
+def _upsert(connection: Connection, name: str):
+    """INSERT ... ON CONFLICT (key) DO UPDATE SET value = value + excluded.value for rollup `name`, its
+    columns bound by name; built once per engine kind and table."""
+    if (connection.dialect.name, name) not in _UPSERTS:
+        table = TABLES[name]
+        keys, names = key_columns(table), value_columns(table)
+        stmt = _insert(connection, table).values({column: bindparam(column) for column in keys + names})
+        _UPSERTS[(connection.dialect.name, name)] = stmt.on_conflict_do_update(
+            index_elements=keys, set_={column: table.c[column] + stmt.excluded[column] for column in names})
+    return _UPSERTS[(connection.dialect.name, name)]
+
+
 def apply(connection: Connection, delta: dict[tuple[str, tuple], tuple[int, ...]]) -> None:
     """Add `delta` to the rollups, one atomic upsert per row, in a fixed order (table, key) so two
     transactions never take the same rows in opposite orders."""
@@ -252,11 +290,8 @@ def apply(connection: Connection, delta: dict[tuple[str, tuple], tuple[int, ...]
         if not any(values):
             continue
         table = TABLES[name]
-        keys, names = key_columns(table), value_columns(table)
-        stmt = _insert(connection, table).values(dict(zip(keys, key)) | dict(zip(names, values)))
-        stmt = stmt.on_conflict_do_update(index_elements=keys,
-                                          set_={name: table.c[name] + stmt.excluded[name] for name in names})
-        connection.execute(stmt)
+        connection.execute(_upsert(connection, name),
+                           dict(zip(key_columns(table), key)) | dict(zip(value_columns(table), values)))
 
 
 def difference(before: Iterable[Facts], after: Iterable[Facts]) -> dict[tuple[str, tuple], tuple[int, ...]]:
