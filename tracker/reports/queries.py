@@ -254,6 +254,11 @@ def _started(scope: Scope, *only) -> list:
     return [*_in_window(Mentorship.trial_started_at, scope), *_filters(scope), *only]
 
 
+def scope_filters(scope: Scope) -> list:
+    """The scope's filters alone (goal category, mentor), without its window."""
+    return _filters(scope)
+
+
 def scope_conditions_on_trial_start(scope: Scope) -> list:
     """The retention population's conditions: trial started in the window by T, and the filters."""
     return _started(scope)

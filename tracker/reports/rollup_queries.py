@@ -264,12 +264,31 @@ def _compute_settled(scope: Scope, today: int) -> Settled:
     open_by_month = Counter()
     for day, n in zip(days.tolist(), counts.tolist()):
         open_by_month[_month_of(day * DAY)] += n
-    started = queries.utc_month(m.trial_started_at)
-    stmt = select(started, func.max(_s(m.trial_started_at))).where(
-        *queries.scope_conditions_on_trial_start(scope), _s(m.trial_started_at) < _int(today * DAY)).group_by(started)
-    latest_starts = {month: int(latest) for month, latest in db.session.execute(stmt).all()}
+    latest_starts = _latest_starts(scope, today)
     return Settled(cancellations, mentors, event_durations, event_counts, cohorts, open_starts, dict(open_by_month),
                    latest_starts)
+
+
+def _latest_starts(scope: Scope, today: int) -> dict[str, int]:
+    """{UTC month: the latest trial start before day D in it} for the scope's trials (started in the
+    window by T): one walk down the trial-start index per month, from the month's end (a GROUP BY by
+    month read every trial). The upper bounds are folded into one, so the walk starts where it should."""
+    m = Mentorship
+    started = _s(m.trial_started_at)
+    lowest, cap = int(scope.start.timestamp()), min(int(scope.end.timestamp()), scope.t + 1, today * DAY)
+
+    def latest_before(end: int) -> int | None:
+        return db.session.scalar(select(started).where(started >= _int(lowest), started < _int(min(end, cap)),
+                                                       *queries.scope_filters(scope))
+                                 .order_by(m.trial_started_at.desc()).limit(1))
+
+    found: dict[str, int] = {}
+    latest = latest_before(cap)
+    while latest is not None:
+        month = _month_of(latest)
+        found[month] = latest
+        latest = latest_before(int(datetime.strptime(month, "%Y-%m").replace(tzinfo=timezone.utc).timestamp()))
+    return found
 
 
 # --- today's rows, read raw -------------------------------------------------------------------------------
