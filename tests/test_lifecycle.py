@@ -71,6 +71,13 @@ def test_period_before_the_trial_is_none_and_the_trial_is_zero():
 ])
 def test_stage_of_end(ended, stage):
     assert lc.stage_of_end(START, ended) == stage
+    assert lc.stage_after(int((ended - START).total_seconds())) == stage  # the rollups' whole seconds
+
+
+def test_a_microsecond_before_a_stage_ends_is_still_in_it():
+    assert lc.stage_of_end(START, TRIAL_END - timedelta(microseconds=1)) == "trial"
+    assert lc.stage_of_end(START, TRIAL_END + timedelta(days=90, microseconds=-1)) == "months_2_3"
+    assert lc.converted(START, TRIAL_END - timedelta(microseconds=1)) is False
 
 
 @pytest.mark.parametrize("ended, converted", [
@@ -78,6 +85,8 @@ def test_stage_of_end(ended, stage):
 ])
 def test_conversion_unless_ended_before_trial_end(ended, converted):
     assert lc.converted(START, ended) is converted
+    if ended is not None:
+        assert lc.converted_after(int((ended - START).total_seconds())) is converted
 
 
 def test_cancelling_in_the_trial_ends_it_there():

@@ -24,9 +24,9 @@ from __future__ import annotations
 import uuid
 from collections import Counter
 from collections.abc import Iterable
-from dataclasses import dataclass
 from datetime import datetime, timezone
 from operator import add
+from typing import NamedTuple
 
 from sqlalchemy import (
     BigInteger,
@@ -51,7 +51,7 @@ from tracker.core import clock
 from tracker.core.extensions import db
 from tracker.data import whole_run
 from tracker.data.models import CancelFlow, CheckIn, ExitSurvey, Mentorship, Pause, Pulse, RiskReview
-from tracker.domain.lifecycle import converted, stage_of_end
+from tracker.domain.lifecycle import converted_after, stage_after
 
 DAY = 86400
 NEVER = 2_147_483_647  # a day after every real day
@@ -131,9 +131,9 @@ def value_columns(table: Table) -> list[str]:
     return [column.name for column in table.columns if not column.primary_key]
 
 
-@dataclass(frozen=True)
-class Facts:
-    """What the rollups read of one mentorship: timestamps in whole seconds, the survey's answers."""
+class Facts(NamedTuple):
+    """What the rollups read of one mentorship: timestamps in whole seconds, the survey's answers (a
+    NamedTuple: a rebuild makes a million of them)."""
 
     goal_category: str
     mentor_id: int
@@ -150,10 +150,6 @@ class Facts:
     run: tuple | None = None
 
 
-def _moment(seconds: int) -> datetime:
-    return datetime.fromtimestamp(seconds, tz=timezone.utc)
-
-
 Contributions = dict[tuple[str, tuple], tuple[int, ...]]
 
 
@@ -166,14 +162,13 @@ def contributions(f: Facts) -> Contributions:
     if f.started is None:
         return out
     churned = NEVER
-    trial_start, end = _moment(f.started), (None if f.ended is None else _moment(f.ended))
-    if end is not None and not converted(trial_start, end):
+    if f.ended is not None and not converted_after(f.ended - f.started):
         churned = day_of(f.ended)
     out[(trials.name, (started, f.goal_category, churned))] = (1,)
-    if end is None:
+    if f.ended is None:
         return out
     ended = day_of(f.ended)
-    stage = stage_of_end(trial_start, end)
+    stage = stage_after(f.ended - f.started)
     surveyed = day_of(f.surveyed)
     if f.surveyed is None:
         answers = ("", "", 0)
@@ -257,9 +252,14 @@ def facts_of(connection: Connection, mentorship_ids: Iterable[int]) -> list[Fact
 
 
 def all_facts(connection: Connection) -> Iterable[Facts]:
-    result = connection.execute(_facts_query().execution_options(yield_per=20000))
-    for row in result:
-        yield _facts(row)
+    """Every mentorship's facts, read as the driver's tuples (integers and text, nothing for SQLAlchemy
+    to convert), 20,000 at a time: below SQLAlchemy's rows, a third of a rebuild at 1M."""
+    result = connection.execute(_facts_query())
+    try:
+        while rows := result.cursor.fetchmany(20000):
+            yield from map(_facts, rows)
+    finally:
+        result.close()
 
 
 # --- writing ---------------------------------------------------------------------------------------

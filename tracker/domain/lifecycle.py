@@ -83,12 +83,32 @@ def period_at(trial_started_at: datetime, moment: datetime) -> int | None:
 
 def converted(trial_started_at: datetime, ended_at: datetime | None) -> bool:
     """Whether the trial turned into paid months: it did unless it ended before trial end."""
-    return ended_at is None or ended_at >= trial_end(trial_started_at)
+    return ended_at is None or converted_after(_seconds(ended_at - trial_started_at))
+
+
+def converted_after(lived_seconds: float) -> bool:
+    """converted, for a mentorship that ended this many seconds after its trial started."""
+    return lived_seconds >= _TRIAL_SECONDS
 
 
 def stage_of_end(trial_started_at: datetime, ended_at: datetime) -> str:
-    lived = ended_at - trial_started_at
-    return next((stage for stage, end in STAGE_ENDS if lived < end), LAST_STAGE)
+    return stage_after(_seconds(ended_at - trial_started_at))
+
+
+def stage_after(lived_seconds: float) -> str:
+    """stage_of_end, for a mentorship that ended this many seconds after its trial started (the
+    rollups work in whole seconds: a million of them, without a datetime each)."""
+    return next((stage for stage, end in _STAGE_END_SECONDS if lived_seconds < end), LAST_STAGE)
+
+
+def _seconds(length: timedelta) -> float:
+    """A length in seconds, exact to the microsecond for any length a mentorship can have."""
+    return length / _ONE_SECOND
+
+
+_ONE_SECOND = timedelta(seconds=1)
+_TRIAL_SECONDS = _seconds(TRIAL_LENGTH)
+_STAGE_END_SECONDS = tuple((stage, _seconds(end)) for stage, end in STAGE_ENDS)
 
 
 def ended_early(trial_started_at: datetime, ended_at: datetime) -> bool:

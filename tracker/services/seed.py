@@ -139,6 +139,8 @@ class _Writer:
     def __init__(self):
         self.rows: dict = {model: [] for model in self.ORDER}
         self.columns = {model: [(c.name, _default(c)) for c in model.__table__.columns] for model in self.ORDER}
+        self.names = {model: [name for name, _ in columns] for model, columns in self.columns.items()}
+        self.defaults = {model: [default for _, default in columns] for model, columns in self.columns.items()}
         # Where the timestamps are, per model: only those values need converting (7M+ values at 1M).
         self.stamps = {model: [i for i, c in enumerate(model.__table__.columns) if isinstance(c.type, UTCDateTime)]
                        for model in self.ORDER}
@@ -147,8 +149,7 @@ class _Writer:
             self.connection.exec_driver_sql("PRAGMA cache_size = -262144")
 
     def add(self, model, row: dict) -> None:
-        get = row.get
-        values = [get(name, default) for name, default in self.columns[model]]
+        values = list(map(row.get, self.names[model], self.defaults[model]))  # 10M rows at 1M: map's loop is in C
         for i in self.stamps[model]:
             if values[i] is not None:
                 values[i] = _stored(values[i])
