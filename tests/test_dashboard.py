@@ -86,7 +86,7 @@ def test_window_choices_are_one_click_each_and_keep_the_other_filters(data, logi
                          page)
     assert choices == [("2026-02-01", "2026-03-03", "", "Last 30 days"),
                        ("2025-12-03", "2026-03-03", "", "Last 90 days"),
-                       ("2025-03-03", "2026-03-03", ' aria-current="true"', "Last 12 months"),
+                       ("2025-03-03", "2026-03-03", ' aria-current="true"', "Last 365 days"),
                        ("2000-01-01", "2026-03-03", "", "All time")]
     page = client.get("/ops/retention?from=2000-01-01&to=2026-03-03&goal_category=change_careers&as_of=2026-02-28T12:00"
                       ).get_data(as_text=True)
@@ -94,6 +94,9 @@ def test_window_choices_are_one_click_each_and_keep_the_other_filters(data, logi
             '&amp;goal_category=change_careers">Last 30 days</a>') in page  # ends on the as-of day
     assert re.search(r'<a href="[^"]*from=2000-01-01&amp;to=2026-03-01[^"]*" aria-current="true">All time</a>', page) \
         is None  # the window asked (to 3 Mar) is not the all-time choice as of 28 Feb (to 1 Mar)
+    feedback = client.get("/ops/feedback?reason=too_expensive&stars=2&q=pricey&page=2").get_data(as_text=True)
+    assert ('<a href="/ops/feedback?from=2026-02-01&amp;to=2026-03-03&amp;reason=too_expensive&amp;stars=2'
+            '&amp;q=pricey">Last 30 days</a>') in feedback  # what is being read is kept, the page starts again
     all_time = client.get("/ops/?from=2000-01-01&to=2026-03-03").get_data(as_text=True)
     assert "Window 1 Jan 2000 to 3 Mar 2026" in all_time
     assert re.search(r'aria-current="true">All time</a>', all_time)

@@ -260,7 +260,8 @@ def test_rollups_stay_exact_through_random_actions(app, steps, asked):
 
 
 today_actions = st.lists(st.tuples(
-    st.sampled_from(["apply", "accept", "checkin", "checkin", "pulse", "pulse", "cancel", "flow_pause",
+    st.sampled_from(["apply", "accept", "decline", "withdraw", "checkin", "checkin", "pulse", "pulse", "cancel",
+                     "flow_pause",
                      "flow_switch", "flow_decline", "flow_leave", "handled", "resume", "import"]),
     st.integers(0, DAY - 60), st.integers(0, 10_000), st.sampled_from(CATEGORIES),
     st.integers(1, 5), st.sampled_from(list(GOAL_REACHED)), st.sampled_from(list(CHURN_REASONS))),
@@ -283,11 +284,12 @@ def test_todays_writes_after_the_cache_is_filled_count_at_once(app, history, tod
             return [Scope(as_of=at, start=midnight - timedelta(days=length), end=midnight + timedelta(days=1),
                           goal_category=category) for length, category in windows]
         with app.app_context():
-            clock.freeze(midnight + timedelta(seconds=30))
+            clock.freeze(midnight + timedelta(seconds=rollup_queries.SETTLING_SECONDS + 30))
             rollup_service.rebuild()  # a version token, so the day's settled part is cached
             for scope in scopes(clock.now()):
                 assert_same_numbers(scope)  # fills this process's cache for the day
             assert_same_at_risk(clock.now())
+            assert rollup_queries._CACHE
         run(app, today, start=midnight, freeze=True)
         with app.app_context():
             later = max(clock.now(), midnight + timedelta(hours=23))
@@ -456,7 +458,7 @@ def test_a_process_reads_what_another_computed_and_only_what_this_app_signed(dem
             db.session.rollback()  # the store committed on a connection of its own, after this snapshot began
             day = int(at.timestamp()) // DAY
             names = db.session.scalars(select(report_cache.table.c.name)).all()
-            assert sorted(names) == [f"{part}|{scope.start.isoformat()}|{scope.end.isoformat()}|None|{day}"
+            assert sorted(names) == [f"{part}|{scope.start.isoformat()}|{scope.end.isoformat()}|None|None|{day}"
                                      for part in ("counts", "settled")]
             db.session.rollback()
             added = _corrupt_a_settled_rollup_row()
@@ -488,7 +490,7 @@ def test_warm_computes_the_days_usual_reports_for_every_process(demo):
             assert "Warmed: at-risk list." in result.output
             db.session.rollback()
             parts = sorted({name.split("|")[0] for name in db.session.scalars(select(report_cache.table.c.name))})
-            assert parts == ["at_risk", "by_category", "counts", "endings", "goal_events", "month_one",
+            assert parts == ["at_risk", "categories", "counts", "endings", "goal_events", "month_one",
                              "pulse_tiers", "responses", "saves", "settled", "statuses"]
             windows = {name.split("|")[1][:10] for name in db.session.scalars(
                 select(report_cache.table.c.name).where(report_cache.table.c.name.like("settled|%")))}
@@ -503,5 +505,78 @@ def test_warm_computes_the_days_usual_reports_for_every_process(demo):
             for path in ("/ops/", "/ops/health", "/ops/saves", "/ops/research", "/ops/at-risk", "/ops/mentorships"):
                 assert client.get(path).status_code == 200
             assert len(rollup_queries._CACHE) >= 8  # every page found its part in the shared cache
+    finally:
+        clock.unfreeze()
+
+
+def test_a_windows_many_small_parts_do_not_push_its_large_ones_out_of_the_process_cache(app):
+    at = datetime(2026, 3, 1, 12, tzinfo=timezone.utc)
+    today = int(at.timestamp()) // DAY
+    midnight = at.replace(hour=0)
+    windows = [Scope(as_of=at, start=midnight - timedelta(days=days), end=midnight + timedelta(days=1))
+               for days in range(1, 11)]
+    small = [f"small_{i}" for i in range(20)]
+    try:
+        clock.freeze(at)
+        with app.app_context():
+            empty_tables()
+            rollup_service.rebuild()  # a version token, so the parts are kept
+            rollup_queries.forget_settled(shared=True)
+            for part in ("settled", "goal_events", *small):
+                rollup_queries._cached(part, windows[0], today, lambda _scope, _today: "a value")
+            assert {key[0] for key in rollup_queries._CACHE} == {"settled", "goal_events", *small}  # all 22 kept
+            for scope in windows[1:]:  # nine more windows' settled parts: the newest 8 large parts stay
+                rollup_queries._cached("settled", scope, today, lambda _scope, _today: "a value")
+            large = {(key[0], key[1]) for key in rollup_queries._CACHE if key[0] in rollup_queries.LARGE_PARTS}
+            assert large == {("settled", scope.start.isoformat()) for scope in windows[2:]}
+            assert {key[0] for key in rollup_queries._CACHE} - rollup_queries.LARGE_PARTS == set(small)
+            rollup_queries.forget_settled(shared=True)
+            db.session.rollback()
+    finally:
+        clock.unfreeze()
+
+
+def test_nothing_of_a_new_day_is_kept_in_its_first_minute(demo):
+    """A write of yesterday may still be committing just after midnight: in the day's first minute the
+    settled parts are computed for each request and not kept, and `rollups warm` refuses."""
+    midnight = datetime(2026, 3, 1, tzinfo=timezone.utc)
+    scope = Scope(as_of=midnight + timedelta(seconds=20), start=midnight - timedelta(days=90),
+                  end=midnight + timedelta(days=1))
+    try:
+        with demo.app_context():
+            rollup_service.rebuild()
+            rollup_queries.forget_settled(shared=True)
+            clock.freeze(midnight + timedelta(seconds=rollup_queries.SETTLING_SECONDS - 1))
+            result = demo.test_cli_runner().invoke(args=["rollups", "warm"])
+            assert result.exit_code == 1 and "the day's first minute" in result.output
+            assert_same_numbers(scope)
+            assert not rollup_queries._CACHE
+            db.session.rollback()
+            assert not db.session.scalars(select(report_cache.table.c.name)).all()
+            clock.freeze(midnight + timedelta(seconds=rollup_queries.SETTLING_SECONDS))
+            assert demo.test_cli_runner().invoke(args=["rollups", "warm"]).exit_code == 0
+            assert rollup_queries._CACHE
+            rollup_queries.forget_settled(shared=True)
+    finally:
+        clock.unfreeze()
+
+
+def test_a_filter_by_mentor_never_reads_a_part_cached_for_another_scope(demo):
+    at = datetime(2026, 3, 1, 12, tzinfo=timezone.utc)
+    midnight = at.replace(hour=0)
+    everyone = Scope(as_of=at, start=midnight - timedelta(days=364), end=midnight + timedelta(days=1))
+    try:
+        clock.freeze(at)
+        with demo.app_context():
+            rollup_service.rebuild()
+            rollup_queries.forget_settled(shared=True)
+            mentor = db.session.scalar(select(Mentorship.mentor_id).where(Mentorship.ended_at.is_not(None)).limit(1))
+            one = dataclasses.replace(everyone, mentor_id=mentor)
+            for name in ("response_groups", "goal_event_groups"):
+                fast, raw = getattr(rollup_queries, name), getattr(queries, name)
+                assert fast(everyone) == raw(everyone)  # cached for everyone's window
+                assert fast(one) == raw(one) != raw(everyone), name  # not read back for one mentor
+            rollup_queries.forget_settled(shared=True)
+            db.session.rollback()
     finally:
         clock.unfreeze()

@@ -30,9 +30,13 @@ def verify():
 
 @group.command("warm")
 def warm():
-    """Compute today's usual reports ahead of the first request (run it daily just after 00:00 UTC and
+    """Compute today's usual reports ahead of the first request (run it daily at 00:01:30 UTC and
     after a deploy): every process then reads them from the report cache."""
-    for part in rollup_service.warm(clock.now()):
+    now = clock.now()
+    if not rollup_service.day_settled(now):
+        raise click.ClickException("the day's first minute: a write of yesterday may still be committing, so "
+                                   "nothing of today is kept yet. Run it again after 00:01 UTC.")
+    for part in rollup_service.warm(now):
         click.echo(f"Warmed: {part}.")
 
 

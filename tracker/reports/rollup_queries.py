@@ -8,9 +8,9 @@ and read raw instead, by `queries` itself with an extra condition naming exactly
 The sum of the two parts is the raw computation (tests/test_rollups.py holds them equal).
 
 What rows settled before D give cannot change during D unless the rollups' version changes (a
-back-dated write, an import, a rebuild): each process keeps it for the last CACHE_ENTRIES windows and
-filters asked (at 1M demo mentorships an entry is about 10 MB), so only a day's first request for a
-window pays for it.
+back-dated write, an import, a rebuild): each process keeps the last CACHE_ENTRIES of each kind (the
+large parts are about 10 MB each at 1M demo mentorships, the others a few kB), so only a day's first
+request for a window pays for it.
 
 A filter by mentor reads raw: one mentor's mentorships are few and indexed.
 """
@@ -181,7 +181,11 @@ class Settled:
 
 _CACHE: OrderedDict[tuple, object] = OrderedDict()
 _CACHE_LOCK = threading.Lock()
-CACHE_ENTRIES = 8
+# The parts holding arrays or per-duration counts (about 10 MB each at 1M) and the grouped counts: a
+# dashboard window uses ten parts, so one limit for both would evict a window's own parts.
+SETTLING_SECONDS = 60
+LARGE_PARTS = frozenset({"settled", "categories", "at_risk", "goal_events"})
+CACHE_ENTRIES = {True: 8, False: 64}  # by "is a large part"
 
 
 def forget_settled(shared: bool = False) -> None:
@@ -197,9 +201,14 @@ def _cached(part: str, scope: Scope | None, today: int, compute):
     """compute(scope, today), kept under (part, window, filter, day, the rollups' version): in this
     process, and in the database for the other processes (the first to need it computes it)."""
     token = rollups.current_version(db.session.connection())
-    # A day after today is not settled yet: today's writes would change it without a new version.
-    cacheable = token is not None and today <= int(clock.now().timestamp()) // DAY
-    where = (scope.start.isoformat(), scope.end.isoformat(), scope.goal_category) if scope else ()
+    now = int(clock.now().timestamp())
+    # A day after today is not settled yet: today's writes would change it without a new version. Nor is
+    # today in its first minute: a write of yesterday may still be about to commit (a request's
+    # transaction lasts at most gunicorn's 30-second timeout), and it would be missing all day.
+    cacheable = token is not None and (today < now // DAY or today == now // DAY and now % DAY >= SETTLING_SECONDS)
+    # Every filter is in the key: the parts read raw for a mentor are not all the ones a filter by mentor
+    # reaches (the responses and the goal events are cached for it too).
+    where = (scope.start.isoformat(), scope.end.isoformat(), scope.goal_category, scope.mentor_id) if scope else ()
     key = (part, *where, today, token)
     if not cacheable:
         return compute(scope, today)
@@ -214,8 +223,10 @@ def _cached(part: str, scope: Scope | None, today: int, compute):
         report_cache.store(name, today, token, value)
     with _CACHE_LOCK:
         _CACHE[key] = value
-        while len(_CACHE) > CACHE_ENTRIES:
-            _CACHE.popitem(last=False)
+        large = part in LARGE_PARTS
+        same_kind = [kept for kept in _CACHE if (kept[0] in LARGE_PARTS) == large]  # oldest first
+        for kept in same_kind[:max(0, len(same_kind) - CACHE_ENTRIES[large])]:
+            del _CACHE[kept]
     return value
 
 
@@ -240,8 +251,7 @@ def _compute_settled(scope: Scope, today: int) -> Settled:
     t = rollups.durations
     where = [*_window_days(t.c.started_day, scope, today), t.c.ended_day < today, *_category(t, scope)]
     rows = _integers(select(t.c.duration, t.c.n, t.c.started_day).where(*where), 3)
-    event_durations, inverse = np.unique(rows[:, 0], return_inverse=True)
-    event_counts = np.bincount(inverse, weights=rows[:, 1], minlength=len(event_durations)).astype(np.int64)
+    event_durations, event_counts = _endings(rows)
 
     # Their cohorts: the UTC month of the start day and _bucket of the duration, grouped in numpy.
     months = rows[:, 2].astype("datetime64[D]").astype("datetime64[M]").astype(np.int64)
@@ -250,6 +260,8 @@ def _compute_settled(scope: Scope, today: int) -> Settled:
     counts = np.bincount(inverse, weights=rows[:, 1], minlength=len(keys)).astype(np.int64)
     cohorts: dict[str, tuple[int, dict[int, int]]] = {}
     for key, n in zip(keys.tolist(), counts.tolist()):
+        if not n:
+            continue
         month = str(np.datetime64(key // 100_000, "M"))
         size, buckets = cohorts.get(month, (0, {}))
         buckets[key % 100_000 - 1] = n
@@ -289,6 +301,16 @@ def _latest_starts(scope: Scope, today: int) -> dict[str, int]:
         found[month] = latest
         latest = latest_before(int(datetime.strptime(month, "%Y-%m").replace(tzinfo=timezone.utc).timestamp()))
     return found
+
+
+def _endings(rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Rollup rows (duration, n, ...) as the distinct durations, ascending, and how many ended at each;
+    a duration whose rows sum to 0 (a count that went up and down) is left out, as the raw rows have
+    no such ending."""
+    durations, inverse = np.unique(rows[:, 0], return_inverse=True)
+    counts = np.bincount(inverse, weights=rows[:, 1], minlength=len(durations)).astype(np.int64)
+    kept = counts != 0
+    return durations[kept], counts[kept]
 
 
 # --- today's rows, read raw -------------------------------------------------------------------------------
@@ -452,12 +474,10 @@ def _settled_by_category(scope: Scope, today: int) -> dict[str, tuple[np.ndarray
     for category in GOAL_CATEGORIES if scope.goal_category is None else (scope.goal_category,):
         rows = _integers(select(t.c.duration, t.c.n).where(
             *_window_days(t.c.started_day, scope, today), t.c.ended_day < today, t.c.goal_category == category), 2)
-        durations, inverse = np.unique(rows[:, 0], return_inverse=True)
-        counts = np.bincount(inverse, weights=rows[:, 1], minlength=len(durations)).astype(np.int64)
         stmt = select(_s(m.trial_started_at)).where(
             *queries.scope_conditions_on_trial_start(scope), m.goal_category == category,
             _s(m.trial_started_at) < _int(today * DAY), or_(m.ended_at.is_(None), _s(m.ended_at) >= _int(today * DAY)))
-        settled[category] = (durations, counts, _integers(stmt, 1)[:, 0])
+        settled[category] = (*_endings(rows), np.sort(_integers(stmt, 1)[:, 0]))  # _merged needs them sorted
     return settled
 
 
@@ -467,7 +487,7 @@ def duration_groups_by_category(scope: Scope) -> dict[str, metrics.DurationGroup
     if scope.mentor_id is not None:
         return queries.duration_groups_by_category(scope)
     today = scope.t // DAY
-    settled = _cached("by_category", scope, today, _settled_by_category)
+    settled = _cached("categories", scope, today, _settled_by_category)
     raw = queries.duration_groups_by_category(scope, _started_today(today))
     groups = {}
     for category, (durations, counts, open_starts) in settled.items():

@@ -25,7 +25,7 @@ ALL_TIME_FROM = date(2000, 1, 1)
 # The windows the dashboard offers as one click each, ending on the as-of day: (label, days; None for
 # all time). `rollups warm` computes each of them ahead of the day's first request.
 WINDOW_CHOICES = (("Last 30 days", 30), ("Last 90 days", DEFAULT_WINDOW_DAYS),
-                  ("Last 12 months", DASHBOARD_DEFAULT_DAYS), ("All time", None))
+                  ("Last 365 days", DASHBOARD_DEFAULT_DAYS), ("All time", None))
 
 
 def all_time_days(now: datetime) -> int:

@@ -43,9 +43,14 @@ def first_difference() -> str | None:
 
 # What `warm` computes: the views people open without choosing a window, or with one click
 # (docs/PERFORMANCE.md).
-WARM_PARTS = ("dashboard windows: last 30 days, last 90 days (also the API's default), last 12 months, all time: "
+WARM_PARTS = ("dashboard windows: last 30 days, last 90 days (also the API's default), last 365 days, all time: "
               "overview, churn, retention, ratings, health, research, saves",
               "all time: the platform beside a mentor's own ratings", "at-risk list", "counts by status")
+
+
+def day_settled(at: datetime) -> bool:
+    """Whether what is settled before `at`'s day can be kept yet (rollup_queries.SETTLING_SECONDS)."""
+    return int(at.timestamp()) % rollups.DAY >= rollup_queries.SETTLING_SECONDS
 
 
 def warm(at: datetime) -> list[str]:

@@ -122,6 +122,7 @@ def feedback():
         "ops/feedback.html", asked=asked, args=asked.query_args(), problem=problem,
         mentors=queries.mentor_emails(), page=request.endpoint, rows=rows[:FEEDBACK_PAGE_SIZE],
         has_next=len(rows) > FEEDBACK_PAGE_SIZE, page_number=page, reading=reading,
+        window_extra={k: v for k, v in reading.items() if v},  # the window links keep what is being read
         pager_args=dict(asked.query_args(), **{k: v for k, v in reading.items() if v})), (400 if problem else 200)
 
 
