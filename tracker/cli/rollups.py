@@ -6,6 +6,7 @@ import click
 from flask.cli import AppGroup
 
 from tracker.core import clock
+from tracker.reports import rollup_queries
 from tracker.services import rollups as rollup_service
 
 group = AppGroup("rollups", help="The derived tables the dashboards and the API read (docs/PERFORMANCE.md).")
@@ -33,7 +34,7 @@ def warm():
     """Compute today's usual reports ahead of the first request (run it daily at 00:01:30 UTC and
     after a deploy): every process then reads them from the report cache."""
     now = clock.now()
-    if not rollup_service.day_settled(now):
+    if not rollup_queries.day_settled(now):
         raise click.ClickException("the day's first minute: a write of yesterday may still be committing, so "
                                    "nothing of today is kept yet. Run it again after 00:01 UTC.")
     for part in rollup_service.warm(now):

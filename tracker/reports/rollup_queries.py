@@ -188,6 +188,13 @@ LARGE_PARTS = frozenset({"settled", "categories", "at_risk", "goal_events"})
 CACHE_ENTRIES = {True: 8, False: 64}  # by "is a large part"
 
 
+def day_settled(at: datetime) -> bool:
+    """Whether what is settled before `at`'s day may be kept yet: not in the day's first minute, while a
+    write of the day before may still be about to commit (a request's transaction lasts at most
+    gunicorn's 30-second timeout); kept earlier, it would be missing all day."""
+    return int(at.timestamp()) % DAY >= SETTLING_SECONDS
+
+
 def forget_settled(shared: bool = False) -> None:
     """Empty this process's cache (the tests do, after emptying the tables); shared: also the copy
     every process shares (tracker/data/report_cache.py)."""
@@ -201,11 +208,10 @@ def _cached(part: str, scope: Scope | None, today: int, compute):
     """compute(scope, today), kept under (part, window, filter, day, the rollups' version): in this
     process, and in the database for the other processes (the first to need it computes it)."""
     token = rollups.current_version(db.session.connection())
-    now = int(clock.now().timestamp())
-    # A day after today is not settled yet: today's writes would change it without a new version. Nor is
-    # today in its first minute: a write of yesterday may still be about to commit (a request's
-    # transaction lasts at most gunicorn's 30-second timeout), and it would be missing all day.
-    cacheable = token is not None and (today < now // DAY or today == now // DAY and now % DAY >= SETTLING_SECONDS)
+    now = clock.now()
+    # A day after today is not settled yet: today's writes would change it without a new version.
+    cacheable = token is not None and (today < int(now.timestamp()) // DAY or
+                                       today == int(now.timestamp()) // DAY and day_settled(now))
     # Every filter is in the key: the parts read raw for a mentor are not all the ones a filter by mentor
     # reaches (the responses and the goal events are cached for it too).
     where = (scope.start.isoformat(), scope.end.isoformat(), scope.goal_category, scope.mentor_id) if scope else ()

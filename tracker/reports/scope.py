@@ -86,14 +86,14 @@ class Asked:
             args["mentor"] = self.mentor_email
         return args
 
-    def window_choices(self) -> list[tuple[str, dict, bool]]:
-        """WINDOW_CHOICES as (label, the parameters asking for it with the other filters kept, whether
-        it is the window shown)."""
+    def window_choices(self, kept: dict | None = None) -> list[tuple[str, dict, bool]]:
+        """WINDOW_CHOICES as (label, the parameters asking for it with the other filters and `kept` (a
+        page's own, e.g. what the feedback page reads) kept, whether it is the window shown)."""
         end = self.scope.as_of.date() + timedelta(days=1)
         choices = []
         for label, days in WINDOW_CHOICES:
             start = ALL_TIME_FROM if days is None else end - timedelta(days=days)
-            args = {**self.query_args(), "from": start.isoformat(), "to": end.isoformat()}
+            args = {**self.query_args(), "from": start.isoformat(), "to": end.isoformat(), **(kept or {})}
             choices.append((label, args, (start, end) == (self.window_from, self.window_to)))
         return choices
 

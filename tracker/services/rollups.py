@@ -48,11 +48,6 @@ WARM_PARTS = ("dashboard windows: last 30 days, last 90 days (also the API's def
               "all time: the platform beside a mentor's own ratings", "at-risk list", "counts by status")
 
 
-def day_settled(at: datetime) -> bool:
-    """Whether what is settled before `at`'s day can be kept yet (rollup_queries.SETTLING_SECONDS)."""
-    return int(at.timestamp()) % rollups.DAY >= rollup_queries.SETTLING_SECONDS
-
-
 def warm(at: datetime) -> list[str]:
     """Compute, as of `at`, what the day's first requests would: the settled parts of the dashboard's
     window choices (its default and the API's among them; no filter), the at-risk list and the counts
