@@ -414,6 +414,45 @@ def test_rollup_changes_commit_and_roll_back_with_the_write_that_caused_them(app
         assert rollup_service.first_difference() is None
 
 
+def test_writes_of_today_keep_the_version_and_a_settled_change_makes_a_new_one(app):
+    """The settled cache lives as long as the version token: every write of "now" (an application
+    included, which had no facts before it) must keep it, a write reaching into an earlier day must not."""
+    mentors, mentees = _people(app)
+    today = START + timedelta(days=3, hours=10)
+    with app.app_context():
+        clock.freeze(START)
+        pending = services.apply(mentees[1].id, mentors[1].id, "change_careers", "A goal.", "video", START)
+        clock.freeze(today)
+        rollup_service.rebuild()
+        token = rollups.current_version(db.session.connection())
+        db.session.rollback()
+
+        def version():
+            found = rollups.current_version(db.session.connection())
+            db.session.rollback()
+            return found
+
+        m = services.apply(mentees[0].id, mentors[0].id, "change_careers", "A goal.", "video", today)
+        assert version() == token, "a new application"
+        services.accept(mentors[0].id, m.id, today + timedelta(minutes=1))
+        services.log_checkin(mentees[0].id, m.id, today + timedelta(minutes=2), "video", 30, "",
+                             today + timedelta(minutes=2))
+        with contextlib.suppress(ServiceError):  # if the trial's pulse is not open yet
+            services.answer_pulse(mentees[0].id, m.id, 0, 80, 4, today + timedelta(minutes=3))
+        services.cancel_with_survey(mentees[0].id, m.id, services.SurveyAnswers(5, "yes", "goal_reached"),
+                                    today + timedelta(minutes=4))
+        services.accept(mentors[1].id, pending.id, today + timedelta(minutes=5))  # applied on a settled day
+        assert version() == token, "writes of today"
+        gone = services.apply(mentees[2].id, mentors[2].id, "get_promoted", "A goal.", "video", today).id
+        with unit_of_work():
+            db.session.delete(db.session.get(Mentorship, gone))
+        assert version() == token, "today's own application removed"
+        with unit_of_work():
+            db.session.get(Mentorship, pending.id).applied_at = START - timedelta(days=1)
+        assert version() != token, "a settled application moved"
+        clock.unfreeze()
+
+
 def test_the_migration_fills_the_rollups_from_existing_mentorships_and_goes_down_again(demo):
     with demo.app_context():
         expected = rollups.stored(db.session.connection())

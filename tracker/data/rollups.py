@@ -315,17 +315,20 @@ def settled_view(f: Facts | None, today: int):
     depends on this."""
     if f is None:
         return None
-    started, ended, surveyed = (t if t is not None and day_of(t) < today else None
-                                for t in (f.started, f.ended, f.surveyed))
-    if started is None and ended is None and surveyed is None:
+    applied, started, ended, surveyed = (t if t is not None and day_of(t) < today else None
+                                         for t in (f.applied, f.started, f.ended, f.surveyed))
+    if applied is None and started is None and ended is None and surveyed is None:
         return None
     answers = (f.stars, f.goal_reached, f.churn_reason) if surveyed is not None else None
     run = f.run if ended is not None else None
-    return (f.goal_category, f.mentor_id, f.meeting_preference, started, ended, surveyed, answers, run)
+    return (f.goal_category, f.mentor_id, f.meeting_preference, applied, started, ended, surveyed, answers, run)
 
 
 def changes_the_settled_past(before: Iterable[Facts], after: Iterable[Facts], today: int) -> bool:
-    views = [sorted(map(repr, (settled_view(f, today) for f in facts))) for facts in (before, after)]
+    """Whether the mentorships' settled views differ. A mentorship with nothing settled (one applied
+    for today, say, which `before` does not hold yet) has no view, so it changes nothing."""
+    views = [sorted(repr(view) for view in (settled_view(f, today) for f in facts) if view is not None)
+             for facts in (before, after)]
     return views[0] != views[1]
 
 
