@@ -6,6 +6,7 @@ from datetime import datetime
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import joinedload
 
 from tracker.core.extensions import db
 from tracker.data import outbox
@@ -17,8 +18,11 @@ from tracker.services.errors import Conflict, Invalid, NotFound
 
 
 def locked_mentorship(mentorship_id: int) -> Mentorship | None:
-    """The mentorship, its row locked for this transaction (SELECT ... FOR UPDATE on PostgreSQL)."""
-    return db.session.scalar(select(Mentorship).where(Mentorship.id == mentorship_id).with_for_update())
+    """The mentorship, its row locked for this transaction (SELECT ... FOR UPDATE on PostgreSQL), read
+    in one query with the pauses and the exit survey that decide what may be done with it."""
+    return db.session.scalars(
+        select(Mentorship).options(joinedload(Mentorship.pauses), joinedload(Mentorship.exit_survey))
+        .where(Mentorship.id == mentorship_id).with_for_update(of=Mentorship)).unique().first()
 
 
 # --- applications ----------------------------------------------------------------------------
@@ -30,7 +34,7 @@ def apply(mentee_id: int, mentor_id: int, goal_category: str, goal_text: str,
     if meeting_preference not in vocabulary.MEETING_PREFERENCES:
         raise Invalid("Choose how you would like to meet.", field="meeting_preference")
     with unit_of_work():
-        mentor = db.session.get(User, mentor_id)
+        mentor = db.session.get(User, mentor_id, options=[joinedload(User.mentor_profile)])
         if mentor is None or mentor.role != "mentor" or mentor.deactivated_at is not None:
             raise NotFound("No such mentor.")
         if mentor.mentor_profile is None or not mentor.mentor_profile.accepting_applications:
@@ -40,7 +44,7 @@ def apply(mentee_id: int, mentor_id: int, goal_category: str, goal_text: str,
             Mentorship.ended_at.is_(None)))
         if open_one is not None:
             raise Conflict(f"You already have an open application or mentorship with {mentor.name}.")
-        mentorship = Mentorship(mentee_id=mentee_id, mentor_id=mentor_id, goal_category=goal_category,
+        mentorship = Mentorship(mentee_id=mentee_id, mentor=mentor, goal_category=goal_category,
                                 goal_text=goal_text.strip(), meeting_preference=meeting_preference,
                                 applied_at=at)
         db.session.add(mentorship)
@@ -98,7 +102,7 @@ def log_checkin(user_id: int, mentorship_id: int, occurred_at: datetime, mode: s
     if not CHECKIN_MINUTES_MIN <= minutes <= CHECKIN_MINUTES_MAX:
         raise Invalid(f"Minutes must be between {CHECKIN_MINUTES_MIN} and {CHECKIN_MINUTES_MAX}.", field="minutes")
     with unit_of_work():
-        m = db.session.get(Mentorship, mentorship_id)
+        m = db.session.get(Mentorship, mentorship_id, options=[joinedload(Mentorship.pauses)])
         if m is None or user_id not in (m.mentee_id, m.mentor_id):
             raise NotFound("No such mentorship.")
         if not m.state(at).is_running:

@@ -12,7 +12,7 @@ from sqlalchemy.exc import IntegrityError
 from tracker.core.extensions import db
 from tracker.data import review_stats
 from tracker.data.database import unit_of_work
-from tracker.data.models import ExitSurvey, Mentorship, Pulse, Review, ReviewModeration, User
+from tracker.data.models import Mentorship, Pulse, Review, ReviewModeration, User
 from tracker.domain import reviews as rules
 from tracker.domain.vocabulary import STARS_MAX, STARS_MIN
 from tracker.services import audit
@@ -37,7 +37,7 @@ def _check_stars(stars: int) -> None:
 
 def review_blocker(m: Mentorship, at: datetime) -> str | None:
     """Why this mentorship cannot have a review written now, or None."""
-    surveyed = db.session.scalar(select(ExitSurvey.id).where(ExitSurvey.mentorship_id == m.id)) is not None
+    surveyed = m.exit_survey is not None  # loaded already after a cancellation, else read here
     month_one = db.session.scalar(select(Pulse.id).where(Pulse.mentorship_id == m.id, Pulse.period == 1,
                                                          Pulse.submitted_at <= at)) is not None
     if rules.may_review(m.trial_started_at, m.ended_at, surveyed, month_one, at):

@@ -47,9 +47,9 @@ def mentors():
 @bp.route("/mentors/<int:mentor_id>", methods=["GET", "POST"])
 @role_required("mentee")
 def mentor_profile(mentor_id: int):
-    mentor = queries.mentor_for_directory(mentor_id)
-    if mentor is None:
-        abort(404)
+    """GET: the mentor's profile and the application form. POST: the application; the service refuses
+    a mentor the directory does not show (NotFound answers 404), so the profile is read only to show
+    the page."""
     form = ApplicationForm()
     if form.validate_on_submit():
         try:
@@ -58,8 +58,12 @@ def mentor_profile(mentor_id: int):
         except REFUSALS as error:
             show_service_error(error, form)
         else:
-            flash(f"Your application was sent to {mentor.name}. You will see their answer here.", "success")
+            flash(f"Your application was sent to {mentorship.mentor.name}. You will see their answer here.",
+                  "success")
             return redirect(url_for("mentorship.show", mentorship_id=mentorship.id))
+    mentor = queries.mentor_for_directory(mentor_id)
+    if mentor is None:
+        abort(404)
     return form_page("mentee/mentor.html", form, mentor=mentor,
                      open_mentorship=queries.open_mentorship_between(current_user.id, mentor_id),
                      rating=directory.public_rating(mentor_id), goal_share=directory.goal_reached_share(mentor_id),
@@ -92,21 +96,18 @@ def _own_cancellable(mentorship_id: int, at):
 @bp.route("/mentorships/<int:mentorship_id>/cancel", methods=["GET", "POST"])
 @role_required("mentee")
 def cancel(mentorship_id: int):
-    """GET: the first step, the reason. POST: the exit survey, which ends the mentorship."""
+    """GET: the first step, the reason. POST: the exit survey, which ends the mentorship. The service
+    checks that the mentorship is the mentee's (NotFound answers 404) and can be cancelled (a Conflict,
+    the same message `_own_cancellable` gives); the mentorship is read here only to show a page."""
     at = clock.now()
-    mentorship, away = _own_cancellable(mentorship_id, at)
-    if away:
-        return away
-    if request.method == "GET":
-        return form_page("mentee/cancel_reason.html", CancelReasonForm(), mentorship=mentorship)
-    form = ExitSurveyForm()
-    flow_id = form.flow_id.data
-    if form.validate_on_submit():
+    form = ExitSurveyForm() if request.method == "POST" else None
+    if form is not None and form.validate_on_submit():
         try:
             answers = services.SurveyAnswers(
                 int(form.stars.data), form.goal_reached.data, form.churn_reason.data,
                 form.feedback_platform.data or "", form.feedback_mentor.data or "", form.feedback_other.data or "")
-            services.cancel_with_survey(current_user.id, mentorship_id, answers, at=at, flow_id=flow_id)
+            survey = services.cancel_with_survey(current_user.id, mentorship_id, answers, at=at,
+                                                 flow_id=form.flow_id.data)
         except services.Conflict as error:
             flash(error.message, "info")
             return _back_to(mentorship_id)
@@ -114,9 +115,15 @@ def cancel(mentorship_id: int):
             show_service_error(error, form)
         else:
             flash("Your mentorship is cancelled. Thank you for telling us how it went.", "success")
-            if services.review_blocker(queries.mentorship_by_id(mentorship_id), at) is None:
+            if services.review_blocker(survey.mentorship, at) is None:
                 return redirect(url_for("reviews.write", mentorship_id=mentorship_id))
             return _back_to(mentorship_id)
+    mentorship, away = _own_cancellable(mentorship_id, at)
+    if away:
+        return away
+    if form is None:
+        return form_page("mentee/cancel_reason.html", CancelReasonForm(), mentorship=mentorship)
+    flow_id = form.flow_id.data
     flow = queries.cancel_flow(flow_id) if flow_id else None
     if flow is not None and flow.mentorship_id != mentorship_id:
         flow = None

@@ -58,7 +58,8 @@ def show(mentorship_id: int):
 @bp.post("/<int:mentorship_id>/checkins")
 @role_required("mentee", "mentor")
 def log_checkin(mentorship_id: int):
-    mentorship = visible_mentorship_or_404(mentorship_id)
+    """The service checks who may log (NotFound answers 404); the mentorship is read here only to show
+    the page again with the form's errors."""
     at = clock.now()
     form = CheckInForm()
     if form.validate_on_submit():
@@ -70,7 +71,7 @@ def log_checkin(mentorship_id: int):
         else:
             flash("Check-in logged.", "success")
             return redirect(url_for("mentorship.show", mentorship_id=mentorship_id) + "#checkins")
-    return _render(mentorship, form, at), 400
+    return _render(visible_mentorship_or_404(mentorship_id), form, at), 400
 
 
 @bp.post("/<int:mentorship_id>/pulse")
