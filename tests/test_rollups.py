@@ -278,7 +278,8 @@ def test_todays_writes_after_the_cache_is_filled_count_at_once(app, history, tod
     with app.app_context():
         empty_tables()
     try:
-        run(app, [step for step in history if step[1] < day * DAY], freeze=True)
+        # The history is what happened before the day's midnight (START is at 09:00, so not day * DAY).
+        run(app, [step for step in history if START + timedelta(seconds=step[1]) < midnight], freeze=True)
 
         def scopes(at):
             return [Scope(as_of=at, start=midnight - timedelta(days=length), end=midnight + timedelta(days=1),
