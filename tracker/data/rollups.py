@@ -89,6 +89,11 @@ cancellations = _table(
      _text("churn_reason", 30), _text("goal_reached", 10), Column("stars", Integer, primary_key=True,
                                                                    autoincrement=False)],
     ["n"], "Mentorships that had a trial and ended, with their exit survey's answers ('' and 0 without one).")
+# The cancellations' settled part groups by the answers (reports/rollup_queries.py): read in this order,
+# every column at hand (n too), it needs no sort and no look-up in the table.
+Index("ix_rollup_cancellations_answers", cancellations.c.stage, cancellations.c.churn_reason,
+      cancellations.c.goal_reached, cancellations.c.stars, cancellations.c.ended_day, cancellations.c.surveyed_day,
+      cancellations.c.goal_category, cancellations.c.n)
 mentor_surveys = _table(
     "rollup_mentor_surveys",
     [_day("ended_day"), _text("goal_category", 20), Column("mentor_id", Integer, primary_key=True,

@@ -17,14 +17,18 @@ A filter by mentor reads raw: one mentor's mentorships are few and indexed.
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import threading
 from collections import Counter, OrderedDict
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from itertools import chain
+from typing import NamedTuple
 
 import numpy as np
-from sqlalchemy import BigInteger, and_, bindparam, case, cast, func, or_, select, type_coerce, union
+from sqlalchemy import BigInteger, Integer, String, and_, bindparam, case, cast, func, or_, select, type_coerce, union
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql.expression import FunctionElement
 
 from tracker.core import clock
 from tracker.core.extensions import db
@@ -178,6 +182,35 @@ class Settled:
     open_by_month: dict[str, int]  # ... and how many of them started in each UTC month
     latest_starts: dict[str, int]  # {month: the latest trial start before D in it}
 
+    def __reduce__(self):
+        """Pickled (for the report cache every process shares) with each array in the fewest bytes its
+        values need: 3.5 MB instead of 11 at a million mentorships, which PostgreSQL stores in a quarter
+        of the time (the 11 MB took 0.3 s, a quarter of a cold report)."""
+        values = (getattr(self, field.name) for field in dataclasses.fields(self))
+        return _unpickled_settled, tuple(_Narrowed.of(v) if isinstance(v, np.ndarray) else v for v in values)
+
+
+class _Narrowed(NamedTuple):
+    """An array of integers as its lowest value and the differences from it, in the smallest unsigned
+    type that holds them (wrapping around in int64 is exact here: every difference fits in uint64)."""
+
+    low: int
+    above: np.ndarray
+
+    @classmethod
+    def of(cls, array: np.ndarray) -> _Narrowed:
+        low = int(array.min()) if len(array) else 0
+        span = int(array.max()) - low if len(array) else 0
+        kind = next(kind for kind in (np.uint8, np.uint16, np.uint32, np.uint64) if span <= np.iinfo(kind).max)
+        return cls(low, (array - np.int64(low)).astype(kind))
+
+    def widened(self) -> np.ndarray:
+        return self.above.astype(np.int64) + np.int64(self.low)
+
+
+def _unpickled_settled(*values) -> Settled:
+    return Settled(*(value.widened() if isinstance(value, _Narrowed) else value for value in values))
+
 
 _CACHE: OrderedDict[tuple, object] = OrderedDict()
 _CACHE_LOCK = threading.Lock()
@@ -204,6 +237,16 @@ def forget_settled(shared: bool = False) -> None:
         report_cache.clear()
 
 
+# The form of the values in the shared cache: a value is kept there under a token made of the rollups'
+# version and this, so that during a rolling deploy (docs/DEPLOY.md) a process of the previous release
+# never unpickles what this one stored, nor the other way round (each finds the other's value stale).
+SHARED_FORM = 2  # 2: Settled's arrays narrowed (Settled.__reduce__)
+
+
+def _shared_token(token: str) -> str:
+    return hashlib.sha256(f"{token}|{SHARED_FORM}".encode()).hexdigest()[:32]  # report_cache's token is 32
+
+
 def _cached(part: str, scope: Scope | None, today: int, compute):
     """compute(scope, today), kept under (part, window, filter, day, the rollups' version): in this
     process, and in the database for the other processes (the first to need it computes it)."""
@@ -223,10 +266,10 @@ def _cached(part: str, scope: Scope | None, today: int, compute):
             _CACHE.move_to_end(key)
             return _CACHE[key]
     name = "|".join(map(str, (part, *where, today)))
-    value = report_cache.load(name, token)
+    value = report_cache.load(name, _shared_token(token))
     if value is None:
         value = compute(scope, today)
-        report_cache.store(name, today, token, value)
+        report_cache.store(name, today, _shared_token(token), value)
     with _CACHE_LOCK:
         _CACHE[key] = value
         large = part in LARGE_PARTS
@@ -237,54 +280,208 @@ def _cached(part: str, scope: Scope | None, today: int, compute):
 
 
 def _compute_settled(scope: Scope, today: int) -> Settled:
-    t = rollups.cancellations
-    surveyed = t.c.surveyed_day < today
-    month = queries.utc_month(cast(t.c.ended_day, BigInteger) * DAY)
-    answers = [case((surveyed, column), else_=None) for column in (t.c.churn_reason, t.c.goal_reached, t.c.stars)]
-    columns = (month, t.c.stage, *answers)
-    stmt = select(*columns, func.sum(t.c.n)) \
-        .where(*_window_days(t.c.ended_day, scope, today), t.c.surveyed_day != today, *_category(t, scope)) \
-        .group_by(*columns)
-    cancellations = {tuple(key): int(n) for *key, n in db.session.execute(stmt).all() if n}
-
-    t = rollups.mentor_surveys
-    stmt = (select(User.email, func.sum(t.c.n), func.sum(t.c.stars), func.sum(t.c.goal_yes))
-            .join(User, User.id == t.c.mentor_id)
-            .where(*_window_days(t.c.ended_day, scope, today), t.c.surveyed_day < today, *_category(t, scope))
-            .group_by(User.email))
-    mentors = {email: (int(n), int(stars), int(yes)) for email, n, stars, yes in db.session.execute(stmt).all()}
-
-    t = rollups.durations
-    where = [*_window_days(t.c.started_day, scope, today), t.c.ended_day < today, *_category(t, scope)]
-    rows = _integers(select(t.c.duration, t.c.n, t.c.started_day).where(*where), 3)
-    event_durations, event_counts = _endings(rows)
-
-    # Their cohorts: the UTC month of the start day and _bucket of the duration, grouped in numpy.
-    months = rows[:, 2].astype("datetime64[D]").astype("datetime64[M]").astype(np.int64)
-    buckets_of = (rows[:, 0] + (MONTH_SECONDS - 1)) // MONTH_SECONDS - 1
-    keys, inverse = np.unique(months * 100_000 + buckets_of + 1, return_inverse=True)
-    counts = np.bincount(inverse, weights=rows[:, 1], minlength=len(keys)).astype(np.int64)
-    cohorts: dict[str, tuple[int, dict[int, int]]] = {}
-    for key, n in zip(keys.tolist(), counts.tolist()):
-        if not n:
-            continue
-        month = str(np.datetime64(key // 100_000, "M"))
-        size, buckets = cohorts.get(month, (0, {}))
-        buckets[key % 100_000 - 1] = n
-        cohorts[month] = (size + n, buckets)
-
-    m = Mentorship
-    stmt = select(_s(m.trial_started_at)).where(
-        *queries.scope_conditions_on_trial_start(scope), _s(m.trial_started_at) < _int(today * DAY),
-        or_(m.ended_at.is_(None), _s(m.ended_at) >= _int(today * DAY)))
-    open_starts = np.sort(_integers(stmt, 1)[:, 0])
+    event_durations, event_counts, cohorts = _settled_durations(scope, today)
+    open_starts = np.sort(_parsed(db.session.scalar(_open_starts(scope, today))))
     days, counts = np.unique(open_starts // DAY, return_counts=True)
     open_by_month = Counter()
     for day, n in zip(days.tolist(), counts.tolist()):
         open_by_month[_month_of(day * DAY)] += n
-    latest_starts = _latest_starts(scope, today)
-    return Settled(cancellations, mentors, event_durations, event_counts, cohorts, open_starts, dict(open_by_month),
-                   latest_starts)
+    return Settled(_settled_cancellations(scope, today), _settled_mentors(scope, today), event_durations, event_counts,
+                   cohorts, open_starts, dict(open_by_month), _latest_starts(scope, today))
+
+
+# --- reading many rows at once --------------------------------------------------------------------------
+#
+# The settled parts read hundreds of thousands of rows at a million mentorships. A driver's tuple per
+# row costs most of a cold report, so each is read as the text of one aggregate instead (group_concat on
+# SQLite, string_agg on PostgreSQL) of one integer per row, into which the row's few integers are
+# packed, and numpy parses it. A row whose integers do not fit comes whole, as text of its own in a
+# second aggregate ("a:b:c;..."), so every row is read exactly (there is none such in practice).
+
+def _joined(value, separator: str = ","):
+    """The aggregate of `value` as one text (NULLs left out; NULL if none), `separator` between them."""
+    return func.aggregate_strings(cast(value, String), separator)
+
+
+def _parsed(text: str | None) -> np.ndarray:
+    """The integers of a _joined text, every one of them, exactly."""
+    if not text:
+        return np.zeros(0, dtype=np.int64)
+    values = np.fromstring(text, dtype=np.int64, sep=",")
+    if len(values) != text.count(",") + 1:  # numpy stops where it cannot read
+        raise ValueError("a joined list of integers could not be read whole")
+    return values
+
+
+def _whole(*columns):
+    """The row's integers as text, "a:b:c", for _unpacked."""
+    text = cast(columns[0], String)
+    for column in columns[1:]:
+        text = text + ":" + cast(column, String)
+    return text
+
+
+def _unpacked(text: str | None, width: int) -> np.ndarray:
+    """The rows of a _joined text of _whole rows (separator ";"), one row of `width` integers each."""
+    rows = [[int(value) for value in row.split(":")] for row in text.split(";")] if text else []
+    return np.array(rows, dtype=np.int64).reshape(-1, width)
+
+
+def _window_bits(scope: Scope, today: int) -> tuple[int, int]:
+    """(first, bits): the window's first day, and how many bits hold any day _window_days keeps (before
+    the window's end and before today) as days since the first."""
+    first = int(scope.start.timestamp()) // DAY
+    last = min(int(scope.end.timestamp()) // DAY, today)
+    return first, max(1, last - first).bit_length()
+
+
+def _months(first: int, days: np.ndarray) -> np.ndarray:
+    """The UTC month (months since 1970-01) of each of `days`, days since day `first`."""
+    span = int(days.max()) + 1 if len(days) else 0
+    return (first + np.arange(span)).astype("datetime64[D]").astype("datetime64[M]").astype(np.int64)[days]
+
+
+def _summed(keys: np.ndarray, weights: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """The keys whose weights (None: 1 each) do not sum to 0, ascending, and those sums (in integers:
+    exact)."""
+    if not len(keys):
+        return keys, np.zeros(0, dtype=np.int64)
+    low, high = int(keys.min()), int(keys.max())
+    if high - low < 4 * len(keys) + 4096:  # a narrow range, such as (group, month) pairs: a sum per key
+        if weights is None:
+            sums = np.bincount(keys - low, minlength=high - low + 1).astype(np.int64)
+        else:
+            sums = np.zeros(high - low + 1, dtype=np.int64)
+            np.add.at(sums, keys - low, weights)
+        found = np.flatnonzero(sums)
+        return found + low, sums[found]
+    distinct, sums = np.unique(keys, return_counts=True)  # a sort, without np.unique's inverse
+    sums = sums.astype(np.int64)
+    if weights is not None:
+        other = weights != 1
+        np.add.at(sums, np.searchsorted(distinct, keys[other]), weights[other] - 1)
+    return distinct[sums != 0], sums[sums != 0]
+
+
+class _Unindexed(FunctionElement):
+    """A day column in a condition that SQLite must not serve from an index (a unary +), so that it reads the
+    index the statement's GROUP BY follows instead of ranging over the primary key and sorting what it
+    found; the column itself on PostgreSQL, which chooses by cost (and chooses that index)."""
+
+    type = Integer()  # a day
+    inherit_cache = True
+
+
+@compiles(_Unindexed)
+def _compile_unindexed(element, compiler, **kw):
+    return compiler.process(element.clauses, **kw)
+
+
+@compiles(_Unindexed, "sqlite")
+def _compile_unindexed_sqlite(element, compiler, **kw):
+    return f"+{compiler.process(element.clauses, **kw)}"
+
+
+def _settled_cancellations(scope: Scope, today: int) -> dict[tuple, int]:
+    """{(UTC month ended, stage, churn reason, goal reached, stars): n} of the cancellations ended before
+    D, their answers None unless surveyed before D. One pass over ix_rollup_cancellations_answers, in
+    the order of its GROUP BY by the answers (no sort); each row's (n, day ended, surveyed before D)
+    packed into one integer, the months summed in numpy."""
+    t = rollups.cancellations
+    first, bits = _window_bits(scope, today)
+    surveyed = case((t.c.surveyed_day < today, 1), else_=0)
+    fits = and_(t.c.n >= 0, t.c.n < _int(1 << (61 - bits)))
+    packed = (t.c.n * _int(1 << bits) + (t.c.ended_day - first)) * 2 + surveyed
+    answers = (t.c.stage, t.c.churn_reason, t.c.goal_reached, t.c.stars)
+    stmt = select(*answers, _joined(case((fits, packed))), _joined(case((~fits, _whole(t.c.ended_day - first,
+                                                                                            surveyed, t.c.n))), ";")) \
+        .where(*_window_days(_Unindexed(t.c.ended_day), scope, today), t.c.surveyed_day != today,
+               *_category(t, scope)) \
+        .group_by(*answers)
+    # The keys: each group's answers (its rows surveyed before D), then each stage's unanswered (the rest).
+    keys, texts, whole = [], [], []
+    for *answered, text, other in db.session.execute(stmt):
+        keys.append(tuple(answered))
+        texts.append(text or "")
+        whole.append(_unpacked(other, 3))
+    stages = list(dict.fromkeys(stage for stage, *_ in keys))
+    unanswered = np.array([len(keys) + stages.index(stage) for stage, *_ in keys], dtype=np.int64)
+    keys += [(stage, None, None, None) for stage in stages]
+
+    values = _parsed(",".join(text for text in texts if text))
+    group = np.repeat(np.arange(len(texts)), [text.count(",") + 1 if text else 0 for text in texts])
+    days, was_surveyed, n = (values >> 1) % (1 << bits), values & 1, values >> (bits + 1)
+    if any(len(rows) for rows in whole):
+        group = np.concatenate([group, *(np.full(len(rows), i) for i, rows in enumerate(whole))])
+        rows = np.concatenate(whole)
+        days, was_surveyed, n = (np.concatenate(pair) for pair in zip((days, was_surveyed, n), rows.T))
+    key = np.where(was_surveyed == 1, group, unanswered[group])
+    months = _months(first, days)
+    low = int(months.min()) if len(months) else 0
+    span = int(months.max()) - low + 1 if len(months) else 1
+    found, sums = _summed(key * span + (months - low), n)
+    cancellations = {}
+    for k, count in zip(found.tolist(), sums.tolist()):
+        which, month = divmod(k, span)
+        cancellations[(str(np.datetime64(low + month, "M")), *keys[which])] = count
+    return cancellations
+
+
+def _settled_mentors(scope: Scope, today: int) -> dict[str, tuple[int, int, int]]:
+    """{mentor's email: (surveys, sum of stars, goal reached)} of the surveys given before D: summed per
+    mentor, then their emails (one each)."""
+    t = rollups.mentor_surveys
+    sums = (select(t.c.mentor_id, func.sum(t.c.n).label("n"), func.sum(t.c.stars).label("stars"),
+                   func.sum(t.c.goal_yes).label("yes"))
+            .where(*_window_days(t.c.ended_day, scope, today), t.c.surveyed_day < today, *_category(t, scope))
+            .group_by(t.c.mentor_id).subquery())
+    stmt = select(User.email, sums.c.n, sums.c.stars, sums.c.yes).join_from(sums, User, User.id == sums.c.mentor_id)
+    return {email: (int(n), int(stars), int(yes)) for email, n, stars, yes in db.session.execute(stmt).all()}
+
+
+def _settled_durations(scope: Scope, today: int):
+    """The trials started and ended before D: their distinct durations (seconds), ascending, and how
+    many ended at each (durations whose count sums to 0 left out: the raw rows have no such ending); and
+    their cohorts, {UTC month started: (size, {_bucket of the duration: how many})}. Each row's
+    duration and start day packed into one integer (n = 1), grouped in numpy."""
+    t = rollups.durations
+    first, bits = _window_bits(scope, today)
+    fits = and_(t.c.n == 1, t.c.duration >= 0, t.c.duration < _int(1 << (62 - bits)))
+    packed = t.c.duration * _int(1 << bits) + (t.c.started_day - first)
+    stmt = select(_joined(case((fits, packed))), _joined(case((~fits, _whole(t.c.duration, t.c.n,
+                                                                             t.c.started_day - first))), ";")) \
+        .where(*_window_days(t.c.started_day, scope, today), t.c.ended_day < today, *_category(t, scope))
+    text, other = db.session.execute(stmt).one()
+    values, whole = _parsed(text), _unpacked(other, 3)
+    durations, days, n = values >> bits, values % (1 << bits), None  # n: 1 each
+    if len(whole):
+        durations, days = np.concatenate([durations, whole[:, 0]]), np.concatenate([days, whole[:, 2]])
+        n = np.concatenate([np.ones(len(values), dtype=np.int64), whole[:, 1]])
+    event_durations, event_counts = _summed(durations, n)
+
+    # The cohorts: the UTC month of the start day and _bucket of the duration.
+    months = _months(first, days)
+    buckets = (durations + (MONTH_SECONDS - 1)) // MONTH_SECONDS - 1
+    cohorts: dict[str, tuple[int, dict[int, int]]] = {}
+    if len(durations):
+        low_month, low_bucket = int(months.min()), int(buckets.min())
+        width = int(buckets.max()) - low_bucket + 1
+        found, sums = _summed((months - low_month) * width + (buckets - low_bucket), n)
+        for key, count in zip(found.tolist(), sums.tolist()):
+            month, bucket = divmod(key, width)
+            month = str(np.datetime64(low_month + month, "M"))
+            size, kept = cohorts.get(month, (0, {}))
+            kept[bucket + low_bucket] = count
+            cohorts[month] = (size + count, kept)
+    return event_durations, event_counts, cohorts
+
+
+def _open_starts(scope: Scope, today: int):
+    """The trial starts (seconds) of the scope's trials started before D and not ended before D, joined."""
+    m = Mentorship
+    return select(_joined(_s(m.trial_started_at))).where(
+        *queries.scope_conditions_on_trial_start(scope), _s(m.trial_started_at) < _int(today * DAY),
+        or_(m.ended_at.is_(None), _s(m.ended_at) >= _int(today * DAY)))
 
 
 def _latest_starts(scope: Scope, today: int) -> dict[str, int]:
