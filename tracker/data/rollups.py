@@ -352,23 +352,34 @@ def rebuild(connection: Connection) -> int:
 
     Run it inside a write transaction (services.rollups.rebuild does), so no write of a mentorship
     falls between reading the raw rows and replacing the rollups."""
-    rows = total(all_facts(connection))
+    return replace(connection, rows_by_table(all_facts(connection)))
+
+
+def rows_by_table(facts: Iterable[Facts]) -> dict[str, list[tuple]]:
+    """`total` of these mentorships as each rollup table's rows, (*key, *values), in key order. No
+    database: the demo seeder runs it in its helper process (services/seed.py)."""
+    by_table: dict[str, list[tuple]] = {name: [] for name in TABLES}
+    for (name, key), values in total(facts).items():
+        by_table[name].append((*key, *values))
+    for records in by_table.values():
+        records.sort()
+    return by_table
+
+
+def replace(connection: Connection, by_table: dict[str, list[tuple]]) -> int:
+    """Replace every rollup row with `by_table` (from `rows_by_table`); returns the rows written."""
     for table in TABLES.values():
         connection.execute(delete(table))
-    by_table: dict[str, list[tuple]] = {name: [] for name in TABLES}
-    for (name, key), values in rows.items():
-        by_table[name].append((*key, *values))
     mark = "?" if connection.dialect.paramstyle == "qmark" else "%s"
     for name, records in by_table.items():
         # In key order, below the ORM and Core's per-row parameter handling: millions of rows at 1M.
-        records.sort()
         table = TABLES[name]
         names = key_columns(table) + value_columns(table)
         sql = f"INSERT INTO {name} ({', '.join(names)}) VALUES ({', '.join([mark] * len(names))})"
         for start in range(0, len(records), 10000):
             connection.exec_driver_sql(sql, records[start:start + 10000])
     new_version(connection)
-    return len(rows)
+    return sum(map(len, by_table.values()))
 
 
 def stored(connection: Connection) -> Counter:

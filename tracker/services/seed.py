@@ -7,15 +7,23 @@ mentorships end after 2-3 months. Rows are written in bulk with explicit ids.
 
 The one writer that does not use `database.unit_of_work`: it fills an *empty* database from the
 command line, where no request competes for the writer queue, and at 100k+ mentorships the ORM's
-per-object work costs more than the database's, so `_Writer` writes below the ORM (executemany or
-COPY), rebuilds the secondary indexes once at the end, and `seed_demo` commits the whole seed once.
+per-object work costs more than the database's, so `_Writer` writes below the ORM (INSERTs of many
+rows, or COPY), rebuilds the secondary indexes once at the end, and `seed_demo` commits the whole seed
+once. Where there is fork, a helper process does the pure Python half (drawing the rows, summing the
+rollups) beside the database's half (`_HelperProcess`).
 """
 from __future__ import annotations
 
-import math
+import gc
+import itertools
+import multiprocessing
 import random
+import sqlite3
+import traceback
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from math import exp, floor
 
 from sqlalchemy import func, select, text
 from werkzeug.security import generate_password_hash
@@ -110,6 +118,15 @@ PLATFORM_FEEDBACK = ["Cheaper plans for students.", "A shared place for notes an
 RHYTHMS = [("weekly", 7, 0.22), ("biweekly", 14, 0.14), ("monthly", 30, -0.05), ("irregular", None, -0.12)]
 # How many paid months a mentorship lasts, before quality moves it: most end after 2-3 months.
 MONTH_WEIGHTS = [(1, 18), (2, 30), (3, 24), (4, 10), (5, 6), (6, 4), (8, 4), (12, 3), (18, 1)]
+# What the draws choose from, built once (millions of draws at 1M). A value listed twice is drawn twice as often.
+MONTHS = [m for m, _ in MONTH_WEIGHTS]
+MONTHS_CUMULATIVE = list(itertools.accumulate(w for _, w in MONTH_WEIGHTS))  # random.choices' own cum_weights
+CATEGORY_CODES = tuple(GOAL_CATEGORIES)
+REASON_CODES = tuple(CHURN_REASONS)
+PREFERENCES_DRAWN = ("video", "in_person", "mixed")
+MODES_DRAWN = ("video", "video", "in_person", "phone", "chat")
+MINUTES_DRAWN = (30, 45, 45, 60, 60, 90)
+SAVED_REASONS_DRAWN = ("no_time", "no_time", "too_expensive")
 
 
 class SeedError(RuntimeError):
@@ -128,66 +145,96 @@ def _name(rng: random.Random) -> str:
     return f"{rng.choice(FIRST)} {rng.choice(LAST)}"
 
 
-class _Writer:
-    """Buffers rows per model and writes them in bulk, parents before children, below the ORM:
-    `executemany` on SQLite and `COPY` on PostgreSQL (the ORM's per-value processing cost more
-    than the database's work). Every column is given: a key the row leaves out takes the column's
-    Python default."""
+# The seeded models, parents before children: rows are written in this order.
+ORDER = (User, MentorProfile, Mentorship, CheckIn, ExitSurvey, Review, CancelFlow, Pause, Pulse)
 
-    ORDER = (User, MentorProfile, Mentorship, CheckIn, ExitSurvey, Review, CancelFlow, Pause, Pulse)
 
-    def __init__(self):
-        self.rows: dict = {model: [] for model in self.ORDER}
-        self.columns = {model: [(c.name, _default(c)) for c in model.__table__.columns] for model in self.ORDER}
-        self.names = {model: [name for name, _ in columns] for model, columns in self.columns.items()}
-        self.defaults = {model: [default for _, default in columns] for model, columns in self.columns.items()}
+class _Rows:
+    """The drawn rows as the tables take them: each row (a dict by column name; a column it leaves out
+    takes the column's Python default) becomes its values in the table's column order, appended to one
+    flat list per table. Every CHUNK rows of one table, all the rows so far go to `deliver` as one
+    batch, a list of (table, values) in ORDER, their timestamps as stored (converted a column at a
+    time: a loop per row cost a tenth of the drawing)."""
+
+    def __init__(self, deliver):
+        self.deliver = deliver
+        self.pending: dict[type, list] = {model: [] for model in ORDER}
+        self.names = {model: [c.name for c in model.__table__.columns] for model in ORDER}
+        self.defaults = {model: [_default(c) for c in model.__table__.columns] for model in ORDER}
+        self.full = {model: CHUNK * len(model.__table__.columns) for model in ORDER}
         # Where the timestamps are, per model: only those values need converting (7M+ values at 1M).
         self.stamps = {model: [i for i, c in enumerate(model.__table__.columns) if isinstance(c.type, UTCDateTime)]
-                       for model in self.ORDER}
-        self.connection = db.session.connection()
-        if self.connection.dialect.name == "sqlite":  # 256 MiB of page cache for building the indexes
-            self.connection.exec_driver_sql("PRAGMA cache_size = -262144")
+                       for model in ORDER}
 
     def add(self, model, row: dict) -> None:
-        values = list(map(row.get, self.names[model], self.defaults[model]))  # 10M rows at 1M: map's loop is in C
-        for i in self.stamps[model]:
-            if values[i] is not None:
-                values[i] = _stored(values[i])
-        rows = self.rows[model]
-        rows.append(tuple(values))
-        if len(rows) >= CHUNK:
+        pending = self.pending[model]
+        pending += map(row.get, self.names[model], self.defaults[model])  # 10M rows at 1M: map's loop is in C
+        if len(pending) >= self.full[model]:
             self.flush()
 
     def flush(self) -> None:
-        for model in self.ORDER:
-            if self.rows[model]:
-                self._write(model.__table__.name, [name for name, _ in self.columns[model]], self.rows[model])
-                self.rows[model] = []
+        batch = []
+        for model, values in self.pending.items():
+            if values:
+                width = len(self.names[model])
+                for i in self.stamps[model]:  # as models.UTCDateTime stores them: whole UTC seconds
+                    values[i::width] = [None if at is None else floor(at.timestamp()) for at in values[i::width]]
+                batch.append((model.__table__.name, values))
+        if batch:
+            self.deliver(batch)
+            self.pending = {model: [] for model in ORDER}
+
+
+class _Writer:
+    """Writes batches of `_Rows` in bulk, below the ORM (its per-value processing cost more than the
+    database's work): on SQLite, INSERTs of many rows each (`executemany`, one row at a time, took
+    twice as long: the driver's per-statement work), on PostgreSQL `COPY`."""
+
+    def __init__(self, connection):
+        self.connection = connection
+        self.driver = self.connection.connection.driver_connection
+        self.columns = {model.__table__.name: [c.name for c in model.__table__.columns] for model in ORDER}
+        if self.connection.dialect.name == "sqlite":  # 256 MiB of page cache for building the indexes
+            self.connection.exec_driver_sql("PRAGMA cache_size = -262144")
+            self.most_values = self.driver.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER)
+
+    def write(self, batch: list[tuple[str, list]]) -> None:
+        for table, values in batch:
+            self._write(table, values)
 
     def __enter__(self):
         """Drop the seeded tables' secondary indexes and build each once at the end, instead of
         keeping it sorted through every insert (small at 100k, 4%; the indexes outgrow the cache
         as the data grows)."""
-        self.indexes = _secondary_indexes(self.connection, [m.__table__.name for m in self.ORDER])
+        self.indexes = _secondary_indexes(self.connection, [m.__table__.name for m in ORDER])
         for name, _ in self.indexes:
             self.connection.exec_driver_sql(f"DROP INDEX {name}")
         return self
 
     def __exit__(self, *exc_info):
         if exc_info[0] is None:
-            self.flush()
             for _, ddl in self.indexes:
                 self.connection.exec_driver_sql(ddl)
 
-    def _write(self, table: str, names: list[str], rows: list[tuple]) -> None:
+    def _write(self, table: str, values: list) -> None:
+        columns = self.columns[table]
+        width = len(columns)
+        cursor = self.driver.cursor()
         if self.connection.dialect.name == "postgresql":
-            cursor = self.connection.connection.driver_connection.cursor()
-            with cursor.copy(f"COPY {table} ({', '.join(names)}) FROM STDIN") as copy:
-                for row in rows:
-                    copy.write_row(row)
-        else:
-            marks = ", ".join("?" * len(names))
-            self.connection.exec_driver_sql(f"INSERT INTO {table} ({', '.join(names)}) VALUES ({marks})", rows)
+            with cursor.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:
+                for start in range(0, len(values), width):
+                    copy.write_row(values[start:start + width])
+            return
+        per_insert = min(500, self.most_values // width)  # rows per INSERT: past a few hundred, no faster
+        whole = len(values) - len(values) % (per_insert * width)
+        insert = f"INSERT INTO {table} ({', '.join(columns)}) VALUES "
+        if whole:
+            many = insert + ", ".join([f"({', '.join('?' * width)})"] * per_insert)
+            for start in range(0, whole, per_insert * width):
+                cursor.execute(many, values[start:start + per_insert * width])
+        if whole < len(values):  # the rest one row at a time, not one statement per size of rest
+            cursor.executemany(insert + f"({', '.join('?' * width)})",
+                               [values[start:start + width] for start in range(whole, len(values), width)])
 
 
 def _secondary_indexes(connection, tables: list[str]) -> list[tuple[str, str]]:
@@ -200,11 +247,6 @@ def _secondary_indexes(connection, tables: list[str]) -> list[tuple[str, str]]:
     marks = ", ".join("?" * len(tables))
     sql = f"SELECT name, sql FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL AND tbl_name IN ({marks})"
     return [tuple(row) for row in connection.exec_driver_sql(sql, tuple(tables))]
-
-
-def _stored(value, datetime=datetime, floor=math.floor):
-    """A value as the database keeps it: timestamps as integer UTC seconds (models.UTCDateTime)."""
-    return floor(value.timestamp()) if value.__class__ is datetime else value
 
 
 def _default(column):
@@ -223,44 +265,169 @@ def seed_demo(count: int, seed: int, until: datetime,
     """Create `count` mentorships ending no later than `until`; return the demo logins."""
     if db.session.scalar(select(func.count()).select_from(User)):
         raise SeedError("the database already has users; seed-demo only fills an empty database")
-    with _Writer() as out:
-        # Flows, pauses and pulses draw from their own stream, so the marketplace itself (users,
-        # mentorships, check-ins, surveys) is the same for a seed as before they existed.
-        logins = _seed(out, random.Random(seed), random.Random(f"retention-{seed}"), count, until, progress,
-                       random.Random(f"reviews-{seed}"))
-    if db.engine.dialect.name == "postgresql":
-        for table in ("users", "mentorships", "checkins", "exit_surveys", "reviews", "cancel_flows", "pauses",
-                      "pulses"):
-            db.session.execute(text(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
-                                    f"COALESCE((SELECT MAX(id) FROM {table}), 0) + 1, false)"))
-    rollups.rebuild(db.session.connection())
-    review_stats.rebuild(db.session.connection())
+    connection = db.session.connection()
+    with _no_cycle_collection(), _helper(count, seed, until) as helper:
+        with _Writer(connection) as out:
+            logins = helper.draw(out.write, progress)
+            # Read before the indexes are built (the read does not need them), so that the helper sums
+            # the rollups while they are.
+            helper.sum_rollups(rollups.all_facts(connection))
+        if db.engine.dialect.name == "postgresql":
+            for table in ("users", "mentorships", "checkins", "exit_surveys", "reviews", "cancel_flows", "pauses",
+                          "pulses"):
+                db.session.execute(text(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
+                                        f"COALESCE((SELECT MAX(id) FROM {table}), 0) + 1, false)"))
+        rollups.replace(connection, helper.rollups())  # what rollups.rebuild does, its sums made aside
+        review_stats.rebuild(connection)
     db.session.commit()
     return logins
 
 
+@contextmanager
+def _no_cycle_collection():
+    """Python's cycle collector off for the block: the seed makes tens of millions of tuples that live
+    a while (rows on their way to the database, the rollups' facts), none in a cycle, and the collector
+    kept walking them (a fifth of the rollups' rebuild)."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
+@contextmanager
+def _helper(count: int, seed: int, until: datetime):
+    """The Python half of a seed, done beside the database's half (see `_HelperProcess`), or in this
+    process where there is no fork (Windows)."""
+    kind = _HelperProcess if "fork" in multiprocessing.get_all_start_methods() else _HelperInProcess
+    helper = kind(count, seed, until)
+    try:
+        yield helper
+    finally:
+        helper.close()
+
+
+def _draw(deliver, count: int, seed: int, until: datetime, progress) -> list[tuple[str, str]]:
+    """Draw the whole demo data, handing it to `deliver` in batches (see `_Rows`); return the demo logins."""
+    rows = _Rows(deliver)
+    # Flows, pauses and pulses draw from their own stream, so the marketplace itself (users,
+    # mentorships, check-ins, surveys) is the same for a seed as before they existed.
+    logins = _seed(rows, random.Random(seed), random.Random(f"retention-{seed}"), count, until, progress,
+                   random.Random(f"reviews-{seed}"))
+    rows.flush()
+    return logins
+
+
+class _HelperInProcess:
+    """`_HelperProcess`'s work, done in this process."""
+
+    def __init__(self, count: int, seed: int, until: datetime):
+        self.count, self.seed, self.until = count, seed, until
+
+    def draw(self, deliver, progress) -> list[tuple[str, str]]:
+        return _draw(deliver, self.count, self.seed, self.until, progress)
+
+    def sum_rollups(self, facts) -> None:
+        self.sums = rollups.rows_by_table(facts)
+
+    def rollups(self) -> dict[str, list[tuple]]:
+        return self.sums
+
+    def close(self) -> None:
+        pass
+
+
+class _HelperProcess:
+    """A child process that does the seed's pure Python work while this one does the database's: it
+    draws the rows while this one writes them, then sums the rollups of the facts this one read
+    (rollups.rows_by_table) while this one builds the indexes. Each gets a core, and drawing and
+    writing each take about half of the first part. One process still draws every row, in the same
+    order, so a seed gives the same data. Everything crosses a pipe as plain tuples (pickling them
+    costs a few percent of making them; a NamedTuple, ten times more). See `_help` for what it says."""
+
+    def __init__(self, count: int, seed: int, until: datetime):
+        context = multiprocessing.get_context("fork")
+        self.pipe, theirs = context.Pipe()
+        self.process = context.Process(target=_help, args=(theirs, count, seed, until), daemon=True)
+        self.process.start()
+        theirs.close()
+
+    def draw(self, deliver, progress) -> list[tuple[str, str]]:
+        while True:
+            kind, value = self._receive()
+            if kind == "rows":
+                deliver(value)
+            elif kind == "progress":
+                progress(*value)
+            else:
+                return value
+
+    def sum_rollups(self, facts) -> None:
+        facts = iter(facts)
+        while chunk := [tuple(f) for f in itertools.islice(facts, 20000)]:
+            self.pipe.send(chunk)
+        self.pipe.send(None)
+
+    def rollups(self) -> dict[str, list[tuple]]:
+        return self._receive()[1]
+
+    def _receive(self) -> tuple[str, object]:
+        try:
+            kind, value = self.pipe.recv()
+        except EOFError:
+            raise SeedError(f"the seed's helper process stopped (exit code {self.process.exitcode})") from None
+        if kind == "failed":
+            raise SeedError(f"the seed's helper process failed:\n{value}")
+        return kind, value
+
+    def close(self) -> None:
+        self.pipe.close()
+        if self.process.is_alive():  # this process failed: the helper's work is not wanted any more
+            self.process.kill()
+        self.process.join()
+
+
+def _help(pipe, count: int, seed: int, until: datetime) -> None:
+    """What `_HelperProcess` runs. Sends ("rows", batch) and ("progress", (done, total)) as it draws,
+    then ("drawn", logins); receives the facts, as chunks of tuples ended by None, and sends
+    ("rollups", rows by table). On an error it sends ("failed", traceback) instead."""
+    try:
+        logins = _draw(lambda batch: pipe.send(("rows", batch)), count, seed, until,
+                       lambda done, total: pipe.send(("progress", (done, total))))
+        pipe.send(("drawn", logins))
+        chunks = list(iter(pipe.recv, None))  # all of them first, so the read does not wait for the sums
+        pipe.send(("rollups", rollups.rows_by_table(rollups.Facts._make(f) for chunk in chunks for f in chunk)))
+    except Exception:
+        with suppress(OSError):  # the other end is gone when it failed first
+            pipe.send(("failed", traceback.format_exc()))
+    finally:
+        pipe.close()
+
+
 @dataclass
 class _Run:
-    """What every generated row shares: the writer, the two random streams (`rng` for the marketplace,
+    """What every generated row shares: where rows go, the two random streams (`rng` for the marketplace,
     `extras` for flows, pauses and pulses), the end of history, the id counters, and the (mentee,
     mentor) pairs that already have an open mentorship."""
 
-    out: _Writer
+    out: _Rows
     rng: random.Random
     extras: random.Random
     until: datetime
     reviews: random.Random = field(default_factory=random.Random)
     names: dict[int, str] = field(default_factory=dict)  # mentees' names, for their reviews
-    ids: dict[str, int] = field(default_factory=lambda: dict.fromkeys(
-        ("user", "mentorship", "checkin", "survey", "review", "flow", "pause", "pulse"), 0))
+    ids: dict[str, itertools.count] = field(default_factory=lambda: {
+        kind: itertools.count(1) for kind in ("user", "mentorship", "checkin", "survey", "review", "flow", "pause",
+                                              "pulse")})
     open_pairs: set[tuple[int, int]] = field(default_factory=set)
 
     def new_id(self, kind: str) -> int:
-        self.ids[kind] += 1
-        return self.ids[kind]
+        return next(self.ids[kind])
 
 
-def _seed(out: _Writer, rng: random.Random, extras: random.Random, count: int, until: datetime,
+def _seed(out: _Rows, rng: random.Random, extras: random.Random, count: int, until: datetime,
           progress, reviews: random.Random) -> list[tuple[str, str]]:
     run = _Run(out, rng, extras, until, reviews)
     password_hash = generate_password_hash(DEMO_PASSWORD)
@@ -358,10 +525,10 @@ def _review(run: _Run, mentorship: dict, survey: dict) -> None:
 
 def _application(run: _Run, mentee: int, mentor: DemoMentor, applied: datetime) -> dict:
     """The mentorship row as applied for: a goal, a way to meet, nothing answered yet."""
-    category = run.rng.choice(list(GOAL_CATEGORIES))
+    category = run.rng.choice(CATEGORY_CODES)
     return dict(id=run.new_id("mentorship"), mentee_id=mentee, mentor_id=mentor.id, goal_category=category,
                 goal_text=run.rng.choice(GOALS[category]),
-                meeting_preference=run.rng.choice(["video", "in_person", "mixed"]),
+                meeting_preference=run.rng.choice(PREFERENCES_DRAWN),
                 applied_at=applied, trial_started_at=None, ended_at=None, end_reason=None, ref=None)
 
 
@@ -375,7 +542,7 @@ def _end(run: _Run, mentor: DemoMentor, trial_start: datetime, fate: str | None,
     elif rng.random() < 0.32 - 0.25 * mentor.quality:
         end = trial_start + timedelta(seconds=rng.randrange(int(TRIAL_LENGTH.total_seconds())))
     else:
-        months = rng.choices([m for m, _ in MONTH_WEIGHTS], [w for _, w in MONTH_WEIGHTS])[0]
+        months = rng.choices(MONTHS, cum_weights=MONTHS_CUMULATIVE)[0]
         months += 1 if rng.random() < mentor.quality - 0.55 else 0
         end = (trial_start + TRIAL_LENGTH + (months - 1) * PAID_MONTH
                + timedelta(seconds=rng.randrange(int(PAID_MONTH.total_seconds()))))
@@ -391,16 +558,16 @@ def _end(run: _Run, mentor: DemoMentor, trial_start: datetime, fate: str | None,
 def _checkins(run: _Run, mentorship_id: int, mentor: DemoMentor, trial_start: datetime, last: datetime) -> float:
     """Check-ins from the trial's first days to `last`, mostly in the mentor's rhythm; returns the
     rhythm's lift on reaching the goal."""
-    rng = run.rng
-    _rhythm_name, every, lift = mentor.rhythm if rng.random() < 0.7 else rng.choice(RHYTHMS)
-    moment = trial_start + timedelta(days=rng.uniform(0.5, 3))
+    rng, add, new_id = run.rng, run.out.add, run.new_id
+    choice, uniform = rng.choice, rng.uniform  # three or four draws a check-in, 4M check-ins at 1M
+    _rhythm_name, every, lift = mentor.rhythm if rng.random() < 0.7 else choice(RHYTHMS)
+    moment = trial_start + timedelta(days=uniform(0.5, 3))
     while moment <= last:
-        run.out.add(CheckIn, dict(id=run.new_id("checkin"), mentorship_id=mentorship_id, occurred_at=moment,
-                                  mode=rng.choice(["video", "video", "in_person", "phone", "chat"]),
-                                  minutes=rng.choice([30, 45, 45, 60, 60, 90]), note="", logged_by_id=mentor.id,
-                                  logged_at=moment))
-        gap = every if every else rng.uniform(5, 40)
-        moment += timedelta(days=gap * rng.uniform(0.85, 1.2))
+        add(CheckIn, dict(id=new_id("checkin"), mentorship_id=mentorship_id, occurred_at=moment,
+                          mode=choice(MODES_DRAWN), minutes=choice(MINUTES_DRAWN), note="", logged_by_id=mentor.id,
+                          logged_at=moment))
+        gap = every if every else uniform(5, 40)
+        moment += timedelta(days=gap * uniform(0.85, 1.2))
     return lift
 
 
@@ -414,7 +581,7 @@ def _pulses(run: _Run, mentorship_id: int, mentor: DemoMentor, lift: float, tria
         answered = opens + timedelta(days=rng.uniform(0, 4))
         if answered > last or rng.random() > 0.65:
             continue
-        progress = round(100 * (1 - math.exp(-speed * (k + 1))) + rng.gauss(0, 8))
+        progress = round(100 * (1 - exp(-speed * (k + 1))) + rng.gauss(0, 8))
         usefulness = round(rng.gauss(2.4 + 2.4 * mentor.quality + 2 * lift, 0.8))
         out.add(Pulse, dict(id=new_id("pulse"), mentorship_id=mentorship_id, period=k,
                             progress=(_clamp(progress, PROGRESS_MIN, PROGRESS_MAX)
@@ -433,7 +600,7 @@ def _cancel_flows(run: _Run, mentorship_id: int, trial_start: datetime, end: dat
     last = end or until
     if last - paid_from > timedelta(days=20) and rng.random() < 0.1:
         accepted = paid_from + timedelta(seconds=rng.randrange(int((last - paid_from).total_seconds()) - 86400))
-        reason = rng.choice(["no_time", "no_time", "too_expensive"])
+        reason = rng.choice(SAVED_REASONS_DRAWN)
         offer = DEFAULT_OFFERS[reason]
         flow_id = new_id("flow")
         out.add(CancelFlow, dict(id=flow_id, mentorship_id=mentorship_id, reason=reason, started_at=accepted,
@@ -446,7 +613,7 @@ def _cancel_flows(run: _Run, mentorship_id: int, trial_start: datetime, end: dat
                                     ends_at=resumes, cancel_flow_id=flow_id))
     if rng.random() < 0.04 and last - trial_start > timedelta(days=2):
         started = trial_start + timedelta(seconds=rng.randrange(int((last - trial_start).total_seconds()) - 86400))
-        reason = rng.choice(list(CHURN_REASONS))
+        reason = rng.choice(REASON_CODES)
         offer = offer_for(reason, {}, "trial" if started < paid_from else "paid")
         out.add(CancelFlow, dict(id=new_id("flow"), mentorship_id=mentorship_id, reason=reason, started_at=started,
                                  offer=offer, offer_shown_at=started if offer != "none" else None))
