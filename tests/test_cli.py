@@ -7,6 +7,7 @@ from sqlalchemy import select
 
 from tracker.core.extensions import db
 from tracker.data.models import CheckIn, ExitSurvey, MentorProfile, Mentorship, User
+from tracker.services import seed
 
 from .helpers import empty_tables
 
@@ -130,6 +131,30 @@ def test_seed_demo_refuses_a_database_with_data(app, world):
     assert result.exit_code == 0 and "Demo data not added" in result.output
     with app.app_context():
         assert db.session.query(Mentorship).count() == 0
+
+
+def test_the_seeds_helper_process_gives_the_same_data_as_one_process(app, monkeypatch):
+    run(app, "seed-demo", "--mentorships", "300", "--seed", "7", "--until", "2026-06-30")
+    forked = _fingerprint(app)
+    with app.app_context():
+        empty_tables()
+    monkeypatch.setattr(seed, "_HelperProcess", seed._HelperInProcess)
+    run(app, "seed-demo", "--mentorships", "300", "--seed", "7", "--until", "2026-06-30")
+    assert _fingerprint(app) == forked
+
+
+def test_a_seed_whose_helper_dies_fails_even_if_empty_and_keeps_nothing(app, monkeypatch):
+    """bin/serve runs `seed-demo --if-empty`: a helper killed half-way (out of memory, say) must stop it,
+    not start a server on an empty database."""
+
+    def dies(pipe, *_args):
+        pipe.send(("progress", (0, 10)))
+        raise SystemExit(9)  # not an Exception: no "failed" message, the pipe just closes
+    monkeypatch.setattr(seed, "_help", dies)
+    result = run(app, "seed-demo", "--mentorships", "10", "--if-empty")
+    assert result.exit_code == 1 and "helper process stopped" in result.output, result.output
+    with app.app_context():
+        assert db.session.query(User).count() == 0 and db.session.query(Mentorship).count() == 0
 
 
 def test_create_user_refuses_what_is_not_an_email_address(app):

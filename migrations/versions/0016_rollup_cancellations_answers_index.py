@@ -22,6 +22,8 @@ COLUMNS = ['stage', 'churn_reason', 'goal_reached', 'stars', 'ended_day', 'surve
 def upgrade():
     if op.get_context().dialect.name == 'postgresql':
         with op.get_context().autocommit_block():
+            # A concurrent build that failed (or was stopped) leaves an invalid index of this name behind.
+            op.execute(f'DROP INDEX CONCURRENTLY IF EXISTS {NAME}')
             op.create_index(NAME, 'rollup_cancellations', COLUMNS, unique=False, postgresql_concurrently=True)
     else:
         op.create_index(NAME, 'rollup_cancellations', COLUMNS, unique=False)

@@ -7,7 +7,7 @@ import click
 from flask.cli import with_appcontext
 
 from tracker.core import clock
-from tracker.services.seed import DEMO_PASSWORD, SeedError
+from tracker.services.seed import DEMO_PASSWORD, SeedError, SeedFailed
 from tracker.services.seed import seed_demo as run_seed
 
 
@@ -26,11 +26,13 @@ def seed_demo(count: int, seed: int, until: datetime | None, if_empty: bool):
         logins = run_seed(count=count, seed=seed,
                           until=datetime(end_day.year, end_day.month, end_day.day, tzinfo=timezone.utc),
                           progress=lambda done, total: click.echo(f"  {done:,} of {total:,} mentorships", err=True))
-    except SeedError as error:
+    except SeedError as error:  # refused: the database has data (what --if-empty accepts)
         if if_empty:
             click.echo(f"Demo data not added: {error}")
             return
         raise click.ClickException(str(error)) from None
+    except SeedFailed as error:  # even with --if-empty: bin/serve must not start on an empty database
+        raise click.ClickException(f"the demo data could not be added: {error}") from None
     click.echo(f"Created {count} demo mentorships (seed {seed}). Demo logins, password '{DEMO_PASSWORD}':")
     for role, email in logins:
         click.echo(f"  {role:<9} {email}")

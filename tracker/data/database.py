@@ -75,14 +75,15 @@ def _commit_keeping_state() -> None:
     """Commit without expiring the objects the block loaded: they hold what this transaction read and
     wrote, which is what the view that called the service shows next (its flash message, its redirect).
     Expired, each would be read again at once: up to five more queries a form post. Columns the
-    database fills in are loaded when first read, as after any flush; objects loaded before the block
-    were expired by its start (`_begin_write`) and are read again when used."""
+    database fills in are loaded when first read, as after any flush; the next write's start
+    (`_begin_write`) expires everything, so it reads them again."""
     session = db.session()
+    expire = session.expire_on_commit
     session.expire_on_commit = False
     try:
         session.commit()
     finally:
-        session.expire_on_commit = True
+        session.expire_on_commit = expire
 
 
 def _begin_write() -> None:
@@ -98,8 +99,10 @@ def _begin_write() -> None:
     the pool's liveness ping: a third of a check-in's round trips.
     """
     session = db.session
+    # Always: a commit keeps what it loaded (`_commit_keeping_state`), and a rollback with no transaction
+    # open expires nothing, so a second write in a row would see the first one's objects as they were.
+    session.expire_all()
     if session.get_bind().dialect.name == "postgresql" and _transaction_in_good_order():
-        session.expire_all()
         return
     session.rollback()
     session.connection(execution_options={BEGIN_IMMEDIATE: True})
@@ -108,7 +111,8 @@ def _begin_write() -> None:
 def _transaction_in_good_order() -> bool:
     """A read transaction is open on a PostgreSQL connection, at its default isolation, and no statement
     of it failed (a failed one leaves it refusing everything until it is rolled back)."""
-    if not db.session().in_transaction():
+    transaction = db.session().get_transaction()
+    if transaction is None or not transaction.is_active:  # none, or one a failed flush left to roll back
         return False
     connection = db.session.connection()
     return ("isolation_level" not in connection.get_execution_options()

@@ -18,11 +18,10 @@ from tracker.services.errors import Conflict, Invalid, NotFound
 
 
 def locked_mentorship(mentorship_id: int) -> Mentorship | None:
-    """The mentorship, its row locked for this transaction (SELECT ... FOR UPDATE on PostgreSQL), read
-    in one query with the pauses and the exit survey that decide what may be done with it."""
-    return db.session.scalars(
-        select(Mentorship).options(joinedload(Mentorship.pauses), joinedload(Mentorship.exit_survey))
-        .where(Mentorship.id == mentorship_id).with_for_update(of=Mentorship)).unique().first()
+    """The mentorship, its row locked for this transaction (SELECT ... FOR UPDATE on PostgreSQL). Its
+    pauses and exit survey are read by statements of their own after the lock is held: joined to the
+    locking statement, PostgreSQL would give them as they were before it waited for the lock."""
+    return db.session.scalar(select(Mentorship).where(Mentorship.id == mentorship_id).with_for_update())
 
 
 # --- applications ----------------------------------------------------------------------------

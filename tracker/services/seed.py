@@ -19,6 +19,7 @@ import itertools
 import multiprocessing
 import random
 import sqlite3
+import sys
 import traceback
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
@@ -130,7 +131,11 @@ SAVED_REASONS_DRAWN = ("no_time", "no_time", "too_expensive")
 
 
 class SeedError(RuntimeError):
-    pass
+    """The seed was refused: the database already has data."""
+
+
+class SeedFailed(RuntimeError):
+    """The seed could not be completed (its helper process failed or was killed); nothing was kept."""
 
 
 @dataclass
@@ -299,9 +304,9 @@ def _no_cycle_collection():
 
 @contextmanager
 def _helper(count: int, seed: int, until: datetime):
-    """The Python half of a seed, done beside the database's half (see `_HelperProcess`), or in this
-    process where there is no fork (Windows)."""
-    kind = _HelperProcess if "fork" in multiprocessing.get_all_start_methods() else _HelperInProcess
+    """The Python half of a seed, done beside the database's half (see `_HelperProcess`) on Linux, where
+    a forked process is safe; in this process elsewhere (macOS, say), with the same data."""
+    kind = _HelperProcess if sys.platform == "linux" else _HelperInProcess
     helper = kind(count, seed, until)
     try:
         yield helper
@@ -366,9 +371,12 @@ class _HelperProcess:
 
     def sum_rollups(self, facts) -> None:
         facts = iter(facts)
-        while chunk := [tuple(f) for f in itertools.islice(facts, 20000)]:
-            self.pipe.send(chunk)
-        self.pipe.send(None)
+        try:
+            while chunk := [tuple(f) for f in itertools.islice(facts, 20000)]:
+                self.pipe.send(chunk)
+            self.pipe.send(None)
+        except OSError:  # the helper is gone (a broken pipe)
+            self._stopped()
 
     def rollups(self) -> dict[str, list[tuple]]:
         return self._receive()[1]
@@ -377,10 +385,14 @@ class _HelperProcess:
         try:
             kind, value = self.pipe.recv()
         except EOFError:
-            raise SeedError(f"the seed's helper process stopped (exit code {self.process.exitcode})") from None
+            self._stopped()
         if kind == "failed":
-            raise SeedError(f"the seed's helper process failed:\n{value}")
+            raise SeedFailed(f"the seed's helper process failed:\n{value}")
         return kind, value
+
+    def _stopped(self):
+        self.process.join(timeout=10)
+        raise SeedFailed(f"the seed's helper process stopped (exit code {self.process.exitcode})") from None
 
     def close(self) -> None:
         self.pipe.close()
