@@ -6,11 +6,10 @@ Pure: texts in, themes out (tracker/services/themes.py reads the surveys and sto
 """
 from __future__ import annotations
 
+import importlib
 from dataclasses import dataclass
 
 import numpy as np
-from sklearn.decomposition import NMF
-from sklearn.feature_extraction.text import TfidfVectorizer
 
 DEFAULT_THEMES = 8
 TERMS_SHOWN = 6
@@ -30,6 +29,13 @@ class Themes:
         return len(self.terms)
 
 
+def _scikit_learn(module: str):
+    """scikit-learn, imported when themes are first found. Every web worker imports this module (through
+    the CLI's registration) but never finds themes; importing scikit-learn there cost each worker about
+    1.5 s at every start, and gunicorn restarts workers now and then (docs/PERFORMANCE.md)."""
+    return importlib.import_module(f"sklearn.{module}")
+
+
 def find(texts: list[str], k: int = DEFAULT_THEMES, seed: int = 1) -> Themes:
     """Group `texts` into at most `k` themes (fewer when there are too few distinct words)."""
     empty = Themes([], np.full(len(texts), -1), np.zeros(len(texts)))
@@ -38,14 +44,15 @@ def find(texts: list[str], k: int = DEFAULT_THEMES, seed: int = 1) -> Themes:
     rng = np.random.default_rng(seed)
     fit_on = texts if len(texts) <= FIT_AT_MOST else [texts[i] for i in rng.choice(len(texts), FIT_AT_MOST,
                                                                                     replace=False)]
-    vectorizer = TfidfVectorizer(stop_words="english", ngram_range=(1, 2), min_df=2 if len(fit_on) >= 50 else 1,
-                                 max_df=0.9, max_features=20_000, sublinear_tf=True)
+    vectorizer = _scikit_learn("feature_extraction.text").TfidfVectorizer(
+        stop_words="english", ngram_range=(1, 2), min_df=2 if len(fit_on) >= 50 else 1,
+        max_df=0.9, max_features=20_000, sublinear_tf=True)
     try:
         matrix = vectorizer.fit_transform(fit_on)
     except ValueError:  # nothing but stop words
         return empty
     k = max(1, min(k, matrix.shape[0] - 1, matrix.shape[1]))
-    model = NMF(n_components=k, init="nndsvda", random_state=seed, max_iter=400)
+    model = _scikit_learn("decomposition").NMF(n_components=k, init="nndsvda", random_state=seed, max_iter=400)
     model.fit(matrix)
     vocabulary = vectorizer.get_feature_names_out()
     terms = [[str(vocabulary[i]) for i in np.argsort(component)[::-1][:TERMS_SHOWN]] for component in model.components_]
