@@ -230,7 +230,7 @@ def test_pool_sizes_reach_the_engine_on_postgresql_only(tmp_path):
     postgresql = config.from_environment(str(tmp_path), dict(sizes, DATABASE_URL="postgresql://u@db/tracker"))
     assert postgresql["SQLALCHEMY_ENGINE_OPTIONS"] == {"pool_pre_ping": True, "pool_size": 3, "max_overflow": 2}
     sqlite = config.from_environment(str(tmp_path), sizes)
-    assert sqlite["SQLALCHEMY_ENGINE_OPTIONS"] == {"pool_pre_ping": True}
+    assert sqlite["SQLALCHEMY_ENGINE_OPTIONS"] == {}
     unset = config.from_environment(str(tmp_path), {"DATABASE_URL": "postgresql://u@db/tracker"})
     assert unset["SQLALCHEMY_ENGINE_OPTIONS"] == {"pool_pre_ping": True}
     for name, value in (("DATABASE_POOL_SIZE", "0"), ("DATABASE_POOL_SIZE", "five"), ("DATABASE_MAX_OVERFLOW", "-1")):

@@ -120,12 +120,14 @@ def _optional_int(env: Mapping[str, str], name: str, least: int) -> int | None:
 
 
 def engine_options(database_url: str, env: Mapping[str, str]) -> dict:
-    """pool_pre_ping always; DATABASE_POOL_SIZE and DATABASE_MAX_OVERFLOW size each process's pool on
-    PostgreSQL (gunicorn.conf.py may set them from a per-instance connection budget)."""
-    options: dict = {"pool_pre_ping": True}
+    """On PostgreSQL: pool_pre_ping (a pooled connection the server dropped, after a restart or a
+    failover, is replaced before a request uses it), and DATABASE_POOL_SIZE and DATABASE_MAX_OVERFLOW
+    size each process's pool (gunicorn.conf.py may set them from a per-instance connection budget).
+    SQLite needs neither: its connections are open files that no server can drop, and a ping on every
+    checkout cost each form post two statements, one of them inside the write lock."""
     # SQLAlchemy reads pool_size=0 and max_overflow=-1 as "no limit": neither is accepted here.
     sizes = {"pool_size": _optional_int(env, "DATABASE_POOL_SIZE", 1),
              "max_overflow": _optional_int(env, "DATABASE_MAX_OVERFLOW", 0)}
-    if database_url.startswith("postgresql"):
-        options.update({option: size for option, size in sizes.items() if size is not None})
-    return options
+    if not database_url.startswith("postgresql"):
+        return {}
+    return {"pool_pre_ping": True} | {option: size for option, size in sizes.items() if size is not None}

@@ -60,8 +60,9 @@ def unit_of_work():
         with unit_of_work():
             db.session.add(...)
     """
+    going_on = _end_read()
     with write_queue():
-        _begin_write()
+        _begin_write(going_on)
         try:
             yield
             db.session.flush()
@@ -76,7 +77,7 @@ def _commit_keeping_state() -> None:
     wrote, which is what the view that called the service shows next (its flash message, its redirect).
     Expired, each would be read again at once: up to five more queries a form post. Columns the
     database fills in are loaded when first read, as after any flush; the next write's start
-    (`_begin_write`) expires everything, so it reads them again."""
+    (`_end_read`) expires everything, so it reads them again."""
     session = db.session()
     expire = session.expire_on_commit
     session.expire_on_commit = False
@@ -86,15 +87,14 @@ def _commit_keeping_state() -> None:
         session.expire_on_commit = expire
 
 
-def _begin_write() -> None:
-    """Start the session's write transaction (`unit_of_work` calls it first).
+def _end_read() -> bool:
+    """Before a write (`unit_of_work` calls it first, before the writer queue): expire what the session
+    holds and end the read transaction a request may have opened (loading the current user, say), so
+    the write reads everything again in its own. Ending it here, not in the queue, keeps SQLite's one
+    write lock for the write itself. Returns whether the write goes on in the read transaction instead.
 
-    SQLite: ends the read transaction a request may have opened (loading the current user, say), then
-    opens one that holds the write lock from its start.
-
-    PostgreSQL: goes on in the request's transaction when it has one in good order (its reads in READ
-    COMMITTED take no snapshot, so nothing read before is held against the write): what the request
-    loaded before is expired, as a new transaction would, so the block reads it again; rows that a
+    PostgreSQL goes on in the request's transaction when it has one in good order (its reads in READ
+    COMMITTED take no snapshot, so nothing read before is held against the write); rows that a
     decision depends on are locked with SELECT ... FOR UPDATE. Going on saves a ROLLBACK, a BEGIN and
     the pool's liveness ping: a third of a check-in's round trips.
     """
@@ -103,9 +103,15 @@ def _begin_write() -> None:
     # open expires nothing, so a second write in a row would see the first one's objects as they were.
     session.expire_all()
     if session.get_bind().dialect.name == "postgresql" and _transaction_in_good_order():
-        return
+        return True
     session.rollback()
-    session.connection(execution_options={BEGIN_IMMEDIATE: True})
+    return False
+
+
+def _begin_write(going_on: bool) -> None:
+    """Start the write transaction, in the queue: on SQLite one that holds the write lock from its start."""
+    if not going_on:
+        db.session.connection(execution_options={BEGIN_IMMEDIATE: True})
 
 
 def _transaction_in_good_order() -> bool:

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import bindparam, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from tracker.core.extensions import db
@@ -25,21 +25,38 @@ def key_of(kind: str, *parts) -> str:
     return ":".join([kind, *(str(part) for part in parts)])
 
 
+_COLUMNS = ("key", "kind", "recipient_id", "mentorship_id", "cancel_flow_id", "period", "label", "status",
+            "queued_at", "next_attempt_at", "attempts")
+_STATEMENTS: dict[str, tuple] = {}
+
+
+def _statements(dialect: str) -> tuple:
+    """The recipient's setting for a kind, and the INSERT ... ON CONFLICT DO NOTHING RETURNING id, with
+    bound values, built once per engine kind: building them cost more than running them, inside the
+    write lock of every application."""
+    if dialect not in _STATEMENTS:
+        enabled = select(MailPreference.enabled).where(MailPreference.user_id == bindparam("user_id"),
+                                                       MailPreference.kind == bindparam("kind"))
+        insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+        # RETURNING, not rowcount: psycopg reports -1 for an INSERT ... ON CONFLICT DO NOTHING.
+        add = (insert(OutboxMail).values({column: bindparam(column) for column in _COLUMNS})
+               .on_conflict_do_nothing(index_elements=["key"]).returning(OutboxMail.id))
+        _STATEMENTS[dialect] = (enabled, add)
+    return _STATEMENTS[dialect]
+
+
 def queue(kind: str, recipient_id: int, key: str, at: datetime, *, mentorship_id: int | None = None,
           cancel_flow_id: int | None = None, period: int | None = None, label: str | None = None) -> bool:
     """Add the mail to the outbox in the current transaction, unless its key is there already or the
     recipient turned this kind off; whether it was added."""
-    if not notifications.KINDS[kind].critical and db.session.scalar(select(MailPreference.enabled).where(
-            MailPreference.user_id == recipient_id, MailPreference.kind == kind)) is False:
+    enabled, add = _statements(db.session.get_bind().dialect.name)
+    if not notifications.KINDS[kind].critical and db.session.scalar(
+            enabled, {"user_id": recipient_id, "kind": kind}) is False:
         return False
     values = dict(key=key, kind=kind, recipient_id=recipient_id, mentorship_id=mentorship_id,
                   cancel_flow_id=cancel_flow_id, period=period, label=label, status="queued",
                   queued_at=at, next_attempt_at=at, attempts=0)
-    dialect = db.session.get_bind().dialect.name
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    # RETURNING, not rowcount: psycopg reports -1 for an INSERT ... ON CONFLICT DO NOTHING.
-    stmt = insert(OutboxMail).values(**values).on_conflict_do_nothing(index_elements=["key"]).returning(OutboxMail.id)
-    return db.session.execute(stmt).first() is not None
+    return db.session.execute(add, values).first() is not None
 
 
 def queued_keys(keys: list[str]) -> set[str]:
