@@ -12,6 +12,7 @@ Per instance (one gunicorn master), decided in `on_starting`, after the command 
   DATABASE_MAX_OVERFLOW, set before the workers fork; an explicit setting of either wins).
 Access log lines are JSON objects, one per request, like the security log.
 """
+import gc
 import json
 import multiprocessing
 import os
@@ -98,3 +99,13 @@ def on_starting(server):
     if cfg.threads > size + overflow:
         server.log.warning("database connections: %d threads per worker share %d connections",
                            cfg.threads, size + overflow)
+
+
+# --- per worker -----------------------------------------------------------------------------------
+
+def post_worker_init(worker):
+    """The app a worker has just loaded (modules, Flask, SQLAlchemy, plotly) lives as long as the worker:
+    frozen, Python's full garbage collections no longer walk it. They took 70-80 ms each on a page
+    like a mentorship's, several times that on busy cores: the mixed load's p99 (docs/PERFORMANCE.md)."""
+    gc.freeze()
+

@@ -2,6 +2,7 @@
 database pool is sized from the instance's connection budget, and access log lines are JSON."""
 from __future__ import annotations
 
+import gc
 import json
 import os
 import runpy
@@ -11,6 +12,15 @@ import urllib.request
 from .servers import ROOT, gunicorn
 
 CONF = runpy.run_path(os.path.join(ROOT, "gunicorn.conf.py"))
+
+
+def test_a_worker_freezes_the_app_it_loaded_out_of_the_garbage_collector():
+    gc.unfreeze()
+    try:
+        CONF["post_worker_init"](None)
+        assert gc.get_freeze_count() > 0
+    finally:
+        gc.unfreeze()
 
 
 def _answers(path) -> bool:
