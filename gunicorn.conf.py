@@ -27,7 +27,7 @@ timeout = int(os.environ.get("GUNICORN_TIMEOUT", "30"))                  # kill 
 graceful_timeout = int(os.environ.get("GUNICORN_GRACEFUL_TIMEOUT", "20"))  # finish requests on SIGTERM
 keepalive = int(os.environ.get("GUNICORN_KEEPALIVE", "5"))
 # Recycle each worker now and then (a guard against slow leaks), spread out: a worker's start costs
-# about a second of CPU, and workers restarted together leave none to answer (docs/PERFORMANCE.md).
+# over a second of CPU, and workers restarted together leave none to answer (docs/PERFORMANCE.md).
 max_requests = int(os.environ.get("GUNICORN_MAX_REQUESTS", "20000"))
 max_requests_jitter = max_requests // 2
 worker_tmp_dir = "/dev/shm" if os.path.isdir("/dev/shm") else None

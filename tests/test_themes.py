@@ -4,7 +4,10 @@ seed, stored by the command with shares and quotes that keep the feedback page's
 from __future__ import annotations
 
 import json
+import os
 import random
+import subprocess
+import sys
 from datetime import timedelta
 
 import pytest
@@ -16,6 +19,7 @@ from tracker.reports import text_themes
 
 from .factories import count, mentorship, user
 from .helpers import T0
+from .servers import ROOT
 
 KNOWN = {
     "price": "expensive price cost money budget afford fee pricing cheaper",
@@ -61,6 +65,21 @@ def test_the_same_seed_gives_the_same_themes():
     texts, _ = generated(300)
     first, second = text_themes.find(texts, k=4, seed=9), text_themes.find(texts, k=4, seed=9)
     assert first.terms == second.terms and (first.assigned == second.assigned).all()
+
+
+def test_the_app_loads_without_scikit_learn_until_themes_are_found(tmp_path):
+    """A web worker never finds themes: scikit-learn (1.5 s of every worker's start) stays unloaded
+    until the first call of text_themes.find."""
+    probe = ("import sys, wsgi\n"
+             "from tracker.reports import text_themes\n"
+             "print('sklearn' in sys.modules)\n"
+             "text_themes.find(['mentors answer questions', 'mentors answer quickly', 'prices are high'], k=2)\n"
+             "print('sklearn' in sys.modules)\n")
+    env = dict(os.environ, DATABASE_URL=f"sqlite:///{tmp_path / 'probe.sqlite'}")
+    done = subprocess.run([sys.executable, "-c", probe], cwd=ROOT, env=env, capture_output=True, text=True,
+                          timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["False", "True"]
 
 
 def test_too_little_text_gives_no_theme():

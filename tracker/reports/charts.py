@@ -20,7 +20,7 @@ REASON_COLOURS = {"goal_reached": GOOD, "too_expensive": "#d98c00", "no_time": "
 
 def _layout(fig: go.Figure, title: str, y_title: str = "", percent: bool = False, height: int = 340) -> dict:
     """The figure as a plain dict with the common layout merged in, as `fig.update_layout`,
-    `update_xaxes` and `update_yaxes` would set it (tests/test_charts.py compares the two). Done by hand
+    `update_xaxes` and `update_yaxes` would set it (tests/test_dashboard.py compares the two). Done by hand
     because plotly validates every property path it updates: 12 of the 20 ms a mentorship page took."""
     figure = fig.to_plotly_json()
     layout = figure["layout"]
