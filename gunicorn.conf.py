@@ -106,6 +106,8 @@ def on_starting(server):
 def post_worker_init(worker):
     """The app a worker has just loaded (modules, Flask, SQLAlchemy, plotly) lives as long as the worker:
     frozen, Python's full garbage collections no longer walk it. They took 70-80 ms each on a page
-    like a mentorship's, several times that on busy cores: the mixed load's p99 (docs/PERFORMANCE.md)."""
+    like a mentorship's, several times that on busy cores: the mixed load's p99 (docs/PERFORMANCE.md).
+    Collected first, so no garbage of the loading is kept for good."""
+    gc.collect()
     gc.freeze()
 

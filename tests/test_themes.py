@@ -68,7 +68,7 @@ def test_the_same_seed_gives_the_same_themes():
 
 
 def test_the_app_loads_without_scikit_learn_until_themes_are_found(tmp_path):
-    """A web worker never finds themes: scikit-learn (1.5 s of every worker's start) stays unloaded
+    """A web worker never finds themes: scikit-learn (1.8 s of every worker's start) stays unloaded
     until the first call of text_themes.find."""
     probe = ("import sys, wsgi\n"
              "from tracker.reports import text_themes\n"

@@ -128,6 +128,9 @@ def engine_options(database_url: str, env: Mapping[str, str]) -> dict:
     # SQLAlchemy reads pool_size=0 and max_overflow=-1 as "no limit": neither is accepted here.
     sizes = {"pool_size": _optional_int(env, "DATABASE_POOL_SIZE", 1),
              "max_overflow": _optional_int(env, "DATABASE_MAX_OVERFLOW", 0)}
-    if not database_url.startswith("postgresql"):
+    if database_url.startswith("sqlite"):
         return {}
-    return {"pool_pre_ping": True} | {option: size for option, size in sizes.items() if size is not None}
+    options: dict = {"pool_pre_ping": True}
+    if database_url.startswith("postgresql"):
+        options.update({option: size for option, size in sizes.items() if size is not None})
+    return options

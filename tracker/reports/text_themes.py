@@ -32,7 +32,7 @@ class Themes:
 def _scikit_learn(module: str):
     """scikit-learn, imported when themes are first found. Every web worker imports this module (through
     the CLI's registration) but never finds themes; importing scikit-learn there cost each worker about
-    1.5 s at every start, and gunicorn restarts workers now and then (docs/PERFORMANCE.md)."""
+    1.8 s at every start, and gunicorn restarts workers now and then (docs/PERFORMANCE.md)."""
     return importlib.import_module(f"sklearn.{module}")
 
 
