@@ -339,6 +339,14 @@ def test_under_gunicorn_readyz_follows_postgresql(database_url, tmp_path):
             _cut_and_restore(poller, proxy, "database", {"redis": "not configured"})
 
 
+def test_the_pool_options_follow_the_database_the_app_is_given(make_app, database_url):
+    """An app given its database in its config (as the tests and the bench are) pings pooled
+    connections on PostgreSQL, so it survives a restart of the server, and not on SQLite."""
+    app = make_app()
+    with app.app_context():
+        assert db.engine.pool._pre_ping is database_url.startswith("postgresql")
+
+
 def test_pool_sizes_from_the_environment_size_the_engine(make_app, database_url, monkeypatch):
     skip_unless_postgresql(database_url)
     monkeypatch.setenv("DATABASE_URL", database_url)

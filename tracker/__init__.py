@@ -44,6 +44,11 @@ def create_app(config: dict | None = None) -> Flask:
     app.config.from_mapping(config_module.from_environment(app.instance_path))
     if config:
         app.config.update(config)
+        if "SQLALCHEMY_DATABASE_URI" in config and "SQLALCHEMY_ENGINE_OPTIONS" not in config:
+            # The pool's options follow the database given here, not DATABASE_URL's (the ping and the
+            # pool sizes are PostgreSQL's, tracker/core/config.py).
+            app.config["SQLALCHEMY_ENGINE_OPTIONS"] = config_module.engine_options(
+                config["SQLALCHEMY_DATABASE_URI"], os.environ)
     os.makedirs(app.instance_path, exist_ok=True)
 
     if app.config["TRUSTED_PROXIES"]:
