@@ -87,13 +87,26 @@ def test_a_write_after_a_failed_statement_of_the_request_still_commits(app, worl
 
 
 def test_what_a_write_returns_is_read_without_another_query(app, world):
+    """The cancellation's page reads the survey and its mentorship after the write (tracker/web/mentee.py)."""
+    running = world.in_trial(days_in=40)
     with app.app_context():
         with statements() as seen:
-            m = services.apply(world.mentee.id, world.mentor.id, "change_careers", "A goal.", "video", world.at)
+            survey = services.cancel_with_survey(world.mentee.id, running,
+                                                 services.SurveyAnswers(4, "yes", "goal_reached"), world.at)
             done = len(seen)
-            assert (m.mentor.name, m.goal_text, m.applied_at) == ("Max Mentor", "A goal.", world.at)
-            assert m.id is not None
+            assert (survey.stars, survey.mentorship.ended_at, survey.mentorship.end_reason) == (
+                4, world.at, "cancelled")
         assert len(seen) == done
+
+
+def test_an_application_returns_its_mentorship_and_the_mentors_name(app, world):
+    with app.app_context():
+        application = services.apply(world.mentee.id, world.mentor.id, "change_careers", " A goal. ", "video",
+                                     world.at)
+        m = db.session.get(Mentorship, application.id)
+        assert application.mentor_name == "Max Mentor"
+        assert (m.mentee_id, m.mentor_id, m.goal_text, m.applied_at) == (
+            world.mentee.id, world.mentor.id, "A goal.", world.at)
 
 
 @pytest.mark.parametrize("post, budget", [("checkin", 3), ("apply", 8), ("cancel", 16)])

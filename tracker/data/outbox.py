@@ -49,14 +49,15 @@ def queue(kind: str, recipient_id: int, key: str, at: datetime, *, mentorship_id
           cancel_flow_id: int | None = None, period: int | None = None, label: str | None = None) -> bool:
     """Add the mail to the outbox in the current transaction, unless its key is there already or the
     recipient turned this kind off; whether it was added."""
-    enabled, add = _statements(db.session.get_bind().dialect.name)
-    if not notifications.KINDS[kind].critical and db.session.scalar(
-            enabled, {"user_id": recipient_id, "kind": kind}) is False:
+    connection = db.session.connection()  # below the session: a third of the time, in the write lock
+    enabled, add = _statements(connection.dialect.name)
+    if not notifications.KINDS[kind].critical and connection.execute(
+            enabled, {"user_id": recipient_id, "kind": kind}).scalar() is False:
         return False
     values = dict(key=key, kind=kind, recipient_id=recipient_id, mentorship_id=mentorship_id,
                   cancel_flow_id=cancel_flow_id, period=period, label=label, status="queued",
                   queued_at=at, next_attempt_at=at, attempts=0)
-    return db.session.execute(add, values).first() is not None
+    return connection.execute(add, values).first() is not None
 
 
 def queued_keys(keys: list[str]) -> set[str]:

@@ -8,10 +8,12 @@ end) need their seconds, and reports/rollup_queries.py reads those few raw. So t
 exactly the numbers of the raw computation for every window, T and goal-category filter.
 
 Which key a mentorship has is decided in one place, `contributions`, from its `Facts`. The rollups
-are kept by the unit of work: `track_changes` reads the facts of every mentorship a flush touches,
-before and after it, and applies the difference as atomic upserts (`n = n + excluded.n`, never a
-read-modify-write) in the same transaction. Bulk writers (the demo seeder, the history import)
-call `rebuild`, and `verify` compares the tables with a fresh computation.
+are kept by the unit of work: listeners read the facts of every mentorship a flush touches, before
+and after it, and apply the difference as atomic upserts (`n = n + excluded.n`, never a
+read-modify-write) in the same transaction. The few writes made below the ORM (the busiest ones,
+services/applications.py) name what they touch to `kept`, which does the same. Bulk writers (the
+demo seeder, the history import) call `rebuild`, and `verify` compares the tables with a fresh
+computation.
 
 Reports cache what is settled before a day under `version`, which changes whenever a write moves
 something settled (an import, a back-dated write, a rebuild); writes of "now" leave it alone.
@@ -24,6 +26,7 @@ from __future__ import annotations
 import uuid
 from collections import Counter
 from collections.abc import Iterable
+from contextlib import contextmanager
 from datetime import datetime, timezone
 from operator import add
 from typing import NamedTuple
@@ -432,11 +435,33 @@ def _touched(session: Session, collections) -> set[int]:
 
 
 def _known_running(session: Session, mentorship_id: int) -> bool:
-    """The mentorship is in this session and not ended: its facts hold no check-in or pulse (only an
-    ended one's run does), so one of those does not move them, and reading them twice is saved. If
-    the same flush ends it, the mentorship itself is touched."""
+    """The mentorship is in this session and not ended: a check-in or pulse of it does not move its
+    facts (`moved_by_activity`), and reading them twice is saved. If the same flush ends it, the
+    mentorship itself is touched."""
     m = session.identity_map.get(identity_key(Mentorship, mentorship_id))
-    return m is not None and m.ended_at is None
+    return m is not None and not moved_by_activity(mentorship_id, m.ended_at)
+
+
+def moved_by_activity(mentorship_id: int, ended_at: datetime | None) -> list[int]:
+    """The mentorships whose facts a new check-in or pulse of this one moves: only an ended one's run
+    reads them, so none while it has no end."""
+    return [] if ended_at is None else [mentorship_id]
+
+
+@contextmanager
+def kept(connection: Connection, mentorship_ids: Iterable[int] = ()):
+    """The rollups for a write below the ORM, which the flush listeners below do not see: the facts of
+    `mentorship_ids` are read before the block and after it, and the difference recorded. The block
+    adds the ids of the mentorships it creates to the set it is given.
+
+        with rollups.kept(connection) as touched:
+            touched.add(connection.execute(insert(Mentorship), values).inserted_primary_key[0])
+    """
+    touched = set(mentorship_ids)
+    before = facts_of(connection, touched) if touched else []
+    yield touched
+    if touched:
+        record(connection, before, facts_of(connection, touched))
 
 
 # What reports cache besides the rollups' facts (rollup_queries: pulse tiers, month one, saves, at-risk)

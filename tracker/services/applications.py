@@ -3,17 +3,17 @@ or declines, and either of them logs the meetings of a running mentorship."""
 from __future__ import annotations
 
 from datetime import datetime
+from typing import NamedTuple
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, insert, select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import joinedload
 
 from tracker.core.extensions import db
-from tracker.data import outbox
+from tracker.data import outbox, rollups
 from tracker.data.database import unit_of_work
-from tracker.data.models import CheckIn, Mentorship, User
+from tracker.data.models import CheckIn, MentorProfile, Mentorship, Pause, User
 from tracker.domain import vocabulary
-from tracker.domain.lifecycle import CHECKIN_MINUTES_MAX, CHECKIN_MINUTES_MIN
+from tracker.domain.lifecycle import CHECKIN_MINUTES_MAX, CHECKIN_MINUTES_MIN, state_as_of
 from tracker.services.errors import Conflict, Invalid, NotFound
 
 
@@ -24,36 +24,64 @@ def locked_mentorship(mentorship_id: int) -> Mentorship | None:
     return db.session.scalar(select(Mentorship).where(Mentorship.id == mentorship_id).with_for_update())
 
 
+# --- below the ORM ----------------------------------------------------------------------------
+# An application and a check-in are the busiest writes, and on SQLite each holds the one write lock
+# while it runs. Loading ORM objects and flushing them was about three quarters of that time (the
+# statements themselves the rest), so these two read and write with Core statements built once, on
+# the transaction's connection, and name the mentorships they touch to the rollups (rollups.kept).
+
+_MENTOR = (select(User.name, User.role, User.deactivated_at, MentorProfile.accepting_applications)
+           .outerjoin(MentorProfile, MentorProfile.user_id == User.id).where(User.id == bindparam("id")))
+_OPEN_PAIR = select(Mentorship.id).where(Mentorship.mentee_id == bindparam("mentee_id"),
+                                         Mentorship.mentor_id == bindparam("mentor_id"),
+                                         Mentorship.ended_at.is_(None))
+_ADD_MENTORSHIP = insert(Mentorship)
+# The mentorship with its pauses (a row for each, or one with none), for its state.
+_MENTORSHIP_WITH_PAUSES = (
+    select(Mentorship.mentee_id, Mentorship.mentor_id, Mentorship.applied_at, Mentorship.trial_started_at,
+           Mentorship.ended_at, Pause.starts_at, Pause.ends_at)
+    .outerjoin(Pause, Pause.mentorship_id == Mentorship.id).where(Mentorship.id == bindparam("id"))
+    .order_by(Pause.starts_at))
+_ADD_CHECKIN = insert(CheckIn)
+
+
 # --- applications ----------------------------------------------------------------------------
 
+class Application(NamedTuple):
+    """What an application made: its mentorship, and the mentor's name for the confirmation."""
+
+    id: int
+    mentor_name: str
+
+
 def apply(mentee_id: int, mentor_id: int, goal_category: str, goal_text: str,
-          meeting_preference: str, at: datetime) -> Mentorship:
+          meeting_preference: str, at: datetime) -> Application:
     if goal_category not in vocabulary.GOAL_CATEGORIES:
         raise Invalid("Choose one of the goal categories.", field="goal_category")
     if meeting_preference not in vocabulary.MEETING_PREFERENCES:
         raise Invalid("Choose how you would like to meet.", field="meeting_preference")
     with unit_of_work():
-        mentor = db.session.get(User, mentor_id, options=[joinedload(User.mentor_profile)])
+        connection = db.session.connection()
+        mentor = connection.execute(_MENTOR, {"id": mentor_id}).first()
         if mentor is None or mentor.role != "mentor" or mentor.deactivated_at is not None:
             raise NotFound("No such mentor.")
-        if mentor.mentor_profile is None or not mentor.mentor_profile.accepting_applications:
+        if not mentor.accepting_applications:  # None: no profile
             raise Conflict(f"{mentor.name} is not accepting applications at the moment.")
-        open_one = db.session.scalar(select(Mentorship.id).where(
-            Mentorship.mentee_id == mentee_id, Mentorship.mentor_id == mentor_id,
-            Mentorship.ended_at.is_(None)))
-        if open_one is not None:
-            raise Conflict(f"You already have an open application or mentorship with {mentor.name}.")
-        mentorship = Mentorship(mentee_id=mentee_id, mentor=mentor, goal_category=goal_category,
-                                goal_text=goal_text.strip(), meeting_preference=meeting_preference,
-                                applied_at=at)
-        db.session.add(mentorship)
-        try:
-            db.session.flush()
-        except IntegrityError:  # a concurrent request opened one first
-            raise Conflict(f"You already have an open application or mentorship with {mentor.name}.") from None
-        outbox.queue("application_received", mentor_id, outbox.key_of("application_received", f"m{mentorship.id}"),
-                     at, mentorship_id=mentorship.id)
-    return mentorship
+        taken = Conflict(f"You already have an open application or mentorship with {mentor.name}.")
+        if connection.execute(_OPEN_PAIR, {"mentee_id": mentee_id, "mentor_id": mentor_id}).first() is not None:
+            raise taken
+        with rollups.kept(connection) as touched:
+            try:
+                mentorship_id = connection.execute(_ADD_MENTORSHIP, {
+                    "mentee_id": mentee_id, "mentor_id": mentor_id, "goal_category": goal_category,
+                    "goal_text": goal_text.strip(), "meeting_preference": meeting_preference,
+                    "applied_at": at}).inserted_primary_key[0]
+            except IntegrityError:  # a concurrent request opened one first
+                raise taken from None
+            touched.add(mentorship_id)
+        outbox.queue("application_received", mentor_id, outbox.key_of("application_received", f"m{mentorship_id}"),
+                     at, mentorship_id=mentorship_id)
+    return Application(mentorship_id, mentor.name)
 
 
 def withdraw(mentee_id: int, mentorship_id: int, at: datetime) -> Mentorship:
@@ -95,16 +123,21 @@ def decline(mentor_id: int, mentorship_id: int, at: datetime) -> Mentorship:
 # --- check-ins ---------------------------------------------------------------------------------
 
 def log_checkin(user_id: int, mentorship_id: int, occurred_at: datetime, mode: str, minutes: int,
-                note: str, at: datetime) -> CheckIn:
+                note: str, at: datetime) -> int:
+    """Log a meeting of a running mentorship, by its mentee or mentor; the new check-in's id."""
     if mode not in vocabulary.CHECKIN_MODES:
         raise Invalid("Choose how you met.", field="mode")
     if not CHECKIN_MINUTES_MIN <= minutes <= CHECKIN_MINUTES_MAX:
         raise Invalid(f"Minutes must be between {CHECKIN_MINUTES_MIN} and {CHECKIN_MINUTES_MAX}.", field="minutes")
     with unit_of_work():
-        m = db.session.get(Mentorship, mentorship_id, options=[joinedload(Mentorship.pauses)])
-        if m is None or user_id not in (m.mentee_id, m.mentor_id):
+        connection = db.session.connection()
+        rows = connection.execute(_MENTORSHIP_WITH_PAUSES, {"id": mentorship_id}).all()
+        if not rows or user_id not in (rows[0].mentee_id, rows[0].mentor_id):
             raise NotFound("No such mentorship.")
-        if not m.state(at).is_running:
+        m = rows[0]
+        pauses = [(row.starts_at, row.ends_at) for row in rows if row.starts_at is not None]
+        state = state_as_of(m.applied_at, m.trial_started_at, m.ended_at, at, pauses)
+        if state is None or not state.is_running:
             raise Conflict("Check-ins can be logged only while the mentorship is running.")
         # The form is precise to the minute: the minute the trial started is allowed, and a check-in
         # in that minute counts from the trial's first second.
@@ -113,8 +146,9 @@ def log_checkin(user_id: int, mentorship_id: int, occurred_at: datetime, mode: s
                           f"({m.trial_started_at:%d %b %Y %H:%M} UTC).", field="occurred_at")
         if occurred_at > at:
             raise Invalid("The check-in cannot be in the future.", field="occurred_at")
-        occurred_at = max(occurred_at, m.trial_started_at)
-        checkin = CheckIn(mentorship=m, occurred_at=occurred_at, mode=mode, minutes=minutes,
-                          note=note.strip(), logged_by_id=user_id, logged_at=at)
-        db.session.add(checkin)
-    return checkin
+        with rollups.kept(connection, rollups.moved_by_activity(mentorship_id, m.ended_at)):
+            checkin_id = connection.execute(_ADD_CHECKIN, {
+                "mentorship_id": mentorship_id, "occurred_at": max(occurred_at, m.trial_started_at), "mode": mode,
+                "minutes": minutes, "note": note.strip(), "logged_by_id": user_id,
+                "logged_at": at}).inserted_primary_key[0]
+    return checkin_id

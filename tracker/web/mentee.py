@@ -53,14 +53,14 @@ def mentor_profile(mentor_id: int):
     form = ApplicationForm()
     if form.validate_on_submit():
         try:
-            mentorship = services.apply(current_user.id, mentor_id, form.goal_category.data,
-                                        form.goal_text.data, form.meeting_preference.data, at=clock.now())
+            application = services.apply(current_user.id, mentor_id, form.goal_category.data,
+                                         form.goal_text.data, form.meeting_preference.data, at=clock.now())
         except REFUSALS as error:
             show_service_error(error, form)
         else:
-            flash(f"Your application was sent to {mentorship.mentor.name}. You will see their answer here.",
+            flash(f"Your application was sent to {application.mentor_name}. You will see their answer here.",
                   "success")
-            return redirect(url_for("mentorship.show", mentorship_id=mentorship.id))
+            return redirect(url_for("mentorship.show", mentorship_id=application.id))
     mentor = queries.mentor_for_directory(mentor_id)
     if mentor is None:
         abort(404)
