@@ -23,6 +23,7 @@ from sqlalchemy.engine import Engine
 from tracker.core.extensions import db
 
 BEGIN_IMMEDIATE = "tracker_begin_immediate"
+IN_QUEUE = "in_queue"  # BEGIN_IMMEDIATE's value for a connection that begins once in the writer queue
 
 
 def configure_engine(engine: Engine) -> None:
@@ -44,6 +45,8 @@ def configure_engine(engine: Engine) -> None:
     @event.listens_for(engine, "begin")
     def _on_begin(connection):
         immediate = connection.get_execution_options().get(BEGIN_IMMEDIATE, False)
+        if immediate == IN_QUEUE:
+            return  # `unit_of_work` sends BEGIN IMMEDIATE itself, once its turn in the writer queue comes
         connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
     @event.listens_for(engine, "reset")
@@ -61,8 +64,9 @@ def unit_of_work():
             db.session.add(...)
     """
     going_on = _end_read()
+    connection = _write_connection(going_on)
     with write_queue():
-        _begin_write(going_on)
+        _begin_write(connection)
         try:
             yield
             db.session.flush()
@@ -108,10 +112,19 @@ def _end_read() -> bool:
     return False
 
 
-def _begin_write(going_on: bool) -> None:
+def _write_connection(going_on: bool):
+    """The write's connection, taken from the pool before the writer queue (the session's and the pool's
+    work for it was a quarter of a check-in's time in SQLite's write lock). On SQLite it has not begun:
+    `_begin_write` begins it in the queue."""
+    if going_on or db.session.get_bind().dialect.name != "sqlite":
+        return db.session.connection()
+    return db.session.connection(execution_options={BEGIN_IMMEDIATE: IN_QUEUE})
+
+
+def _begin_write(connection) -> None:
     """Start the write transaction, in the queue: on SQLite one that holds the write lock from its start."""
-    if not going_on:
-        db.session.connection(execution_options={BEGIN_IMMEDIATE: True})
+    if connection.get_execution_options().get(BEGIN_IMMEDIATE) == IN_QUEUE:
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 def _transaction_in_good_order() -> bool:
