@@ -18,9 +18,10 @@ from tracker.core.extensions import csrf, db, login, migrate, talisman
 from tracker.data import report_cache
 from tracker.data.database import configure_engine
 from tracker.domain import health, lifecycle, vocabulary
-from tracker.reports import metrics, queries
+from tracker.reports import metrics
 from tracker.security import log as security_log
 from tracker.web import (
+    access,
     admin,
     api,
     assets,
@@ -78,17 +79,7 @@ def register_extensions(app: Flask) -> None:
     login.login_message_category = "info"
     login.session_protection = "basic"
 
-    @login.user_loader
-    def load_user(user_id: str):
-        # The id carries the session version, so a logout invalidates every copy of the cookie.
-        try:
-            uid, version = (int(part) for part in user_id.split(":"))
-        except ValueError:
-            return None
-        user = queries.user_by_id(uid)
-        if user is None or user.session_version != version or not user.can_log_in:
-            return None
-        return user
+    login.user_loader(access.load_user)
 
 
 CONTENT_SECURITY_POLICY = {

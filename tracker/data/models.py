@@ -22,6 +22,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 
 from tracker.core import clock
 from tracker.core.extensions import db
+from tracker.domain import accounts
 from tracker.domain.accounts import ROLES
 from tracker.domain.lifecycle import CHECKIN_MINUTES_MAX, CHECKIN_MINUTES_MIN, END_REASONS, state_as_of
 from tracker.domain.notifications import MAIL_KINDS
@@ -98,11 +99,11 @@ class User(UserMixin, db.Model):
     mentor_profile: Mapped[MentorProfile | None] = relationship(back_populates="user", uselist=False)
 
     def get_id(self) -> str:
-        return f"{self.id}:{self.session_version}"
+        return accounts.session_id(self.id, self.session_version)
 
     @property
     def can_log_in(self) -> bool:
-        return self.password_hash is not None and self.deactivated_at is None
+        return accounts.can_log_in(self.password_hash is not None, self.deactivated_at)
 
     @validates("name")
     def _keep_search_name(self, _key, name: str) -> str:

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import numpy as np
-from sqlalchemy import BigInteger, String, and_, case, func, literal, or_, select, type_coerce, union
+from sqlalchemy import BigInteger, String, and_, bindparam, case, func, literal, or_, select, type_coerce, union
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import aliased, joinedload
@@ -682,6 +682,22 @@ def mentorship_by_id(mentorship_id: int) -> Mentorship | None:
 
 def user_by_id(user_id: int) -> User | None:
     return db.session.get(User, user_id)
+
+
+_SIGNED_IN = select(User.id, User.email, User.name, User.role, User.session_version,
+                    User.password_hash.is_not(None).label("has_password"), User.deactivated_at
+                    ).where(User.id == bindparam("id"))
+
+
+def signed_in(user_id: int):
+    """The person a session cookie names, as one row (id, email, name, role, session_version,
+    has_password, deactivated_at), or None. Every logged-in request reads it first: a Core statement
+    built once, where loading the ORM User took about 0.3 ms of each."""
+    return db.session.connection().execute(_SIGNED_IN, {"id": user_id}).first()
+
+
+def mentor_profile_of(user_id: int) -> MentorProfile | None:
+    return db.session.get(MentorProfile, user_id)
 
 
 def database_problem() -> str | None:

@@ -5,9 +5,35 @@ from functools import wraps
 from urllib.parse import urlsplit
 
 from flask import abort
-from flask_login import current_user, login_required
+from flask_login import UserMixin, current_user, login_required
 
+from tracker.domain import accounts
+from tracker.reports import queries
 from tracker.reports.queries import mentorship_by_id
+
+
+class SignedInUser(UserMixin):
+    """`current_user` after the request that logged in: the person's id, email, name and role, read
+    with one statement (`load_user`). Nothing changes a person through it: services take the id and
+    load what they change."""
+
+    def __init__(self, row):
+        self.id, self.email, self.name, self.role = row.id, row.email, row.name, row.role
+        self.session_version = row.session_version
+
+    def get_id(self) -> str:
+        return accounts.session_id(self.id, self.session_version)
+
+
+def load_user(session_id: str) -> SignedInUser | None:
+    """Flask-Login's user loader: the person the cookie names, if that session is still theirs (the
+    version matches: a logout invalidates every copy of the cookie) and they can still log in."""
+    parsed = accounts.parse_session_id(session_id)
+    row = queries.signed_in(parsed[0]) if parsed is not None else None
+    if row is None or row.session_version != parsed[1] or not accounts.can_log_in(row.has_password,
+                                                                                  row.deactivated_at):
+        return None
+    return SignedInUser(row)
 
 
 def role_required(*roles: str):

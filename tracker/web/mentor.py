@@ -33,7 +33,7 @@ def home():
     others = [m for m in mentorships if m.state(at).status != "pending"]
     others.sort(key=lambda m: m.id not in flagged)
     return render_template("mentor/home.html", pending=pending, others=others, at_risk=at_risk, flagged=flagged,
-                           profile=current_user.mentor_profile, at=at)
+                           profile=queries.mentor_profile_of(current_user.id), at=at)
 
 
 @bp.route("/profile", methods=["GET", "POST"])
@@ -41,7 +41,7 @@ def home():
 def profile():
     # Prefill from the saved profile only when showing it: a POST must carry every field itself.
     if request.method == "GET":
-        form = MentorProfileForm(obj=current_user.mentor_profile, name=current_user.name)
+        form = MentorProfileForm(obj=queries.mentor_profile_of(current_user.id), name=current_user.name)
     else:
         form = MentorProfileForm()
     if form.validate_on_submit():
