@@ -63,10 +63,10 @@ def unit_of_work():
         with unit_of_work():
             db.session.add(...)
     """
-    going_on = _end_read()
-    connection = _write_connection(going_on)
+    connection, begin_in_queue = _write_connection()
     with write_queue():
-        _begin_write(connection)
+        if begin_in_queue:
+            connection.exec_driver_sql("BEGIN IMMEDIATE")
         try:
             yield
             db.session.flush()
@@ -81,7 +81,7 @@ def _commit_keeping_state() -> None:
     wrote, which is what the view that called the service shows next (its flash message, its redirect).
     Expired, each would be read again at once: up to five more queries a form post. Columns the
     database fills in are loaded when first read, as after any flush; the next write's start
-    (`_end_read`) expires everything, so it reads them again."""
+    (`_write_connection`) expires everything, so it reads them again."""
     session = db.session()
     expire = session.expire_on_commit
     session.expire_on_commit = False
@@ -91,51 +91,50 @@ def _commit_keeping_state() -> None:
         session.expire_on_commit = expire
 
 
-def _end_read() -> bool:
-    """Before a write (`unit_of_work` calls it first, before the writer queue): expire what the session
-    holds and end the read transaction a request may have opened (loading the current user, say), so
-    the write reads everything again in its own. Ending it here, not in the queue, keeps SQLite's one
-    write lock for the write itself. Returns whether the write goes on in the read transaction instead.
+def _write_connection():
+    """Before a write (`unit_of_work` calls it first, outside the writer queue, so that SQLite's one write
+    lock is held for the write itself): expire what the session holds, so the write reads everything
+    again, and settle the read transaction the request may have opened (loading the current user, say).
+    Returns the write's connection, and whether BEGIN IMMEDIATE is still to be sent (SQLite).
 
-    PostgreSQL goes on in the request's transaction when it has one in good order (its reads in READ
-    COMMITTED take no snapshot, so nothing read before is held against the write); rows that a
-    decision depends on are locked with SELECT ... FOR UPDATE. Going on saves a ROLLBACK, a BEGIN and
-    the pool's liveness ping: a third of a check-in's round trips.
+    A read transaction in good order goes on being the request's connection, which saves the session's
+    and the pool's work for a second one:
+    - PostgreSQL writes in it: its reads in READ COMMITTED take no snapshot, so nothing read before is
+      held against the write; rows that a decision depends on are locked with SELECT ... FOR UPDATE.
+      This also saves a ROLLBACK, a BEGIN and the pool's liveness ping: a third of a check-in's round trips.
+    - SQLite ends it with a ROLLBACK (its snapshot must not outlive the read) and begins the write on
+      the same connection, in the queue.
+    Otherwise it is rolled back, and the write takes a connection from the pool.
     """
     session = db.session
     # Always: a commit keeps what it loaded (`_commit_keeping_state`), and a rollback with no transaction
     # open expires nothing, so a second write in a row would see the first one's objects as they were.
     session.expire_all()
-    if session.get_bind().dialect.name == "postgresql" and _transaction_in_good_order():
-        return True
+    sqlite = session.get_bind().dialect.name == "sqlite"
+    if _transaction_in_good_order():
+        connection = session.connection()
+        if sqlite:
+            connection.exec_driver_sql("ROLLBACK")
+        return connection, sqlite
     session.rollback()
-    return False
-
-
-def _write_connection(going_on: bool):
-    """The write's connection, taken from the pool before the writer queue (the session's and the pool's
-    work for it was a quarter of a check-in's time in SQLite's write lock). On SQLite it has not begun:
-    `_begin_write` begins it in the queue."""
-    if going_on or db.session.get_bind().dialect.name != "sqlite":
-        return db.session.connection()
-    return db.session.connection(execution_options={BEGIN_IMMEDIATE: IN_QUEUE})
-
-
-def _begin_write(connection) -> None:
-    """Start the write transaction, in the queue: on SQLite one that holds the write lock from its start."""
-    if connection.get_execution_options().get(BEGIN_IMMEDIATE) == IN_QUEUE:
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
+    if sqlite:
+        return session.connection(execution_options={BEGIN_IMMEDIATE: IN_QUEUE}), True
+    return session.connection(), False
 
 
 def _transaction_in_good_order() -> bool:
-    """A read transaction is open on a PostgreSQL connection, at its default isolation, and no statement
-    of it failed (a failed one leaves it refusing everything until it is rolled back)."""
+    """A read transaction is open, at the connection's default isolation, and (PostgreSQL) no statement
+    of it failed: a failed one leaves it refusing everything until it is rolled back."""
     transaction = db.session().get_transaction()
     if transaction is None or not transaction.is_active:  # none, or one a failed flush left to roll back
         return False
     connection = db.session.connection()
-    return ("isolation_level" not in connection.get_execution_options()
-            and connection.connection.driver_connection.info.transaction_status.name == "INTRANS")  # psycopg
+    if "isolation_level" in connection.get_execution_options():
+        return False
+    driver = connection.connection.driver_connection
+    if connection.dialect.name == "sqlite":
+        return driver.in_transaction
+    return driver.info.transaction_status.name == "INTRANS"  # psycopg
 
 
 _queue_files: dict[str, int] = {}
