@@ -620,3 +620,18 @@ def test_a_filter_by_mentor_never_reads_a_part_cached_for_another_scope(demo):
             db.session.rollback()
     finally:
         clock.unfreeze()
+
+
+def test_a_check_in_before_a_recorded_end_moves_the_rollups_of_that_run(app, world):
+    """A check-in written below the ORM (services/applications.py) moves an ended mentorship's whole run;
+    one whose recorded end lies after the check-in's moment still runs then, so the check-in is
+    allowed and must reach the rollups (rollups.moved_by_activity)."""
+    m_id = world.in_trial(days_in=2)
+    with app.app_context():
+        with unit_of_work():
+            m = db.session.get(Mentorship, m_id)
+            m.ended_at, m.end_reason = world.at + timedelta(days=30), "cancelled"
+        before = rollups.stored(db.session.connection())
+        services.log_checkin(world.mentee.id, m_id, world.at - timedelta(hours=1), "video", 30, "", world.at)
+        assert rollup_service.first_difference() is None
+        assert rollups.stored(db.session.connection()) != before  # its trial is no longer silent
