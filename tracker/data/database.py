@@ -65,9 +65,9 @@ def unit_of_work():
     """
     connection, begin_in_queue = _write_connection()
     with write_queue():
-        if begin_in_queue:
-            connection.exec_driver_sql("BEGIN IMMEDIATE")
         try:
+            if begin_in_queue:
+                connection.exec_driver_sql("BEGIN IMMEDIATE")
             yield
             db.session.flush()
             _commit_keeping_state()

@@ -6,17 +6,17 @@ from dataclasses import dataclass
 from sqlalchemy import func, select
 
 from tracker.core.extensions import db
-from tracker.data.models import MailPreference, OutboxMail, UsedLink, User
+from tracker.data.models import MailPreference, OutboxMail, UsedLink
 from tracker.domain import notifications
 
 OUTBOX_PAGE_SIZE = 50
 
 
-def mail_preferences(user: User) -> dict[str, bool]:
-    """{kind: on?} for the optional kinds of the person's role (no row: on)."""
+def mail_preferences(user_id: int, role: str) -> dict[str, bool]:
+    """{kind: on?} for the optional kinds of the role (no row: on)."""
     stored = dict(db.session.execute(select(MailPreference.kind, MailPreference.enabled)
-                                     .where(MailPreference.user_id == user.id)).all())
-    return {kind: stored.get(kind, True) for kind in notifications.optional_kinds_for(user.role)}
+                                     .where(MailPreference.user_id == user_id)).all())
+    return {kind: stored.get(kind, True) for kind in notifications.optional_kinds_for(role)}
 
 
 @dataclass

@@ -32,7 +32,7 @@ from tracker.services.accounts import (
     user_by_email,
     user_for_token,
 )
-from tracker.services.applications import accept, apply, decline, log_checkin, withdraw
+from tracker.services.applications import Application, accept, apply, decline, log_checkin, withdraw
 from tracker.services.cancellation import (
     ALREADY_CANCELLED,
     SurveyAnswers,
@@ -52,8 +52,8 @@ from tracker.services.pulse import answer_pulse
 from tracker.services.reviews import moderate, reply_to_review, review_blocker, write_review
 
 __all__ = [
-    "ALREADY_CANCELLED", "Conflict", "DUMMY_HASH", "ExperimentPlan", "end_experiment", "start_experiment",
-    "Invalid", "NotFound", "ServiceError", "SurveyAnswers", "accept",
+    "ALREADY_CANCELLED", "Application", "Conflict", "DUMMY_HASH", "ExperimentPlan", "end_experiment",
+    "start_experiment", "Invalid", "NotFound", "ServiceError", "SurveyAnswers", "accept",
     "accept_offer", "answer_pulse", "apply", "authenticate", "cancel_with_survey", "cancellation_blocker",
     "create_api_token", "create_user", "deactivate", "decline", "decline_offer", "end_all_sessions", "erase_user",
     "export_user", "hash_token", "hide_mentor_feedback", "log_checkin", "mark_risk_handled", "moderate",

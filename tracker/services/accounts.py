@@ -82,7 +82,7 @@ def authenticate(email: str, password: str) -> User | None:
         check_password_hash(DUMMY_HASH, password)
         return None
     right = check_password_hash(user.password_hash, password)
-    return user if right and user.deactivated_at is None else None
+    return user if right and user.can_log_in else None
 
 
 def end_all_sessions(user_id: int) -> None:

@@ -36,12 +36,14 @@ _OPEN_PAIR = select(Mentorship.id).where(Mentorship.mentee_id == bindparam("ment
                                          Mentorship.mentor_id == bindparam("mentor_id"),
                                          Mentorship.ended_at.is_(None))
 _ADD_MENTORSHIP = insert(Mentorship)
-# The mentorship with its pauses (a row for each, or one with none), for its state.
-_MENTORSHIP_WITH_PAUSES = (
+# The mentorship, its row locked (FOR UPDATE on PostgreSQL: a cancellation that ends it meanwhile would
+# leave its ended run with a check-in the rollups never saw), then its pauses, read after the lock is
+# held (see `locked_mentorship`).
+_LOCKED_MENTORSHIP = (
     select(Mentorship.mentee_id, Mentorship.mentor_id, Mentorship.applied_at, Mentorship.trial_started_at,
-           Mentorship.ended_at, Pause.starts_at, Pause.ends_at)
-    .outerjoin(Pause, Pause.mentorship_id == Mentorship.id).where(Mentorship.id == bindparam("id"))
-    .order_by(Pause.starts_at))
+           Mentorship.ended_at).where(Mentorship.id == bindparam("id")).with_for_update())
+_PAUSES = (select(Pause.starts_at, Pause.ends_at).where(Pause.mentorship_id == bindparam("id"))
+           .order_by(Pause.starts_at))
 _ADD_CHECKIN = insert(CheckIn)
 
 
@@ -131,12 +133,11 @@ def log_checkin(user_id: int, mentorship_id: int, occurred_at: datetime, mode: s
         raise Invalid(f"Minutes must be between {CHECKIN_MINUTES_MIN} and {CHECKIN_MINUTES_MAX}.", field="minutes")
     with unit_of_work():
         connection = db.session.connection()
-        rows = connection.execute(_MENTORSHIP_WITH_PAUSES, {"id": mentorship_id}).all()
-        if not rows or user_id not in (rows[0].mentee_id, rows[0].mentor_id):
+        m = connection.execute(_LOCKED_MENTORSHIP, {"id": mentorship_id}).first()
+        if m is None or user_id not in (m.mentee_id, m.mentor_id):
             raise NotFound("No such mentorship.")
-        m = rows[0]
-        pauses = [(row.starts_at, row.ends_at) for row in rows if row.starts_at is not None]
-        state = state_as_of(m.applied_at, m.trial_started_at, m.ended_at, at, pauses)
+        pauses = connection.execute(_PAUSES, {"id": mentorship_id}).all()
+        state = state_as_of(m.applied_at, m.trial_started_at, m.ended_at, at, [tuple(pause) for pause in pauses])
         if state is None or not state.is_running:
             raise Conflict("Check-ins can be logged only while the mentorship is running.")
         # The form is precise to the minute: the minute the trial started is allowed, and a check-in

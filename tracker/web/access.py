@@ -14,8 +14,9 @@ from tracker.reports.queries import mentorship_by_id
 
 class SignedInUser(UserMixin):
     """`current_user` after the request that logged in: the person's id, email, name and role, read
-    with one statement (`load_user`). Nothing changes a person through it: services take the id and
-    load what they change."""
+    with one statement (`load_user`) when the request first asks, and not read again after a write of
+    the same request. Nothing changes a person through it: services take the id and load what they
+    change."""
 
     def __init__(self, row):
         self.id, self.email, self.name, self.role = row.id, row.email, row.name, row.role

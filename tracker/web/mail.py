@@ -33,7 +33,7 @@ def _verify(purpose: str, token: str | None, **expected) -> dict:
 @login_required
 def settings():
     kinds = notifications.optional_kinds_for(current_user.role)
-    stored = mail_queries.mail_preferences(current_user)
+    stored = mail_queries.mail_preferences(current_user.id, current_user.role)
     form = MailSettingsForm(data=stored) if request.method == "GET" else MailSettingsForm()
     if form.validate_on_submit():
         try:
