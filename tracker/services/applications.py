@@ -26,7 +26,7 @@ def locked_mentorship(mentorship_id: int) -> Mentorship | None:
 
 # --- below the ORM ----------------------------------------------------------------------------
 # An application and a check-in are the busiest writes, and on SQLite each holds the one write lock
-# while it runs. Loading ORM objects and flushing them was about three quarters of that time (the
+# while it runs. Loading ORM objects and flushing them was about seven eighths of that time (the
 # statements themselves the rest), so these two read and write with Core statements built once, on
 # the transaction's connection, and name the mentorships they touch to the rollups (rollups.kept).
 
