@@ -10,11 +10,12 @@ import re
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import case, event, insert, literal, select
+from sqlalchemy import case, event, func, insert, literal, select
 
 from tracker import services
+from tracker.core import clock
 from tracker.core.extensions import db
-from tracker.data.models import CancelFlow, Mentorship, OfferAssignment, User
+from tracker.data.models import CancelFlow, MentorProfile, Mentorship, OfferAssignment, User
 from tracker.mail import schedule
 from tracker.reports import rollup_queries
 from tracker.services.audit import Actor
@@ -118,6 +119,21 @@ def test_every_page_query_is_served_by_an_index(app, demo):
         # An offer experiment: its list and its results, and a cancel flow that is assigned an arm.
         for path in ("/ops/experiments", f"/ops/experiments/{experiment_id}"):
             assert operator.get(path).status_code == 200, path
+        # The writes of the load test that go below the ORM: a check-in (a paused mentorship refuses it,
+        # after the same reads) and an application to a mentor the mentee has nothing open with.
+        when = (clock.now() - timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M")
+        assert mentee.post(f"/mentorships/{demo}/checkins", data={
+            "occurred_at": when, "mode": "video", "minutes": 30, "note": ""}).status_code in (302, 400)
+        with app.app_context():
+            mentee_id = db.session.scalar(select(User.id).where(User.email == "mentee@demo.example"))
+            open_with = select(Mentorship.mentor_id).where(Mentorship.mentee_id == mentee_id,
+                                                           Mentorship.ended_at.is_(None))
+            free = db.session.scalar(select(func.min(User.id)).join(MentorProfile).where(
+                User.id.not_in(open_with), MentorProfile.accepting_applications.is_(True),
+                User.deactivated_at.is_(None)))
+        assert mentee.post(f"/mentors/{free}", data={
+            "goal_category": "change_careers", "goal_text": "Learn to design systems under load.",
+            "meeting_preference": "video"}).status_code == 302
         assert mentee.post(f"/mentorships/{demo}/cancel/reason", data={"churn_reason": "no_time"}).status_code == 302
         # The mail schedule's round, twice: the second finds what the first queued.
         with app.app_context():
