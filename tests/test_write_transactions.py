@@ -109,7 +109,7 @@ def test_an_application_returns_its_mentorship_and_the_mentors_name(app, world):
             world.mentee.id, world.mentor.id, "A goal.", world.at)
 
 
-@pytest.mark.parametrize("post, budget", [("checkin", 4), ("apply", 8), ("cancel", 16)])
+@pytest.mark.parametrize("post, budget", [("checkin", 4), ("apply", 7), ("cancel", 16)])
 def test_each_form_post_costs_a_known_number_of_queries(app, world, login, post, budget):
     """The three posts of the load test (bench/load_test.py). The counts are what they need: the user,
     the rows the decision reads, the writes, the rollups' facts and upserts (a cancellation moves four

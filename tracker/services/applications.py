@@ -30,11 +30,13 @@ def locked_mentorship(mentorship_id: int) -> Mentorship | None:
 # statements themselves the rest), so these two read and write with Core statements built once, on
 # the transaction's connection, and name the mentorships they touch to the rollups (rollups.kept).
 
-_MENTOR = (select(User.name, User.role, User.deactivated_at, MentorProfile.accepting_applications)
-           .outerjoin(MentorProfile, MentorProfile.user_id == User.id).where(User.id == bindparam("id")))
+# The mentor, and whether the mentee has an open application or mentorship with them already, in one
+# round trip (the unique index on open pairs is what holds against a concurrent application).
 _OPEN_PAIR = select(Mentorship.id).where(Mentorship.mentee_id == bindparam("mentee_id"),
-                                         Mentorship.mentor_id == bindparam("mentor_id"),
-                                         Mentorship.ended_at.is_(None))
+                                         Mentorship.mentor_id == User.id, Mentorship.ended_at.is_(None))
+_MENTOR = (select(User.name, User.role, User.deactivated_at, MentorProfile.accepting_applications,
+                  _OPEN_PAIR.exists().label("taken"))
+           .outerjoin(MentorProfile, MentorProfile.user_id == User.id).where(User.id == bindparam("mentor_id")))
 _ADD_MENTORSHIP = insert(Mentorship)
 # The mentorship, its row locked (FOR UPDATE on PostgreSQL: a cancellation that ends it meanwhile would
 # leave its ended run with a check-in the rollups never saw), then its pauses, read after the lock is
@@ -64,13 +66,13 @@ def apply(mentee_id: int, mentor_id: int, goal_category: str, goal_text: str,
         raise Invalid("Choose how you would like to meet.", field="meeting_preference")
     with unit_of_work():
         connection = db.session.connection()
-        mentor = connection.execute(_MENTOR, {"id": mentor_id}).first()
+        mentor = connection.execute(_MENTOR, {"mentor_id": mentor_id, "mentee_id": mentee_id}).first()
         if mentor is None or mentor.role != "mentor" or mentor.deactivated_at is not None:
             raise NotFound("No such mentor.")
         if not mentor.accepting_applications:  # None: no profile
             raise Conflict(f"{mentor.name} is not accepting applications at the moment.")
         taken = Conflict(f"You already have an open application or mentorship with {mentor.name}.")
-        if connection.execute(_OPEN_PAIR, {"mentee_id": mentee_id, "mentor_id": mentor_id}).first() is not None:
+        if mentor.taken:
             raise taken
         with rollups.kept(connection) as touched:
             try:
