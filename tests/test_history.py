@@ -1,19 +1,20 @@
 """import-history and export-history: all or nothing, errors that name file, line and column,
 and a round trip that keeps every metric to the last digit."""
 import csv
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
 from tracker import services
+from tracker.core import clock
 from tracker.core.extensions import db
 from tracker.data.models import CheckIn, ExitSurvey, Mentorship, User
 from tracker.reports.csvfiles import guard, unguard
 from tracker.services.seed import seed_demo
 
-from .factories import count
+from .factories import count, mentorship
 from .helpers import empty_tables
 
 HEADER = ("ref,mentee_email,mentor_email,goal_category,goal_text,applied_at,trial_started_at,ended_at,"
@@ -86,6 +87,14 @@ def _replace(column: str, value: str) -> str:
     (_replace("survey_submitted_at", "2025-01-01T00:00:00+00:00"), "line 2, column survey_submitted_at",
      "is before trial_started_at"),
     (GOOD + ",extra", "line 2", "16 cells where the header has 15"),
+    # The clock is frozen at T0, 2026-03-02T09:00:00Z: a history has no future.
+    (_replace("applied_at", "2026-03-02T09:00:01+00:00"), "line 2, column applied_at",
+     "'2026-03-02T09:00:01+00:00' is in the future (the import runs at 2026-03-02T09:00:00Z)"),
+    (_replace("trial_started_at", "2026-03-02T10:00:01+01:00"), "line 2, column trial_started_at",
+     "is in the future"),
+    (_replace("ended_at", "2026-12-31T00:00:00Z"), "line 2, column ended_at", "is in the future"),
+    (_replace("survey_submitted_at", "2027-01-01T00:00:00+00:00"), "line 2, column survey_submitted_at",
+     "is in the future"),
 ])
 def test_a_bad_cell_is_named_and_nothing_is_imported(app, tmp_path, row, where, message):
     # A good row first (line 2), so the bad one on line 3 must stop it too.
@@ -115,6 +124,17 @@ def test_bad_files_are_refused_whole(app, tmp_path, text, message):
     assert count(app, Mentorship) == 0
 
 
+def test_the_moment_of_the_import_itself_is_not_the_future(app, tmp_path):
+    row = (OPEN.replace("2026-01-01T09:00:00+00:00", "2026-03-02T08:00:00+00:00")
+           .replace("2026-01-02T09:00:00+00:00", "2026-03-02T10:00:00+01:00"))  # T0, with another offset
+    history = write(tmp_path, "h.csv", HEADER + "\n" + row + "\n")
+    checkins = write(tmp_path, "c.csv", "ref,occurred_at,mode,minutes\nr1,2026-03-02T09:00:00Z,video,45\n")
+    result = run(app, "import-history", history, "--checkins", checkins)
+    assert result.exit_code == 0, result.output
+    with app.app_context():
+        assert db.session.query(Mentorship).one().trial_started_at == datetime(2026, 3, 2, 9, tzinfo=timezone.utc)
+
+
 def test_not_utf8_and_missing_files(app, tmp_path):
     path = tmp_path / "latin1.csv"
     path.write_bytes((HEADER + "\n" + GOOD.replace("Cheaper", "Cheaper for \xe9tudiants") + "\n").encode("latin-1"))
@@ -129,8 +149,10 @@ def test_not_utf8_and_missing_files(app, tmp_path):
      "line 2, column ref: 'zz' is not a mentorship in the history file"),
     ("ref,occurred_at,mode,minutes\nr1,2026-01-01T10:00:00+00:00,video,45\n",
      "line 2, column occurred_at: is before the trial started"),
-    ("ref,occurred_at,mode,minutes\nr1,2026-04-01T10:00:00+00:00,video,45\n",
+    ("ref,occurred_at,mode,minutes\nr1,2026-03-01T10:00:00+00:00,video,45\n",
      "line 2, column occurred_at: is after the mentorship ended"),
+    ("ref,occurred_at,mode,minutes\nr1,2026-03-02T09:00:01+00:00,video,45\n",
+     "line 2, column occurred_at: '2026-03-02T09:00:01+00:00' is in the future (the import runs at 2026-03-02T09:00:00Z)"),
     ("ref,occurred_at,mode,minutes\nr1,2026-01-05T10:00:00+00:00,fax,45\n", "line 2, column mode"),
     ("ref,occurred_at,mode,minutes\nr1,2026-01-05T10:00:00+00:00,video,0\n", "line 2, column minutes"),
 ])
@@ -182,6 +204,7 @@ def _metrics(app, params_list):
 
 def test_export_then_import_gives_the_same_metrics_and_the_same_files(app, tmp_path):
     until = datetime(2026, 6, 30, tzinfo=timezone.utc)
+    clock.freeze(until)  # the history is exported and imported after its last moment
     with app.app_context():
         seed_demo(count=1500, seed=4, until=until)
     scopes = [{"as_of": "2026-06-30T00:00:00+00:00"},
@@ -236,3 +259,41 @@ def test_an_export_that_cannot_be_written_says_so_and_changes_no_file(app, tmp_p
     assert result.exit_code == 1 and "nothing was exported" in result.output
     assert open(kept, encoding="utf-8").read() == "an earlier export\n"
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".export-")] == []
+
+
+@pytest.mark.parametrize("trial", [False, True])
+@pytest.mark.parametrize("action, expected", [
+    ("mentor home", None),
+    ("mentorship page", None),
+    ("withdraw", "Only a pending application can be withdrawn."),
+    ("accept", "This application has already been answered or withdrawn."),
+    ("decline", "This application has already been answered or withdrawn."),
+    ("cancel", "This application has not been made yet, so there is nothing to cancel."),
+])
+def test_an_application_dated_after_now_is_shown_and_refused_without_an_error(app, world, login, trial, action,
+                                                                               expected):
+    """A database can hold one from an import made before imports refused the future (or copied from
+    such a database): its pages answer and every action on it is refused, changing nothing."""
+    later = world.at + timedelta(days=2)
+    mid = mentorship(app, world.mentee, world.mentor, applied_at=later, trial_started_at=later if trial else None)
+    mentee, mentor = login(world.mentee), login(world.mentor)
+    client, response = {
+        "mentor home": lambda: (mentor, mentor.get("/mentor/")),
+        "mentorship page": lambda: (mentee, mentee.get(f"/mentorships/{mid}")),
+        "withdraw": lambda: (mentee, mentee.post(f"/mentorships/{mid}/withdraw")),
+        "accept": lambda: (mentor, mentor.post(f"/mentor/applications/{mid}/accept")),
+        "decline": lambda: (mentor, mentor.post(f"/mentor/applications/{mid}/decline")),
+        "cancel": lambda: (mentee, mentee.post(f"/mentorships/{mid}/cancel", data={
+            "stars": 3, "goal_reached": "no", "churn_reason": "no_time"})),
+    }[action]()
+    if expected is None:
+        assert response.status_code == 200
+        assert "not yet applied" in response.get_data(as_text=True)
+    else:
+        assert response.status_code == 302
+        with client.session_transaction() as session:
+            assert [message for _, message in session["_flashes"]] == [expected]
+    with app.app_context():
+        m = db.session.get(Mentorship, mid)
+        assert (m.applied_at, m.trial_started_at, m.ended_at) == (later, later if trial else None, None)
+        assert count(app, ExitSurvey) == 0

@@ -93,7 +93,8 @@ def withdraw(mentee_id: int, mentorship_id: int, at: datetime) -> Mentorship:
         m = locked_mentorship(mentorship_id)
         if m is None or m.mentee_id != mentee_id:
             raise NotFound("No such application.")
-        if not m.state(at).can_withdraw:
+        state = m.state(at)  # None: applied after `at` (a moment of an imported history)
+        if state is None or not state.can_withdraw:
             raise Conflict("Only a pending application can be withdrawn.")
         m.ended_at, m.end_reason = at, "withdrawn"
     return m
@@ -104,7 +105,8 @@ def _decide(mentor_id: int, mentorship_id: int, at: datetime, accept: bool) -> M
         m = locked_mentorship(mentorship_id)
         if m is None or m.mentor_id != mentor_id:
             raise NotFound("No such application.")
-        if not m.state(at).can_decide:
+        state = m.state(at)
+        if state is None or not state.can_decide:
             raise Conflict("This application has already been answered or withdrawn.")
         if accept:
             m.trial_started_at = at

@@ -32,6 +32,7 @@ class SurveyAnswers:
     feedback_other: str = ""
 
 
+NOT_YET_APPLIED = "This application has not been made yet, so there is nothing to cancel."
 NOT_CANCELLABLE = {
     "ended": "This mentorship has already ended.",
     "pending": "This application has not been accepted yet: withdraw it instead.",
@@ -44,6 +45,8 @@ def cancellation_blocker(mentorship: Mentorship, at: datetime) -> str | None:
     state = mentorship.state(at)
     if mentorship.exit_survey is not None:
         return ALREADY_CANCELLED
+    if state is None:  # applied after `at`
+        return NOT_YET_APPLIED
     return None if state.can_cancel else NOT_CANCELLABLE[state.status]
 
 

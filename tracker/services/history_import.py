@@ -124,17 +124,22 @@ def parse_timestamp(text: str) -> datetime:
     return datetime.fromisoformat(text).astimezone(timezone.utc).replace(microsecond=0)
 
 
-def _timestamp(row: _Row, column: str, problems: _Problems, required=False) -> datetime | None:
+def _timestamp(row: _Row, column: str, problems: _Problems, at: datetime, required=False) -> datetime | None:
+    """The cell's moment, which a history cannot have after `at`, the moment of the import."""
     text = row.values.get(column, "").strip()
     if not text:
         if required:
             problems.add(row.line, column, "this value is required")
         return None
     try:
-        return parse_timestamp(text)
+        moment = parse_timestamp(text)
     except ValueError as error:
         problems.add(row.line, column, f"{text!r}: {error}")
         return None
+    if moment > at:
+        problems.add(row.line, column, f"{text!r} is in the future (the import runs at {at:%Y-%m-%dT%H:%M:%S}Z)")
+        return None
+    return moment
 
 
 def _choice(row: _Row, column: str, choices, problems: _Problems, required=False) -> str | None:
@@ -195,13 +200,14 @@ def _known_from_database() -> _Known:
 
 def import_history(path: str, at: datetime, checkins_path: str | None = None, dry_run: bool = False,
                    progress: Callable[[str], None] = lambda message: None) -> Summary:
-    """Check both files, then write them in one transaction; `at` stamps the users it creates."""
+    """Check both files, then write them in one transaction. `at` is the moment of the import: it stamps
+    the users it creates, and no moment in the files may be after it."""
     problems = _Problems(path)
     known = _known_from_database()
 
     mentorships: list[dict] = []
     for row in _rows(path, HISTORY_COLUMNS, REQUIRED, problems):
-        record = _mentorship(row, problems, known)
+        record = _mentorship(row, problems, known, at)
         if record is not None:
             mentorships.append(record)
         if len(mentorships) % 10000 == 0 and mentorships:
@@ -213,7 +219,7 @@ def import_history(path: str, at: datetime, checkins_path: str | None = None, dr
         checkin_problems = _Problems(checkins_path)
         checkin_problems.items = problems.items  # one list, both files
         for row in _rows(checkins_path, CHECKIN_COLUMNS, CHECKIN_COLUMNS, checkin_problems):
-            record = _checkin(row, checkin_problems, by_ref)
+            record = _checkin(row, checkin_problems, by_ref, at)
             if record is not None:
                 checkins.append(record)
     if problems.items:
@@ -231,15 +237,15 @@ def import_history(path: str, at: datetime, checkins_path: str | None = None, dr
 
 # --- one row of the history file ---------------------------------------------------------------------
 
-def _mentorship(row: _Row, problems: _Problems, known: _Known) -> dict | None:
+def _mentorship(row: _Row, problems: _Problems, known: _Known, at: datetime) -> dict | None:
     """The row as a mentorship record, or None once its problems are reported (in column order)."""
     before = len(problems.items)
     ref = _ref(row, problems, known)
     emails = _people(row, problems, known)
     category = _choice(row, "goal_category", vocabulary.GOAL_CATEGORIES, problems, required=True)
     goal = _text(row, "goal_text", problems, required=True)
-    applied, started, ended = _dates(row, problems)
-    survey = _survey(row, problems, started, ended)
+    applied, started, ended = _dates(row, problems, at)
+    survey = _survey(row, problems, started, ended, at)
     if len(emails) == 2 and ended is None:
         _one_open_per_pair(row, problems, known, (emails["mentee"], emails["mentor"]))
     if len(problems.items) > before:
@@ -282,11 +288,11 @@ def _people(row: _Row, problems: _Problems, known: _Known) -> dict[str, str]:
     return emails
 
 
-def _dates(row: _Row, problems: _Problems) -> tuple[datetime | None, datetime | None, datetime | None]:
-    """(applied_at, trial_started_at, ended_at), in that order in time."""
-    applied = _timestamp(row, "applied_at", problems, required=True)
-    started = _timestamp(row, "trial_started_at", problems)
-    ended = _timestamp(row, "ended_at", problems)
+def _dates(row: _Row, problems: _Problems, at: datetime) -> tuple[datetime | None, datetime | None, datetime | None]:
+    """(applied_at, trial_started_at, ended_at), in that order in time and none after `at`."""
+    applied = _timestamp(row, "applied_at", problems, at, required=True)
+    started = _timestamp(row, "trial_started_at", problems, at)
+    ended = _timestamp(row, "ended_at", problems, at)
     if applied and started and started < applied:
         problems.add(row.line, "trial_started_at", "is before applied_at")
     if applied and ended and ended < (started or applied):
@@ -294,7 +300,8 @@ def _dates(row: _Row, problems: _Problems) -> tuple[datetime | None, datetime | 
     return applied, started, ended
 
 
-def _survey(row: _Row, problems: _Problems, started: datetime | None, ended: datetime | None) -> dict | None:
+def _survey(row: _Row, problems: _Problems, started: datetime | None, ended: datetime | None,
+            at: datetime) -> dict | None:
     """The row's exit survey with its feedback texts, or None: all of SURVEY or none of it, and
     feedback only with a survey."""
     survey = None
@@ -306,7 +313,7 @@ def _survey(row: _Row, problems: _Problems, started: datetime | None, ended: dat
         stars = _whole(row, "stars", vocabulary.STARS_MIN, vocabulary.STARS_MAX, problems)
         reached = _choice(row, "goal_reached", vocabulary.GOAL_REACHED, problems)
         reason = _choice(row, "churn_reason", vocabulary.CHURN_REASONS, problems)
-        submitted = _timestamp(row, "survey_submitted_at", problems)
+        submitted = _timestamp(row, "survey_submitted_at", problems, at)
         if not (started and ended):
             problems.add(row.line, "stars", "an exit survey belongs to a cancellation: "
                                             "trial_started_at and ended_at are needed")
@@ -331,13 +338,13 @@ def _one_open_per_pair(row: _Row, problems: _Problems, known: _Known, pair: tupl
 
 # --- one row of the check-ins file -------------------------------------------------------------------
 
-def _checkin(row: _Row, problems: _Problems, by_ref: dict[str, dict]) -> dict | None:
+def _checkin(row: _Row, problems: _Problems, by_ref: dict[str, dict], at: datetime) -> dict | None:
     before = len(problems.items)
     ref = unguard(row.values.get("ref", "")).strip()
     mentorship = by_ref.get(ref)
     if mentorship is None:
         problems.add(row.line, "ref", f"{ref!r} is not a mentorship in the history file")
-    occurred = _timestamp(row, "occurred_at", problems, required=True)
+    occurred = _timestamp(row, "occurred_at", problems, at, required=True)
     mode = _choice(row, "mode", vocabulary.CHECKIN_MODES, problems, required=True)
     minutes = _whole(row, "minutes", CHECKIN_MINUTES_MIN, CHECKIN_MINUTES_MAX, problems)
     if mentorship is not None and occurred is not None:

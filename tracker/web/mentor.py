@@ -20,17 +20,22 @@ from tracker.web.pages import REFUSALS, attempt, form_page, show_service_error
 bp = Blueprint("mentor", __name__, url_prefix="/mentor")
 
 
+def _is_pending(mentorship, at) -> bool:
+    state = mentorship.state(at)  # None: applied after `at`
+    return state is not None and state.status == "pending"
+
+
 @bp.get("/")
 @role_required("mentor")
 def home():
     at = clock.now()
     mentorships = queries.mentorships_of_mentor(current_user.id)
-    pending = [m for m in mentorships if m.state(at).status == "pending"]
+    pending = [m for m in mentorships if _is_pending(m, at)]
     # Running mentorships at risk come first, with the rule that flagged each.
     assessed = health.assess(queries.health_inputs(at, mentor_id=current_user.id), at)
     at_risk = [a for a in assessed if a.flags]
     flagged = {a.mentorship.id: a for a in at_risk}
-    others = [m for m in mentorships if m.state(at).status != "pending"]
+    others = [m for m in mentorships if not _is_pending(m, at)]
     others.sort(key=lambda m: m.id not in flagged)
     return render_template("mentor/home.html", pending=pending, others=others, at_risk=at_risk, flagged=flagged,
                            profile=queries.mentor_profile_of(current_user.id), at=at)

@@ -39,7 +39,7 @@ def _render(mentorship, form: CheckInForm, at, pulse_form: PulseForm | None = No
         "mentorship/show.html", mentorship=mentorship, state=state, at=at, activity=activity, form=form,
         pulses=pulses, pulse_due=due, pulse_form=pulse_form,
         progress_figure=charts.progress_line(progress) if progress else None,
-        can_log=is_party and state.is_running,
+        can_log=is_party and state is not None and state.is_running,
         # The exit survey is the mentee's word to the platform: the mentor never sees it here.
         show_survey=current_user.role == "operator" or current_user.id == mentorship.mentee_id,
         review=review if (is_mentee or (review is not None and review.visible)) else None, may_review=may_review,
