@@ -15,7 +15,6 @@ from collections import Counter
 from contextlib import contextmanager
 from email import policy
 
-
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 

@@ -152,7 +152,8 @@ def test_not_utf8_and_missing_files(app, tmp_path):
     ("ref,occurred_at,mode,minutes\nr1,2026-03-01T10:00:00+00:00,video,45\n",
      "line 2, column occurred_at: is after the mentorship ended"),
     ("ref,occurred_at,mode,minutes\nr1,2026-03-02T09:00:01+00:00,video,45\n",
-     "line 2, column occurred_at: '2026-03-02T09:00:01+00:00' is in the future (the import runs at 2026-03-02T09:00:00Z)"),
+     "line 2, column occurred_at: '2026-03-02T09:00:01+00:00' is in the future "
+     "(the import runs at 2026-03-02T09:00:00Z)"),
     ("ref,occurred_at,mode,minutes\nr1,2026-01-05T10:00:00+00:00,fax,45\n", "line 2, column mode"),
     ("ref,occurred_at,mode,minutes\nr1,2026-01-05T10:00:00+00:00,video,0\n", "line 2, column minutes"),
 ])
