@@ -103,6 +103,15 @@ def test_as_of_with_another_offset_is_converted_to_utc(api):
     ({"goal_category": "get_rich"}, "goal_category"),
     ({"mentor": "nobody@example.com"}, "mentor"),
     ({"mentor": "mentee@example.com"}, "mentor"),
+    # Python's calendar ends at the years 1 and 9999: a window counted from there would leave it.
+    ({"as_of": "0001-01-01"}, "as_of"),
+    ({"as_of": "0999-12-31T23:59:59Z"}, "as_of"),
+    ({"as_of": "0001-01-01T00:30:00+01:00"}, "as_of"),
+    ({"as_of": "9999-12-31"}, "as_of"),
+    ({"as_of": "9999-01-01T23:00:00-05:00"}, "as_of"),
+    ({"to": "0001-01-05"}, "to"),
+    ({"from": "0999-12-31", "to": "2026-01-01"}, "from"),
+    ({"to": "9999-01-01"}, "to"),
 ])
 def test_a_bad_parameter_is_a_400_naming_it(api, world, params, named):
     response = api(**params)
@@ -246,3 +255,11 @@ def test_filters_narrow_every_number(app, world, api):
     assert by_mentor["stars"]["counts"]["1"] == 1 and by_mentor["applications"]["count"] == 1
     assert [row["mentor"] for row in by_mentor["mentors"]] == [n.email]
     assert by_goal["success_rate"]["value"] == 1.0 and by_goal["cancellations"]["count"] == 1
+
+
+def test_the_first_and_last_days_a_report_can_be_asked_about(api):
+    body = api(**{"from": "1000-01-01", "to": "1000-01-02", "as_of": "1000-01-01"}).get_json()
+    assert (body["window"], body["as_of"]) == ({"from": "1000-01-01", "to": "1000-01-02"},
+                                               "1000-01-01T00:00:00+00:00")
+    assert api(as_of="9998-12-31T23:59:59Z").get_json()["window"]["to"] == "9999-01-01"
+    assert api(as_of="1000-01-01").get_json()["window"] == {"from": "0999-10-04", "to": "1000-01-02"}  # 90 days

@@ -211,3 +211,14 @@ def test_every_chart_is_the_figure_plotly_itself_would_make(app, data, login, mo
         assert fast[(user.id, path)] == through_plotly, path
     drawn = [target for found in fast.values() for target in found]
     assert len(drawn) == 15 and "chart-progress" in drawn
+
+
+@pytest.mark.parametrize("path", PAGES)
+def test_every_dashboard_page_renders_while_every_trial_in_the_window_still_runs(app, world, login, path):
+    """A new platform's first weeks: trials started, nobody has left yet (the survival curve has people and
+    no step)."""
+    mentorship(app, world.mentee, world.mentor, applied_at=T0 - 3 * D, trial_started_at=T0 - 2 * D)
+    response = login(world.operator).get(path)
+    assert response.status_code == 200
+    if path == "/ops/retention":
+        assert figures(response.get_data(as_text=True))["chart-survival"]["data"][0]["y"] == [1.0]

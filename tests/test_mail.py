@@ -310,9 +310,11 @@ def test_with_no_mail_server_mails_are_eml_files(make_app, tmp_path):
     assert statuses(app) == {"sent": 1}
 
 
-def test_notify_once_refuses_a_bad_moment(mail_app):
-    result = mail_app.test_cli_runner().invoke(args=["notify", "once", "--at", "next tuesday"])
-    assert result.exit_code == 2 and "--at" in result.output
+@pytest.mark.parametrize("at, message", [("next tuesday", "expected ISO 8601"),
+                                         ("0001-01-01", "must be from 1000-01-01 to 9998-12-31")])
+def test_notify_once_refuses_a_bad_moment(mail_app, at, message):
+    result = mail_app.test_cli_runner().invoke(args=["notify", "once", "--at", at])
+    assert result.exit_code == 2 and "--at" in result.output and message in result.output
     assert clock.now() == T0
 
 

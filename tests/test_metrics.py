@@ -232,3 +232,9 @@ def test_the_survival_chart_keeps_the_last_step_of_each_tenth_of_a_day():
     assert curve == [(0.0, 1.0), ((DAY + 60) / DAY, steps[DAY + 60]), (1.1, steps[DAY + CURVE_RESOLUTION]),
                      (4.0, steps[4 * DAY])]
     assert curve[-1][1] == km.at(4 * DAY) == 0.25
+
+
+def test_the_survival_chart_of_mentorships_that_all_still_run_is_its_start():
+    from tracker.reports.metrics import Counts, survival_curve
+    assert survival_curve(Counts(durations=[(DAY, 0, 2), (3 * DAY, 0, 1)])) == [(0.0, 1.0)]
+    assert survival_curve(Counts(durations=[])) == []

@@ -420,3 +420,19 @@ def test_the_at_risk_list_in_sql_is_the_list_of_health_assess(app):
             seen.update(flag.rule for a in python for flag in a.flags)
             seen.update(["waiting"] * len(waiting) + ["handled"] * len(handled))
         assert set(seen) == {*health.RISK_RULE_TEXTS, "waiting", "handled"}, seen
+
+
+def test_a_calendar_month_in_python_is_the_month_in_sql(app):
+    """rollup_queries._month_of and queries.utc_month, down to years of fewer than four digits (an imported
+    typo such as 0025 for 2025), which strftime may write unpadded."""
+    from sqlalchemy import BigInteger, literal
+
+    from tracker.reports.rollup_queries import _month_of
+    moments = [datetime(25, 3, 1, tzinfo=timezone.utc), datetime(999, 12, 31, 23, 59, 59, tzinfo=timezone.utc),
+               datetime(1969, 12, 31, 23, 59, 59, tzinfo=timezone.utc), datetime(1970, 1, 1, tzinfo=timezone.utc),
+               T - SECOND, T, datetime(9998, 12, 31, 23, 59, 59, tzinfo=timezone.utc)]
+    with app.app_context():
+        for moment in moments:
+            seconds = int(moment.timestamp())
+            in_sql = db.session.scalar(select(queries.utc_month(literal(seconds, BigInteger))))
+            assert _month_of(seconds) == in_sql == f"{moment.year:04d}-{moment.month:02d}", moment

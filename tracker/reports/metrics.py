@@ -365,6 +365,8 @@ def survival_curve(counts: Counts) -> list[tuple[float, float]]:
     survival = kaplan_meier(counts.durations if counts.durations is not None else [])
     if survival.n == 0:
         return []
+    if not len(survival.times):  # nobody has ended yet: all still going, no step
+        return [(0.0, 1.0)]
     slots = survival.times // CURVE_RESOLUTION
     last = np.flatnonzero(np.append(slots[1:] != slots[:-1], True))  # the last step in each slot
     return [(0.0, 1.0)] + list(zip((survival.times[last] / DAY).tolist(), survival.values[last].tolist()))

@@ -502,7 +502,8 @@ def _latest_starts(scope: Scope, today: int) -> dict[str, int]:
     while latest is not None:
         month = _month_of(latest)
         found[month] = latest
-        latest = latest_before(int(datetime.strptime(month, "%Y-%m").replace(tzinfo=timezone.utc).timestamp()))
+        year, number = month.split("-")
+        latest = latest_before(int(datetime(int(year), int(number), 1, tzinfo=timezone.utc).timestamp()))
     return found
 
 
@@ -528,8 +529,10 @@ def _ended_today(scope: Scope, today: int) -> np.ndarray:
 
 
 def _month_of(seconds: int) -> str:
-    """queries.utc_month in Python."""
-    return datetime.fromtimestamp(seconds, tz=timezone.utc).strftime("%Y-%m")
+    """queries.utc_month in Python: the year in four digits, as the engines write it (strftime's %Y
+    may not pad a year before 1000)."""
+    moment = datetime.fromtimestamp(seconds, tz=timezone.utc)
+    return f"{moment.year:04d}-{moment.month:02d}"
 
 
 def _bucket(lived: int) -> int:

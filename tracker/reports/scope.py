@@ -20,6 +20,9 @@ DEFAULT_WINDOW_DAYS = 90  # the API's default window
 DASHBOARD_DEFAULT_DAYS = 365
 # "All time" (a mentor's own ratings page opens on it): from this day on.
 ALL_TIME_FROM = date(2000, 1, 1)
+# The days a report can be asked about: four-digit years, with a year's room on either side for the
+# windows counted from them (Python's dates end at the years 1 and 9999).
+EARLIEST_DAY, LATEST_DAY = date(1000, 1, 1), date(9998, 12, 31)
 
 
 # The windows the dashboard offers as one click each, ending on the as-of day: (label, days; None for
@@ -113,9 +116,16 @@ def parse_date(name: str, text: str) -> date:
     if not _DATE.fullmatch(text):
         raise ScopeError(name, f"expected a date as YYYY-MM-DD, got {text!r}")
     try:
-        return date.fromisoformat(text)
+        day = date.fromisoformat(text)
     except ValueError:
         raise ScopeError(name, f"{text!r} is not a real date") from None
+    _within_range(name, day, text)
+    return day
+
+
+def _within_range(name: str, day: date, text: str) -> None:
+    if not EARLIEST_DAY <= day <= LATEST_DAY:
+        raise ScopeError(name, f"must be from {EARLIEST_DAY} to {LATEST_DAY}, got {text!r}")
 
 
 def parse_moment(name: str, text: str, naive_is_utc: bool = False) -> datetime:
@@ -137,6 +147,7 @@ def parse_moment(name: str, text: str, naive_is_utc: bool = False) -> datetime:
         raise ScopeError(name, f"{text!r} is not a real date and time") from None
     if moment.tzinfo is None:
         raise ScopeError(name, "needs a UTC offset, e.g. 2026-06-30T00:00:00+00:00 or ...Z")
+    _within_range(name, moment.date(), text)  # before the move to UTC, which could leave the calendar
     return moment.astimezone(timezone.utc).replace(microsecond=0)
 
 
