@@ -124,6 +124,18 @@ def test_bad_files_are_refused_whole(app, tmp_path, text, message):
     assert count(app, Mentorship) == 0
 
 
+def test_a_future_moment_is_the_rows_only_problem(app, tmp_path):
+    """The other checks of the row still see the moment: no false "no trial" or "already open" follows."""
+    later = _replace("ended_at", "2026-03-03T09:00:00+00:00")
+    again = OPEN.replace("r1,", "r2,", 1)  # the same pair, open: fine, since the first row has ended
+    history = write(tmp_path, "h.csv", HEADER + "\n" + later + "\n" + again + "\n")
+    result = run(app, "import-history", history)
+    assert result.exit_code == 1
+    assert result.output.splitlines()[:-1] == [
+        f"{history}, line 2, column ended_at: '2026-03-03T09:00:00+00:00' is in the future "
+        "(the import runs at 2026-03-02T09:00:00Z)"]
+
+
 def test_the_moment_of_the_import_itself_is_not_the_future(app, tmp_path):
     row = (OPEN.replace("2026-01-01T09:00:00+00:00", "2026-03-02T08:00:00+00:00")
            .replace("2026-01-02T09:00:00+00:00", "2026-03-02T10:00:00+01:00"))  # T0, with another offset
@@ -266,9 +278,9 @@ def test_an_export_that_cannot_be_written_says_so_and_changes_no_file(app, tmp_p
 @pytest.mark.parametrize("action, expected", [
     ("mentor home", None),
     ("mentorship page", None),
-    ("withdraw", "Only a pending application can be withdrawn."),
-    ("accept", "This application has already been answered or withdrawn."),
-    ("decline", "This application has already been answered or withdrawn."),
+    ("withdraw", "This application has not been made yet."),
+    ("accept", "This application has not been made yet."),
+    ("decline", "This application has not been made yet."),
     ("cancel", "This application has not been made yet, so there is nothing to cancel."),
 ])
 def test_an_application_dated_after_now_is_shown_and_refused_without_an_error(app, world, login, trial, action,

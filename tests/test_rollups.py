@@ -138,10 +138,21 @@ def _import(at: datetime, pick: int, category: str, stars: int, goal: str, reaso
                              "mentor_email": "mentor0@example.com", "goal_category": category,
                              "goal_text": "An imported goal.", "stars": stars if survey else "",
                              "goal_reached": goal if survey else "", "churn_reason": reason if survey else "",
-                             "survey_submitted_at": (row["ended_at"] + timedelta(seconds=pick * 37)).isoformat()
-                             if survey else "",
+                             "survey_submitted_at": min(row["ended_at"] + timedelta(seconds=pick * 37), at)
+                             .isoformat() if survey else "",
                              "feedback_platform": "", "feedback_mentor": "", "feedback_other": ""})
     import_history(handle.name, at)
+
+
+@pytest.mark.parametrize("pick", [0, 1, 977, DAY + 7])
+def test_the_generated_history_file_is_accepted(app, pick):
+    """`run` passes over a refused import (a pick used twice repeats its refs), so the file itself must be
+    good: a moment after the import would make every import a refusal, and the sequences would test none."""
+    _people(app)
+    at = START + timedelta(days=30)
+    with app.app_context():
+        _import(at, pick, "change_careers", 4, "yes", "goal_reached")
+        assert len(_mentorships(Mentorship.ref.like(f"old-{pick}-%"))) == 3
 
 
 def run(app, steps, start: datetime = START, freeze: bool = False) -> None:

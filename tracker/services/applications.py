@@ -51,6 +51,11 @@ _ADD_CHECKIN = insert(CheckIn)
 
 # --- applications ----------------------------------------------------------------------------
 
+# A mentorship's state is None before its application was made: a moment after `at`, as an import made
+# before imports refused the future could leave (or a database copied from such a one).
+NOT_MADE_YET = "This application has not been made yet."
+
+
 class Application(NamedTuple):
     """What an application made: its mentorship, and the mentor's name for the confirmation."""
 
@@ -93,8 +98,10 @@ def withdraw(mentee_id: int, mentorship_id: int, at: datetime) -> Mentorship:
         m = locked_mentorship(mentorship_id)
         if m is None or m.mentee_id != mentee_id:
             raise NotFound("No such application.")
-        state = m.state(at)  # None: applied after `at` (a moment of an imported history)
-        if state is None or not state.can_withdraw:
+        state = m.state(at)
+        if state is None:
+            raise Conflict(NOT_MADE_YET)
+        if not state.can_withdraw:
             raise Conflict("Only a pending application can be withdrawn.")
         m.ended_at, m.end_reason = at, "withdrawn"
     return m
@@ -106,7 +113,9 @@ def _decide(mentor_id: int, mentorship_id: int, at: datetime, accept: bool) -> M
         if m is None or m.mentor_id != mentor_id:
             raise NotFound("No such application.")
         state = m.state(at)
-        if state is None or not state.can_decide:
+        if state is None:
+            raise Conflict(NOT_MADE_YET)
+        if not state.can_decide:
             raise Conflict("This application has already been answered or withdrawn.")
         if accept:
             m.trial_started_at = at
