@@ -51,8 +51,8 @@ _ADD_CHECKIN = insert(CheckIn)
 
 # --- applications ----------------------------------------------------------------------------
 
-# A mentorship's state is None before its application was made: a moment after `at`, as an import made
-# before imports refused the future could leave (or a database copied from such a one).
+# A mentorship's state is None before its application was made, a moment after `at`: what
+# `seed-demo --until` a later day, or an import made before imports refused the future, can leave.
 NOT_MADE_YET = "This application has not been made yet."
 
 
