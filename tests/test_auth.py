@@ -1,6 +1,7 @@
 """Sign up, log in, log out, next= handling, and the per-role landing pages."""
 import pytest
 
+from tracker.core.extensions import db
 from tracker.data.models import User
 
 from .factories import PASSWORD, count
@@ -113,3 +114,18 @@ def test_form_errors_are_announced_and_linked_to_their_fields(client):
     assert '<div class="error-summary" role="alert">' in page
     assert 'href="#name">Name</a>' in page and 'href="#email">Email</a>' in page
     assert 'aria-describedby="email-error"' in page and 'id="email-error"' in page
+
+
+DOTTED_I = "\u0130"  # a capital I with a dot: two characters in lower case
+
+
+def test_a_name_that_lower_case_makes_longer_is_kept_and_found(client, app, login):
+    """On PostgreSQL the lower-case copy the operators' search reads used to overflow its column (a 500)."""
+    assert signup(client, name=DOTTED_I * 100, email="dotted@example.com").status_code == 302
+    with app.app_context():
+        person = db.session.query(User).filter_by(email="dotted@example.com").one()
+        assert (person.name, person.search_name) == (DOTTED_I * 100, (DOTTED_I * 100).lower()[:100])
+    from .factories import user
+    operator = user(app, "operator", "op@example.com")
+    page = login(operator).get("/ops/users?q=" + DOTTED_I * 3).get_data(as_text=True)
+    assert "dotted@example.com" in page

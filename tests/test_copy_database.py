@@ -207,3 +207,25 @@ def test_a_copy_that_fails_half_way_leaves_the_target_empty(seeded, empty_target
     with pytest.raises(RuntimeError):
         database_copy.copy_database(source, target)
     assert all(check.target_rows == 0 for check in compare(source, target))
+
+
+def test_a_row_the_target_refuses_is_named_and_nothing_is_copied(tmp_path):
+    """SQLite keeps a text longer than its column, PostgreSQL refuses it: a search name written before
+    names were cut to their column (migration 0017 cuts them) stopped the copy with a traceback."""
+    source = "sqlite:///" + str(tmp_path / "source.sqlite")
+    app = _upgraded(source)
+    with app.app_context():
+        services.create_user("dotted@example.com", "mentee", "Dotted", "a-long-password", at=T0)
+        db.session.execute(text("UPDATE users SET search_name = :long"), {"long": "i" * 150})
+        db.session.commit()
+        db.engine.dispose()
+    target, drop = _postgres_database()
+    try:
+        _upgraded(target)
+        result = _copy(app, source, target)
+        assert result.exit_code == 1 and "Traceback" not in result.output
+        assert "the target refused a row of users (value too long for type character varying(100))" \
+            in result.output and "nothing was copied" in result.output, result.output
+        assert all(check.target_rows == 0 for check in compare(source, target))
+    finally:
+        drop()

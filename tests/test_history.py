@@ -136,6 +136,17 @@ def test_a_future_moment_is_the_rows_only_problem(app, tmp_path):
         "(the import runs at 2026-03-02T09:00:00Z)"]
 
 
+def test_a_new_persons_name_is_cut_to_a_names_length(app, tmp_path):
+    """An imported person is named after the address, stored in lower case, which can be longer."""
+    local = "\u0130" * 60  # lower case: 120 characters
+    history = write(tmp_path, "h.csv", HEADER + "\n" + OPEN.replace("ann@", f"{local}@", 1) + "\n")
+    result = run(app, "import-history", history)
+    assert result.exit_code == 0, result.output
+    with app.app_context():
+        mentee = db.session.query(User).filter(User.role == "mentee").one()
+        assert mentee.name == local.lower()[:100] and len(mentee.search_name) == 100
+
+
 def test_the_moment_of_the_import_itself_is_not_the_future(app, tmp_path):
     row = (OPEN.replace("2026-01-01T09:00:00+00:00", "2026-03-02T08:00:00+00:00")
            .replace("2026-01-02T09:00:00+00:00", "2026-03-02T10:00:00+01:00"))  # T0, with another offset

@@ -82,9 +82,9 @@ class User(UserMixin, db.Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     email: Mapped[str] = mapped_column(String(254), unique=True)
-    name: Mapped[str] = mapped_column(String(100))
+    name: Mapped[str] = mapped_column(String(accounts.NAME_MAX))
     # The name in lower case, kept with it (see `_keep_search_name`): what the operators' search reads.
-    search_name: Mapped[str] = mapped_column(String(100), default="", server_default="")
+    search_name: Mapped[str] = mapped_column(String(accounts.NAME_MAX), default="", server_default="")
     role: Mapped[str] = mapped_column(String(10))
     # None: the account exists (e.g. imported) but cannot log in until a password is set.
     password_hash: Mapped[str | None] = mapped_column(String(255))
@@ -107,7 +107,7 @@ class User(UserMixin, db.Model):
 
     @validates("name")
     def _keep_search_name(self, _key, name: str) -> str:
-        self.search_name = (name or "").lower()
+        self.search_name = accounts.search_name(name)
         return name
 
 

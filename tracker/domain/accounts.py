@@ -6,6 +6,15 @@ from datetime import datetime
 
 ROLES = ("mentee", "mentor", "operator")
 PASSWORD_MIN, PASSWORD_MAX = 8, 128
+NAME_MAX = 100  # a person's name, and what the operators' search reads of it
+
+
+def search_name(name: str | None) -> str:
+    """The name as the operators' search reads it: in lower case, and no longer than a name may be.
+    Lower case can be longer ("\u0130", a capital I with a dot, becomes two characters), and PostgreSQL
+    refuses a value longer than its column; a search for more than the first NAME_MAX characters of
+    such a name finds nothing."""
+    return (name or "").lower()[:NAME_MAX]
 
 
 def can_log_in(has_password: bool, deactivated_at: datetime | None) -> bool:

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import BigInteger, Column, MetaData, String, Table, create_engine, func, inspect, select, text
 from sqlalchemy.engine import Connection, Engine, make_url
-from sqlalchemy.exc import ArgumentError, NoSuchModuleError, SQLAlchemyError
+from sqlalchemy.exc import ArgumentError, DataError, IntegrityError, NoSuchModuleError, SQLAlchemyError
 
 from tracker.core.config import normalise_database_url
 from tracker.core.extensions import db
@@ -144,6 +144,17 @@ def _reset_sequences(target: Connection, tables: list[Table]) -> None:
                        {"s": sequence, "v": largest or 1, "called": largest is not None})
 
 
+def _insert(target: Connection, table: Table, rows: list) -> None:
+    """One batch; a row the target refuses (SQLite keeps a text longer than its column, PostgreSQL
+    does not) stops the copy with the table and the target's reason, and the transaction keeps nothing."""
+    try:
+        target.execute(table.insert(), [row._asdict() for row in rows])
+    except (DataError, IntegrityError) as error:
+        reason = str(error.orig).strip().splitlines()[0] if error.orig is not None else type(error).__name__
+        raise Invalid(f"the target refused a row of {table.name} ({reason}); nothing was copied. Correct that row "
+                      "in the source and copy again", field="to") from None
+
+
 def copy_database(source_url: str, target_url: str,
                   progress: Callable[[str, int, bool], None] = lambda table, rows, done: None) -> dict[str, int]:
     """Copy every row into the empty target in one transaction; return the rows copied per table.
@@ -157,7 +168,7 @@ def copy_database(source_url: str, target_url: str,
             for table in tables:
                 copied[table.name] = 0
                 for rows in _batches(reading, table):
-                    writing.execute(table.insert(), [row._asdict() for row in rows])
+                    _insert(writing, table, rows)
                     copied[table.name] += len(rows)
                     progress(table.name, copied[table.name], False)
                 progress(table.name, copied[table.name], True)

@@ -22,6 +22,7 @@ from tracker.data import rollups
 from tracker.data.database import unit_of_work
 from tracker.data.models import CheckIn, ExitSurvey, MentorProfile, Mentorship, User
 from tracker.domain import vocabulary
+from tracker.domain.accounts import NAME_MAX
 from tracker.domain.lifecycle import CHECKIN_MINUTES_MAX, CHECKIN_MINUTES_MIN
 from tracker.reports.csvfiles import unguard
 from tracker.reports.history_format import CHECKIN_COLUMNS, HISTORY_COLUMNS, Summary
@@ -394,7 +395,8 @@ def _add_users(new_users: dict[str, str], at: datetime) -> dict[str, int]:
     if not new_users:
         return {}
     for email, role in new_users.items():
-        user = User(email=email, name=email.split("@")[0], role=role, password_hash=None, created_at=at)
+        # The address is stored in lower case, which can be longer than it was written: cut to a name's length.
+        user = User(email=email, name=email.split("@")[0][:NAME_MAX], role=role, password_hash=None, created_at=at)
         if role == "mentor":  # imported mentors cannot log in yet: keep them out of the directory
             user.mentor_profile = MentorProfile(accepting_applications=False)
         db.session.add(user)

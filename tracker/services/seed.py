@@ -43,6 +43,7 @@ from tracker.data.models import (
     User,
     UTCDateTime,
 )
+from tracker.domain.accounts import search_name
 from tracker.domain.lifecycle import (
     DEFAULT_OFFERS,
     PAID_MONTH,
@@ -447,7 +448,7 @@ def _seed(out: _Rows, rng: random.Random, extras: random.Random, count: int, unt
 
     def user(email: str, name: str, role: str) -> int:
         uid = run.new_id("user")
-        out.add(User, dict(id=uid, email=email, name=name, search_name=name.lower(), role=role,
+        out.add(User, dict(id=uid, email=email, name=name, search_name=search_name(name), role=role,
                            password_hash=password_hash, session_version=1, created_at=start))
         if role == "mentee":
             run.names[uid] = name

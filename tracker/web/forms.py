@@ -22,7 +22,7 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Email, EqualTo, InputRequired, Length, Optional, ValidationError
 from wtforms.widgets import HiddenInput, NumberInput
 
-from tracker.domain.accounts import PASSWORD_MAX, PASSWORD_MIN
+from tracker.domain.accounts import NAME_MAX, PASSWORD_MAX, PASSWORD_MIN
 from tracker.domain.lifecycle import CHECKIN_MINUTES_MAX, CHECKIN_MINUTES_MIN, FIXED_OFFERS, PAUSE_MONTHS
 from tracker.domain.notifications import KINDS, OPTIONAL_KINDS
 from tracker.domain.reviews import MODERATION_REASONS, NAMINGS, REPLY_MAX, TEXT_MAX
@@ -164,7 +164,7 @@ def _email_field() -> EmailField:
 
 def _name_field() -> StringField:
     return StringField("Name", validators=[
-        DataRequired("Enter a name."), Length(max=100, message="Keep the name under 100 characters."),
+        DataRequired("Enter a name."), Length(max=NAME_MAX, message=f"Keep the name under {NAME_MAX} characters."),
         plain_text()])
 
 
