@@ -292,7 +292,7 @@ def test_an_export_that_cannot_be_written_says_so_and_changes_no_file(app, tmp_p
     ("withdraw", "This application has not been made yet."),
     ("accept", "This application has not been made yet."),
     ("decline", "This application has not been made yet."),
-    ("cancel", "This application has not been made yet, so there is nothing to cancel."),
+    ("cancel", "This application has not been made yet."),
 ])
 def test_an_application_dated_after_now_is_shown_and_refused_without_an_error(app, world, login, trial, action,
                                                                                expected):

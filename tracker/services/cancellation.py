@@ -14,7 +14,7 @@ from tracker.data.models import CancelFlow, ExitSurvey, Mentorship, OfferAssignm
 from tracker.domain import lifecycle, vocabulary
 from tracker.reports.queries import offer_settings, switch_suggestions
 from tracker.services import experiments
-from tracker.services.applications import locked_mentorship
+from tracker.services.applications import NOT_MADE_YET, locked_mentorship
 from tracker.services.errors import Conflict, Invalid, NotFound
 
 ALREADY_CANCELLED = "This mentorship has already been cancelled; your answers were recorded the first time."
@@ -32,7 +32,6 @@ class SurveyAnswers:
     feedback_other: str = ""
 
 
-NOT_YET_APPLIED = "This application has not been made yet, so there is nothing to cancel."
 NOT_CANCELLABLE = {
     "ended": "This mentorship has already ended.",
     "pending": "This application has not been accepted yet: withdraw it instead.",
@@ -46,7 +45,7 @@ def cancellation_blocker(mentorship: Mentorship, at: datetime) -> str | None:
     if mentorship.exit_survey is not None:
         return ALREADY_CANCELLED
     if state is None:  # applied after `at`
-        return NOT_YET_APPLIED
+        return NOT_MADE_YET
     return None if state.can_cancel else NOT_CANCELLABLE[state.status]
 
 
